@@ -1,0 +1,177 @@
+//! The event bus: one trait with a NATS JetStream implementation and an in-process one that keeps
+//! the same at-least-once, ack-after-commit contract.
+
+pub mod memory;
+pub mod nats;
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+
+pub use memory::MemoryBus;
+pub use nats::NatsBus;
+
+/// The three event streams of ARCHITECTURE.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// `probe.sampled`: limits retention, bounded age.
+    Samples,
+    /// `health.changed`: the log external systems subscribe to.
+    Health,
+    /// `target.*`: keeps only the newest event per target, so reading it from the start is a
+    /// complete, current plan of every target.
+    Targets,
+}
+
+impl Stream {
+    pub const ALL: [Stream; 3] = [Stream::Samples, Stream::Health, Stream::Targets];
+
+    /// The subject token: `<prefix>.<token>.<key>`.
+    pub fn token(self) -> &'static str {
+        match self {
+            Stream::Samples => "samples",
+            Stream::Health => "health",
+            Stream::Targets => "targets",
+        }
+    }
+}
+
+impl fmt::Display for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.token())
+    }
+}
+
+/// Names every subject, stream and consumer after a prefix so deployments can share a server.
+#[derive(Debug, Clone)]
+pub struct Naming {
+    prefix: String,
+}
+
+impl Naming {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self { prefix: prefix.into() }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// `healthmon.samples.<key>`
+    pub fn subject(&self, stream: Stream, key: &str) -> String {
+        format!("{}.{}.{}", self.prefix, stream.token(), key)
+    }
+
+    /// `healthmon.samples.>`
+    pub fn wildcard(&self, stream: Stream) -> String {
+        format!("{}.{}.>", self.prefix, stream.token())
+    }
+
+    /// `HEALTHMON_SAMPLES`: stream names allow no dots, so anything but letters and digits becomes `_`.
+    pub fn stream_name(&self, stream: Stream) -> String {
+        let prefix: String =
+            self.prefix.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+        format!("{prefix}_{}", stream.token().to_ascii_uppercase())
+    }
+
+    /// `healthmon_projector`: durable consumer and KV bucket names.
+    pub fn durable_name(&self, name: &str) -> String {
+        let prefix: String =
+            self.prefix.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+        format!("{prefix}_{name}")
+    }
+}
+
+impl Default for Naming {
+    fn default() -> Self {
+        Self::new("healthmon")
+    }
+}
+
+/// Where a follower starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    /// Everything the stream still holds, then live messages.
+    Beginning,
+    /// Only messages published after the follow starts.
+    New,
+}
+
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub subject: String,
+    pub payload: Bytes,
+    /// The stream sequence; strictly increasing within one stream.
+    pub sequence: u64,
+}
+
+/// A message taken from a durable consumer; it is redelivered unless acked before the ack wait.
+pub struct Delivery {
+    pub message: Message,
+    /// How many times this message has been delivered, 1 on the first delivery.
+    pub delivered: u64,
+    acker: Box<dyn Acknowledge>,
+}
+
+impl Delivery {
+    pub fn new(message: Message, delivered: u64, acker: Box<dyn Acknowledge>) -> Self {
+        Self { message, delivered, acker }
+    }
+
+    /// Confirms processing; call only after the effects are durable.
+    pub async fn ack(self) -> anyhow::Result<()> {
+        self.acker.ack().await
+    }
+
+    /// Asks for redelivery after `delay`.
+    pub async fn nak(self, delay: Duration) -> anyhow::Result<()> {
+        self.acker.nak(delay).await
+    }
+
+    /// Refuses the message for good (it can never be processed, e.g. it is malformed).
+    pub async fn term(self) -> anyhow::Result<()> {
+        self.acker.term().await
+    }
+}
+
+#[async_trait]
+pub trait Acknowledge: Send + Sync {
+    async fn ack(&self) -> anyhow::Result<()>;
+    async fn nak(&self, delay: Duration) -> anyhow::Result<()>;
+    async fn term(&self) -> anyhow::Result<()>;
+}
+
+#[async_trait]
+pub trait DurableConsumer: Send {
+    /// Up to `max` messages; waits at most `wait` when none is available, then returns what it has
+    /// (possibly nothing).
+    async fn fetch(&mut self, max: usize, wait: Duration) -> anyhow::Result<Vec<Delivery>>;
+}
+
+#[async_trait]
+pub trait EventBus: Send + Sync + 'static {
+    fn naming(&self) -> &Naming;
+
+    /// Publishes and returns once the bus has stored the message. Publishing the same `msg_id` to
+    /// a stream again within the de-duplication window stores nothing new.
+    async fn publish(&self, stream: Stream, key: &str, msg_id: &str, payload: Bytes) -> anyhow::Result<()>;
+
+    /// A durable pull consumer with explicit acks. Handles opened with the same name share one
+    /// cursor and split the messages; unacked messages are redelivered after `ack_wait`, also to a
+    /// handle opened after the one that fetched them was dropped.
+    async fn durable_consumer(
+        &self,
+        stream: Stream,
+        name: &str,
+        ack_wait: Duration,
+    ) -> anyhow::Result<Box<dyn DurableConsumer>>;
+
+    /// An ordered, unacknowledged view of the stream, from `start` on, without gaps or repeats.
+    async fn follow(&self, stream: Stream, start: StartAt) -> anyhow::Result<BoxStream<'static, anyhow::Result<Message>>>;
+
+    /// Whether the bus is reachable now (for readiness).
+    async fn check(&self) -> anyhow::Result<()>;
+}

@@ -1,0 +1,16 @@
+//! Pure healthmon domain: targets, checks, samples, the health state machine, event payloads and
+//! scheduling math. Nothing in this crate performs I/O, so every rule is testable without tokio.
+
+pub mod events;
+pub mod expected_status;
+pub mod health;
+pub mod sample;
+pub mod schedule;
+pub mod target;
+pub mod validation;
+
+pub use expected_status::ExpectedStatus;
+pub use health::{HealthState, HealthStatus, Thresholds, Transition};
+pub use sample::Sample;
+pub use target::{Check, HttpCheck, HttpMethod, Target, TargetSpec};
+pub use validation::ValidationErrors;

@@ -1,0 +1,81 @@
+//! Storage: the `Store` trait, and its Postgres and SQLite implementations, each running its own
+//! migrations from `migrations/<dialect>` at the repository root. The backend is chosen by URL scheme.
+
+pub mod postgres;
+pub mod sqlite;
+mod types;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use healthmon_domain::{Sample, Target};
+use uuid::Uuid;
+
+pub use types::*;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Inserts the target, its `unknown` health and a `target.created` outbox event, atomically.
+    async fn create_target(&self, target: &Target, source: &str) -> anyhow::Result<()>;
+
+    /// Replaces a stored target whose revision is `target.revision - 1`. When `check_version` moved,
+    /// health resets to `unknown` (a transition and a `health.changed` event are recorded if the
+    /// status changed). A `target.updated` outbox event is recorded in the same transaction.
+    async fn update_target(&self, target: &Target, source: &str) -> anyhow::Result<WriteOutcome>;
+
+    /// Deletes the target and its health; its samples and transitions too unless `keep_history`.
+    /// Records a `target.deleted` outbox event with revision + 1. Returns false when absent.
+    async fn delete_target(&self, id: Uuid, keep_history: bool, source: &str) -> anyhow::Result<bool>;
+
+    async fn get_target(&self, id: Uuid) -> anyhow::Result<Option<TargetRecord>>;
+
+    /// Targets ordered by id, after `filter.cursor`, at most `filter.limit`, narrowed by the filters.
+    async fn list_targets(&self, filter: &TargetFilter) -> anyhow::Result<Page<TargetRecord>>;
+
+    /// Every target with its health (snapshot bootstrap and resync).
+    async fn all_targets(&self) -> anyhow::Result<Vec<TargetRecord>>;
+
+    /// In one transaction: stores the samples of existing targets (a known sample id is skipped),
+    /// applies them in slot order to each target's health state machine, stores the new health,
+    /// and records each status change as a transition and a `health.changed` outbox event.
+    /// Applying the same samples again changes nothing.
+    async fn ingest(&self, samples: &[Sample], source: &str) -> anyhow::Result<IngestOutcome>;
+
+    /// Samples newest first (by slot), filtered by `at` in [from, to).
+    async fn samples(&self, query: &SampleQuery) -> anyhow::Result<Page<Sample>>;
+
+    /// Health changes of one target, newest first.
+    async fn transitions(&self, target_id: Uuid, limit: u32, cursor: Option<i64>) -> anyhow::Result<Page<TransitionRecord>>;
+
+    /// Hands pending outbox events, oldest first, to `sink`, removing each once delivered. Only
+    /// one relay runs at a time across all processes sharing the database (so per-target order
+    /// holds); a call that cannot take its turn returns 0 at once.
+    async fn relay_outbox(&self, sink: &dyn OutboxSink, limit: u32) -> anyhow::Result<usize>;
+
+    /// Whether the database answers (for readiness).
+    async fn check(&self) -> anyhow::Result<()>;
+}
+
+#[async_trait]
+pub trait OutboxSink: Send + Sync {
+    async fn deliver(&self, event: &OutboxEvent) -> anyhow::Result<()>;
+}
+
+/// Opens the store a URL names: `postgres://…` / `postgresql://…` or `sqlite://…` / `sqlite:…`.
+/// Runs migrations.
+pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PostgresStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else {
+        anyhow::bail!("unsupported database URL scheme (use postgres:// or sqlite://)")
+    }
+}
+
+/// Now, truncated to microseconds, which is what both databases keep.
+pub fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}

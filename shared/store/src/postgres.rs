@@ -1,0 +1,1 @@
+//! Postgres store (to be written).

@@ -1,0 +1,113 @@
+//! Values that cross the store boundary.
+
+use chrono::{DateTime, Utc};
+use healthmon_domain::{HealthState, HealthStatus, Target};
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetRecord {
+    pub target: Target,
+    pub health: HealthState,
+}
+
+impl TargetRecord {
+    /// The status clients see: a paused target is `paused` whatever its last health.
+    pub fn visible_status(&self) -> HealthStatus {
+        if self.target.spec.enabled { self.health.status } else { HealthStatus::Paused }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Done,
+    NotFound,
+    /// The stored revision is not the one the write was based on.
+    Conflict,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TargetFilter {
+    /// Matches the visible status (so `paused` finds disabled targets).
+    pub status: Option<HealthStatus>,
+    pub tag: Option<String>,
+    pub kind: Option<String>,
+    /// Case-insensitive substring of the name.
+    pub q: Option<String>,
+    pub limit: u32,
+    /// Only targets with an id greater than this.
+    pub cursor: Option<Uuid>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Present when more items follow; opaque to clients.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SampleQuery {
+    pub target_id: Uuid,
+    pub limit: u32,
+    /// Only samples with a slot lower than this (the previous page's cursor).
+    pub before_slot: Option<i64>,
+    /// Inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransitionRecord {
+    #[serde(skip)]
+    pub seq: i64,
+    pub target_id: Uuid,
+    pub from: HealthStatus,
+    pub to: HealthStatus,
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxStream {
+    Targets,
+    Health,
+}
+
+impl OutboxStream {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Targets => "targets",
+            Self::Health => "health",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "targets" => Some(Self::Targets),
+            "health" => Some(Self::Health),
+            _ => None,
+        }
+    }
+}
+
+/// An event committed with the change it describes, waiting to be published.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEvent {
+    pub seq: i64,
+    pub stream: OutboxStream,
+    /// The subject key: the target id.
+    pub key: Uuid,
+    /// The bus de-duplication id (the CloudEvent id).
+    pub msg_id: Uuid,
+    /// The CloudEvent JSON.
+    pub payload: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IngestOutcome {
+    /// Samples newly stored (duplicates and samples of unknown targets are not).
+    pub stored: usize,
+    pub changes: Vec<healthmon_domain::events::HealthChanged>,
+}
