@@ -1,1 +1,84 @@
-//! placeholder
+//! The prober role: follows the target plan, probes each target on its own interval and publishes
+//! one `probe.sampled` event per probe.
+
+pub mod check;
+pub mod plan;
+pub mod scheduler;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::Utc;
+use healthmon_bus::{EventBus, Stream};
+use healthmon_domain::events::{encode_sample, source};
+use healthmon_domain::sample::sample_id;
+use healthmon_domain::{Sample, Target};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::check::Checker;
+use crate::scheduler::{ProbeDone, ProbeLauncher, Scheduler};
+
+#[derive(Debug, Clone)]
+pub struct ProberConfig {
+    /// This prober's name, recorded in every sample.
+    pub instance: String,
+}
+
+/// Runs the prober until `shutdown` fires.
+pub async fn run(bus: Arc<dyn EventBus>, config: ProberConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let launcher = SampleLauncher {
+        checker: Checker::new()?,
+        bus: bus.clone(),
+        source: Arc::from(source("prober", &config.instance)),
+        instance: Arc::from(config.instance.as_str()),
+    };
+    let (plan_tx, plan_rx) = mpsc::channel(1024);
+    let follower = tokio::spawn(plan::follow(bus, plan_tx, shutdown.clone()));
+    tracing::info!(instance = %config.instance, "prober started");
+    Scheduler::new(launcher).run(plan_rx, shutdown).await;
+    follower.abort();
+    Ok(())
+}
+
+/// Probes in a task of its own and publishes the sample.
+struct SampleLauncher {
+    checker: Checker,
+    bus: Arc<dyn EventBus>,
+    source: Arc<str>,
+    instance: Arc<str>,
+}
+
+impl ProbeLauncher for SampleLauncher {
+    fn launch(&self, target: Arc<Target>, slot_ms: i64, done: ProbeDone) {
+        let (checker, bus, source, instance) =
+            (self.checker.clone(), self.bus.clone(), self.source.clone(), self.instance.clone());
+        let span = tracing::debug_span!("probe", target_id = %target.id, slot = slot_ms);
+        tokio::spawn(
+            async move {
+                let at = Utc::now();
+                let outcome = checker.check(&target).await;
+                drop(done);
+                let sample = Sample {
+                    id: sample_id(target.id, slot_ms),
+                    target_id: target.id,
+                    slot: slot_ms,
+                    at,
+                    success: outcome.success,
+                    status_code: outcome.status_code,
+                    latency_ms: outcome.latency_ms,
+                    error: outcome.error,
+                    prober: instance.to_string(),
+                    check_version: target.check_version,
+                };
+                let payload = Bytes::from(encode_sample(&sample, &source));
+                let key = target.id.to_string();
+                if let Err(error) = bus.publish(Stream::Samples, &key, &sample.id.to_string(), payload).await {
+                    tracing::warn!(error = %format!("{error:#}"), "could not publish a sample");
+                }
+            }
+            .instrument(span),
+        );
+    }
+}

@@ -1,1 +1,125 @@
-//! placeholder
+//! The projector role: the single writer of health. Consumes samples in batches, writes history,
+//! applies the threshold state machine, records health changes, and acks only after commit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use healthmon_bus::{Delivery, DurableConsumer, EventBus, Stream};
+use healthmon_domain::Sample;
+use healthmon_domain::events::{decode_sample, source};
+use healthmon_runtime::outbox::OutboxRelay;
+use healthmon_store::Store;
+use tokio_util::sync::CancellationToken;
+
+/// The durable consumer every projector instance shares.
+pub const CONSUMER: &str = "projector";
+const BATCH: usize = 1000;
+const FETCH_WAIT: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct Projector {
+    store: Arc<dyn Store>,
+    relay: OutboxRelay,
+    source: String,
+    ack_wait: Duration,
+}
+
+/// What one step did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StepReport {
+    pub received: usize,
+    pub stored: usize,
+    pub changes: usize,
+    pub malformed: usize,
+}
+
+impl Projector {
+    /// `ack_wait`: how long a taken but unacked batch waits before it is delivered again.
+    pub fn new(store: Arc<dyn Store>, relay: OutboxRelay, instance: &str, ack_wait: Duration) -> Self {
+        Self { store, relay, source: source("projector", instance), ack_wait }
+    }
+
+    pub async fn consumer(&self, bus: &dyn EventBus) -> anyhow::Result<Box<dyn DurableConsumer>> {
+        bus.durable_consumer(Stream::Samples, CONSUMER, self.ack_wait).await.context("opening the samples consumer")
+    }
+
+    /// Consumes until `shutdown` fires; failures are retried with backoff, never fatal.
+    pub async fn run(self, bus: Arc<dyn EventBus>, shutdown: CancellationToken) {
+        let mut backoff = Duration::from_millis(100);
+        let mut consumer: Option<Box<dyn DurableConsumer>> = None;
+        loop {
+            let attempt = async {
+                if consumer.is_none() {
+                    consumer = Some(self.consumer(bus.as_ref()).await?);
+                }
+                match consumer.as_mut() {
+                    Some(consumer) => self.step(consumer.as_mut()).await,
+                    None => Ok(StepReport::default()),
+                }
+            };
+            let result = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                result = attempt => result,
+            };
+            match result {
+                Ok(_) => backoff = Duration::from_millis(100),
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), ?backoff, "projector step failed; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Fetches one batch, commits it, publishes the health changes it caused, then acks it.
+    pub async fn step(&self, consumer: &mut dyn DurableConsumer) -> anyhow::Result<StepReport> {
+        let deliveries = consumer.fetch(BATCH, FETCH_WAIT).await.context("fetching samples")?;
+        if deliveries.is_empty() {
+            return Ok(StepReport::default());
+        }
+        let mut report = StepReport { received: deliveries.len(), ..StepReport::default() };
+        let mut samples: Vec<Sample> = Vec::with_capacity(deliveries.len());
+        let mut accepted: Vec<Delivery> = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            match decode_sample(&delivery.message.payload) {
+                Ok(sample) => {
+                    samples.push(sample);
+                    accepted.push(delivery);
+                }
+                Err(error) => {
+                    report.malformed += 1;
+                    tracing::warn!(%error, subject = %delivery.message.subject, "dropping a malformed sample event");
+                    delivery.term().await.context("refusing a malformed sample")?;
+                }
+            }
+        }
+        let outcome = match self.store.ingest(&samples, &self.source).await {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                for delivery in accepted {
+                    let _ = delivery.nak(Duration::from_secs(1)).await;
+                }
+                return Err(error.context("storing samples"));
+            }
+        };
+        report.stored = outcome.stored;
+        report.changes = outcome.changes.len();
+        if !outcome.changes.is_empty() {
+            // Published before the ack; should this fail, the committed outbox still holds them.
+            if let Err(error) = self.relay.relay_now().await {
+                tracing::warn!(error = %format!("{error:#}"), "health events wait in the outbox");
+                self.relay.kick();
+            }
+        }
+        for delivery in accepted {
+            delivery.ack().await.context("acking samples")?;
+        }
+        Ok(report)
+    }
+}

@@ -170,7 +170,11 @@ pub trait EventBus: Send + Sync + 'static {
     ) -> anyhow::Result<Box<dyn DurableConsumer>>;
 
     /// An ordered, unacknowledged view of the stream, from `start` on, without gaps or repeats.
-    async fn follow(&self, stream: Stream, start: StartAt) -> anyhow::Result<BoxStream<'static, anyhow::Result<Message>>>;
+    async fn follow(
+        &self,
+        stream: Stream,
+        start: StartAt,
+    ) -> anyhow::Result<BoxStream<'static, anyhow::Result<Message>>>;
 
     /// Whether the bus is reachable now (for readiness).
     async fn check(&self) -> anyhow::Result<()>;

@@ -1,1 +1,230 @@
-//! NATS bus (to be written).
+//! The NATS JetStream bus: three file-backed streams, durable pull consumers and ordered followers.
+
+mod durable;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_nats::connection::State;
+use async_nats::jetstream::consumer::{DeliverPolicy, pull};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::{self, RetentionPolicy, StorageType};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+
+use crate::memory::DUPLICATE_WINDOW;
+use crate::{DurableConsumer, EventBus, Message, Naming, StartAt, Stream};
+use durable::NatsDurableConsumer;
+
+const PUBLISH_ATTEMPTS: u32 = 5;
+const FIRST_PUBLISH_RETRY_DELAY: Duration = Duration::from_millis(50);
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone)]
+pub struct NatsOptions {
+    pub samples_max_age: Duration,
+    pub health_max_age: Duration,
+}
+
+impl Default for NatsOptions {
+    fn default() -> Self {
+        Self {
+            samples_max_age: Duration::from_secs(24 * 60 * 60),
+            health_max_age: Duration::from_secs(7 * 24 * 60 * 60),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct NatsBus {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    naming: Naming,
+    options: NatsOptions,
+    client: async_nats::Client,
+    jetstream: async_nats::jetstream::Context,
+}
+
+impl NatsBus {
+    /// Fails fast when the first connection fails; after that the client reconnects forever.
+    pub async fn connect(url: &str, naming: Naming, options: NatsOptions) -> anyhow::Result<Self> {
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("healthmon ({})", naming.prefix()))
+            .connect(url)
+            .await
+            .with_context(|| format!("connecting to NATS at {url}"))?;
+        let jetstream = async_nats::jetstream::new(client.clone());
+        let bus = Self { inner: Arc::new(Inner { naming, options, client, jetstream }) };
+        for stream in Stream::ALL {
+            bus.ensure_stream(stream).await?;
+        }
+        Ok(bus)
+    }
+
+    pub fn client(&self) -> async_nats::Client {
+        self.inner.client.clone()
+    }
+
+    pub fn jetstream(&self) -> async_nats::jetstream::Context {
+        self.inner.jetstream.clone()
+    }
+
+    /// Creates the stream, or brings an existing one to the current config.
+    async fn ensure_stream(&self, stream: Stream) -> anyhow::Result<()> {
+        let config = self.stream_config(stream);
+        let name = config.name.clone();
+        self.inner
+            .jetstream
+            .create_or_update_stream(config)
+            .await
+            .with_context(|| format!("creating or updating JetStream stream {name}"))?;
+        Ok(())
+    }
+
+    fn stream_config(&self, stream: Stream) -> stream::Config {
+        let naming = &self.inner.naming;
+        let (max_age, max_messages_per_subject) = match stream {
+            Stream::Samples => (self.inner.options.samples_max_age, 0),
+            Stream::Health => (self.inner.options.health_max_age, 0),
+            // Zero max age is unlimited: the newest event per target is the plan, however old.
+            Stream::Targets => (Duration::ZERO, 1),
+        };
+        stream::Config {
+            name: naming.stream_name(stream),
+            subjects: vec![naming.wildcard(stream)],
+            retention: RetentionPolicy::Limits,
+            storage: StorageType::File,
+            max_age,
+            max_messages_per_subject,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        }
+    }
+
+    async fn publish_once(&self, subject: &str, msg_id: &str, payload: Bytes) -> anyhow::Result<()> {
+        let publish = PublishMessage::build().payload(payload).message_id(msg_id);
+        let ack = self.inner.jetstream.send_publish(subject.to_owned(), publish).await?;
+        ack.await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventBus for NatsBus {
+    fn naming(&self) -> &Naming {
+        &self.inner.naming
+    }
+
+    /// Retries with the same msg id, so a publish whose ack was lost is not stored twice.
+    async fn publish(&self, stream: Stream, key: &str, msg_id: &str, payload: Bytes) -> anyhow::Result<()> {
+        let subject = self.inner.naming.subject(stream, key);
+        let mut delay = FIRST_PUBLISH_RETRY_DELAY;
+        let mut attempt = 1;
+        loop {
+            match self.publish_once(&subject, msg_id, payload.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(error) if attempt < PUBLISH_ATTEMPTS => {
+                    tracing::warn!(error = format!("{error:#}"), subject, msg_id, attempt, "publish failed, retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    attempt += 1;
+                }
+                Err(error) => {
+                    return Err(error.context(format!("publishing {msg_id} to {subject} ({attempt} attempts)")));
+                }
+            }
+        }
+    }
+
+    async fn durable_consumer(
+        &self,
+        stream: Stream,
+        name: &str,
+        ack_wait: Duration,
+    ) -> anyhow::Result<Box<dyn DurableConsumer>> {
+        Ok(Box::new(NatsDurableConsumer::open(self.clone(), stream, name, ack_wait).await?))
+    }
+
+    /// An ordered consumer, which re-creates itself after gaps and reconnects. An `Err` item is a
+    /// passing failure; the stream goes on after it.
+    async fn follow(
+        &self,
+        stream: Stream,
+        start: StartAt,
+    ) -> anyhow::Result<BoxStream<'static, anyhow::Result<Message>>> {
+        let stream_name = self.inner.naming.stream_name(stream);
+        let mut js_stream = self
+            .inner
+            .jetstream
+            .get_stream(&stream_name)
+            .await
+            .with_context(|| format!("looking up JetStream stream {stream_name}"))?;
+        // Also the floor below which nothing is passed on: the ordered consumer restarts from the
+        // beginning when it is re-created before its first message, which must not repeat history.
+        let mut last_passed_on = match start {
+            StartAt::Beginning => 0,
+            StartAt::New => {
+                js_stream
+                    .info()
+                    .await
+                    .with_context(|| format!("reading state of stream {stream_name}"))?
+                    .state
+                    .last_sequence
+            }
+        };
+        let deliver_policy = match start {
+            StartAt::Beginning => DeliverPolicy::All,
+            StartAt::New => DeliverPolicy::ByStartSequence { start_sequence: last_passed_on + 1 },
+        };
+        let config = pull::OrderedConfig {
+            filter_subject: self.inner.naming.wildcard(stream),
+            deliver_policy,
+            ..Default::default()
+        };
+        let messages = js_stream
+            .create_consumer(config)
+            .await
+            .with_context(|| format!("creating ordered consumer on stream {stream_name}"))?
+            .messages()
+            .await
+            .with_context(|| format!("starting ordered consumer on stream {stream_name}"))?;
+        let follower = messages.filter_map(move |item| {
+            let passed_on = match item.context("following the stream") {
+                Ok(message) => match message.info().map_err(nats_error) {
+                    Ok(info) if info.stream_sequence <= last_passed_on => None,
+                    Ok(info) => {
+                        last_passed_on = info.stream_sequence;
+                        let sequence = info.stream_sequence;
+                        let message = message.message;
+                        Some(Ok(Message { subject: message.subject.to_string(), payload: message.payload, sequence }))
+                    }
+                    Err(error) => Some(Err(error.context("reading JetStream message metadata"))),
+                },
+                Err(error) => Some(Err(error)),
+            };
+            futures::future::ready(passed_on)
+        });
+        Ok(follower.boxed())
+    }
+
+    async fn check(&self) -> anyhow::Result<()> {
+        let state = self.inner.client.connection_state();
+        if state != State::Connected {
+            anyhow::bail!("NATS connection is {state}");
+        }
+        tokio::time::timeout(CHECK_TIMEOUT, self.inner.client.flush())
+            .await
+            .context("NATS did not answer a flush in time")?
+            .context("flushing the NATS connection")
+    }
+}
+
+/// async-nats reports many errors as a boxed `std::error::Error`, which anyhow does not take by `?`.
+fn nats_error(error: async_nats::Error) -> anyhow::Error {
+    anyhow::anyhow!(error)
+}

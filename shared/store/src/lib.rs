@@ -1,8 +1,11 @@
 //! Storage: the `Store` trait, and its Postgres and SQLite implementations, each running its own
 //! migrations from `migrations/<dialect>` at the repository root. The backend is chosen by URL scheme.
 
+mod common;
 pub mod postgres;
 pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod types;
 
 use std::sync::Arc;

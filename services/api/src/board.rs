@@ -1,0 +1,79 @@
+//! The health board: every target's status in memory, so the aggregate health check is a pointer
+//! load and never touches the database or the bus. Fed by target and health events.
+
+mod keeper;
+mod tally;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use tokio::sync::{broadcast, mpsc};
+
+pub use keeper::run_keeper;
+pub use tally::{Aggregate, Counts, Tally};
+
+/// A health change as it travels to SSE clients: the CloudEvent id and its JSON.
+#[derive(Debug, Clone)]
+pub struct HealthEvent {
+    pub id: String,
+    pub json: Bytes,
+}
+
+/// Clone-cheap handle: readers load the aggregate, the keeper stores new ones.
+#[derive(Clone)]
+pub struct HealthBoard {
+    current: Arc<ArcSwap<Aggregate>>,
+    events: broadcast::Sender<HealthEvent>,
+    resync: mpsc::Sender<tokio::sync::oneshot::Sender<anyhow::Result<()>>>,
+}
+
+impl HealthBoard {
+    /// The board and the receiving end of resync requests, which its keeper serves.
+    pub fn new() -> (Self, mpsc::Receiver<tokio::sync::oneshot::Sender<anyhow::Result<()>>>) {
+        let (events, _) = broadcast::channel(1024);
+        let (resync, requests) = mpsc::channel(8);
+        let board = Self { current: Arc::new(ArcSwap::from_pointee(Aggregate::starting())), events, resync };
+        (board, requests)
+    }
+
+    pub fn load(&self) -> Arc<Aggregate> {
+        self.current.load_full()
+    }
+
+    pub fn publish(&self, aggregate: Aggregate) {
+        self.current.store(Arc::new(aggregate));
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<HealthEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn announce(&self, event: HealthEvent) {
+        // No subscriber is fine: nobody is listening to the stream right now.
+        let _ = self.events.send(event);
+    }
+
+    /// Rebuilds the board from the store; resolves when done.
+    pub async fn resync(&self) -> anyhow::Result<()> {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        self.resync.send(done_tx).await.map_err(|_| anyhow::anyhow!("the health board is not running"))?;
+        done_rx.await.map_err(|_| anyhow::anyhow!("the health board stopped during resync"))?
+    }
+}
+
+impl Default for Aggregate {
+    fn default() -> Self {
+        Self::starting()
+    }
+}
+
+/// Renders the `/healthz` body once per change rather than once per request.
+pub fn render(counts: &Counts) -> Bytes {
+    let body = serde_json::json!({
+        "status": if counts.passing() { "pass" } else { "fail" },
+        "total": counts.total(),
+        "counts": counts,
+    });
+    Bytes::from(body.to_string())
+}

@@ -1,0 +1,166 @@
+//! Compatibility with the predecessor systems' clients: the `/webservers` family and `/IsHealthy`.
+//! Their paths are matched case-insensitively, as the originals did.
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use healthmon_domain::target::parse_spec;
+use healthmon_domain::{Check, HealthStatus};
+use healthmon_store::{SampleQuery, TargetFilter, TargetRecord};
+use serde_json::{Value, json};
+
+use super::health::{HealthzParams, healthz};
+use super::targets::{create_target, created, delete_target, edit_target, merge};
+use crate::error::ApiError;
+use crate::extract::{JsonBody, Query, Reader, TargetId, Writer};
+use crate::state::AppState;
+
+const RECENT_REQUESTS: u32 = 10;
+const PAGE: u32 = 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/webservers", get(list).post(create))
+        .route("/webservers/{id}", get(read).put(replace).delete(remove))
+        .route("/webservers/{id}/requests", get(requests))
+        .route("/IsHealthy", get(is_healthy))
+}
+
+/// Rewrites a compatibility path written in any letter case to the case the router knows.
+pub fn canonical_case(mut request: Request) -> Request {
+    let path = request.uri().path();
+    let mut segments: Vec<String> = path.split('/').map(str::to_owned).collect();
+    let Some(first) = segments.get(1).map(|s| s.to_ascii_lowercase()) else { return request };
+    let canonical = match first.as_str() {
+        "webservers" => "webservers",
+        "ishealthy" => "IsHealthy",
+        _ => return request,
+    };
+    segments[1] = canonical.to_owned();
+    if canonical == "webservers" && segments.get(3).is_some_and(|s| s.eq_ignore_ascii_case("requests")) {
+        segments[3] = "requests".to_owned();
+    }
+    let rewritten = segments.join("/");
+    if rewritten != path {
+        let with_query = match request.uri().query() {
+            Some(query) => format!("{rewritten}?{query}"),
+            None => rewritten,
+        };
+        if let Ok(uri) = with_query.parse::<Uri>() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+async fn is_healthy(state: State<AppState>, query: Query<HealthzParams>) -> Response {
+    healthz(state, query).await
+}
+
+fn status_word(record: &TargetRecord) -> Value {
+    match record.visible_status() {
+        HealthStatus::Healthy => json!("Healthy"),
+        HealthStatus::Unhealthy => json!("Unhealthy"),
+        _ => Value::Null,
+    }
+}
+
+fn summary(record: &TargetRecord) -> Option<Value> {
+    let Check::Http(check) = &record.target.spec.check;
+    Some(json!({
+        "id": record.target.id,
+        "name": record.target.spec.name,
+        "url": check.url,
+        "status": status_word(record),
+    }))
+}
+
+fn request_view(sample: &healthmon_domain::Sample) -> Value {
+    json!({
+        "status_code": sample.status_code,
+        "latency": sample.latency_ms / 1000.0,
+        "timestamp": sample.at,
+        "success": sample.success,
+    })
+}
+
+async fn list(State(state): State<AppState>, _: Reader) -> Result<Json<Value>, ApiError> {
+    let mut items = Vec::new();
+    let mut filter = TargetFilter { kind: Some("http".into()), limit: PAGE, ..TargetFilter::default() };
+    loop {
+        let page = state.store.list_targets(&filter).await?;
+        items.extend(page.items.iter().filter_map(summary));
+        match page.next_cursor.and_then(|cursor| cursor.parse().ok()) {
+            Some(cursor) => filter.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    Ok(Json(Value::Array(items)))
+}
+
+fn webserver_document(body: &Value) -> Result<Value, ApiError> {
+    let Some(object) = body.as_object() else {
+        return Err(ApiError::invalid("body", "must be a JSON object with name and url"));
+    };
+    let mut document = json!({ "kind": "http" });
+    for field in ["name", "url"] {
+        if let Some(value) = object.get(field) {
+            document[field] = value.clone();
+        }
+    }
+    Ok(document)
+}
+
+async fn create(State(state): State<AppState>, _: Writer, JsonBody(body): JsonBody<Value>) -> Result<Response, ApiError> {
+    let spec = parse_spec(&webserver_document(&body)?).map_err(ApiError::Validation)?;
+    let target = create_target(&state, spec).await?;
+    let Check::Http(check) = &target.spec.check;
+    let body = json!({ "id": target.id, "name": target.spec.name, "url": check.url, "status": Value::Null });
+    Ok(created(&target, body))
+}
+
+async fn read(State(state): State<AppState>, _: Reader, TargetId(id): TargetId) -> Result<Json<Value>, ApiError> {
+    let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
+    let query = SampleQuery { target_id: id, limit: RECENT_REQUESTS, before_slot: None, from: None, to: None };
+    let recent = state.store.samples(&query).await?;
+    let mut body = summary(&record).unwrap_or(Value::Null);
+    body["requests"] = recent.items.iter().map(request_view).collect();
+    Ok(Json(body))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    _: Writer,
+    TargetId(id): TargetId,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let mut patch = webserver_document(&body)?;
+    if let Some(object) = patch.as_object_mut() {
+        object.remove("kind");
+    }
+    edit_target(&state, id, |current| merge(current, &patch)).await?;
+    let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
+    Ok(Json(summary(&record).unwrap_or(Value::Null)))
+}
+
+async fn remove(State(state): State<AppState>, _: Writer, TargetId(id): TargetId) -> Result<StatusCode, ApiError> {
+    delete_target(&state, id, false).await
+}
+
+/// The whole history, newest first.
+async fn requests(State(state): State<AppState>, _: Reader, TargetId(id): TargetId) -> Result<Response, ApiError> {
+    state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
+    let mut query = SampleQuery { target_id: id, limit: PAGE, before_slot: None, from: None, to: None };
+    let mut items = Vec::new();
+    loop {
+        let page = state.store.samples(&query).await?;
+        items.extend(page.items.iter().map(request_view));
+        match page.next_cursor.and_then(|cursor| cursor.parse().ok()) {
+            Some(cursor) => query.before_slot = Some(cursor),
+            None => break,
+        }
+    }
+    Ok(Json(Value::Array(items)).into_response())
+}

@@ -1,0 +1,28 @@
+//! Server-Sent Events: every health change as a CloudEvent, live.
+
+use std::convert::Infallible;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use futures::Stream;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::extract::Reader;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/events", get(stream))
+}
+
+async fn stream(State(state): State<AppState>, _: Reader) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    // A client too slow to keep up skips what it missed rather than holding memory.
+    let events = BroadcastStream::new(state.board.subscribe()).filter_map(|event| {
+        let event = event.ok()?;
+        let data = String::from_utf8_lossy(&event.json).into_owned();
+        Some(Ok(Event::default().event(healthmon_domain::events::HEALTH_CHANGED).id(event.id).data(data)))
+    });
+    Sse::new(events).keep_alive(KeepAlive::default())
+}

@@ -1,0 +1,80 @@
+//! A target's probe history and health transitions.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use healthmon_store::SampleQuery;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::params;
+use crate::error::ApiError;
+use crate::extract::{Query, Reader, TargetId};
+use crate::state::AppState;
+use crate::views;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/targets/{id}/samples", get(samples))
+        .route("/api/v1/targets/{id}/transitions", get(transitions))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SampleParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(target_id = %id))]
+async fn samples(
+    State(state): State<AppState>,
+    _: Reader,
+    TargetId(id): TargetId,
+    Query(query): Query<SampleParams>,
+) -> Result<Json<Value>, ApiError> {
+    let sample_query = SampleQuery {
+        target_id: id,
+        limit: params::limit(query.limit.as_deref())?,
+        before_slot: params::parsed("cursor", query.cursor.as_deref(), "a cursor from a previous page")?,
+        from: params::time("from", query.from.as_deref())?,
+        to: params::time("to", query.to.as_deref())?,
+    };
+    ensure_target_or_history(&state, id).await?;
+    let page = state.store.samples(&sample_query).await?;
+    let items: Vec<Value> = page.items.iter().map(views::sample).collect();
+    Ok(Json(json!({ "items": items, "next_cursor": page.next_cursor })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TransitionParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(target_id = %id))]
+async fn transitions(
+    State(state): State<AppState>,
+    _: Reader,
+    TargetId(id): TargetId,
+    Query(query): Query<TransitionParams>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = params::limit(query.limit.as_deref())?;
+    let cursor = params::parsed("cursor", query.cursor.as_deref(), "a cursor from a previous page")?;
+    ensure_target_or_history(&state, id).await?;
+    let page = state.store.transitions(id, limit, cursor).await?;
+    Ok(Json(json!({ "items": page.items, "next_cursor": page.next_cursor })))
+}
+
+/// A deleted target's history stays readable when it was kept; an id with neither is a 404.
+async fn ensure_target_or_history(state: &AppState, id: uuid::Uuid) -> Result<(), ApiError> {
+    if state.store.get_target(id).await?.is_some() {
+        return Ok(());
+    }
+    let probe = SampleQuery { target_id: id, limit: 1, before_slot: None, from: None, to: None };
+    if state.store.samples(&probe).await?.items.is_empty() {
+        return Err(ApiError::target_not_found());
+    }
+    Ok(())
+}

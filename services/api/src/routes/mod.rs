@@ -1,0 +1,8 @@
+//! The HTTP routes, one module per area, each exposing its own `router()`.
+
+pub mod compat;
+pub mod events;
+pub mod health;
+pub mod history;
+pub mod params;
+pub mod targets;

@@ -1,0 +1,165 @@
+//! Target configuration: create, list, read, replace, patch and delete.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use healthmon_domain::target::{apply_merge_patch, parse_spec};
+use healthmon_domain::{HealthStatus, Target, TargetSpec};
+use healthmon_store::{TargetFilter, WriteOutcome};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::params;
+use crate::error::ApiError;
+use crate::extract::{JsonBody, Query, Reader, TargetId, Writer};
+use crate::state::AppState;
+use crate::views;
+
+/// Attempts at a read-modify-write before reporting a conflict to the client.
+const WRITE_ATTEMPTS: usize = 5;
+const RECENT_SAMPLES: u32 = 10;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/targets", get(list).post(create))
+        .route("/api/v1/targets/{id}", get(read).put(replace).patch(patch).delete(remove))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    status: Option<String>,
+    tag: Option<String>,
+    kind: Option<String>,
+    q: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+#[tracing::instrument(skip_all)]
+async fn list(State(state): State<AppState>, _: Reader, Query(query): Query<ListParams>) -> Result<Json<Value>, ApiError> {
+    let filter = TargetFilter {
+        status: params::parsed::<HealthStatus>("status", query.status.as_deref(), "one of unknown, healthy, unhealthy, stale, paused")?,
+        tag: query.tag,
+        kind: query.kind,
+        q: query.q,
+        limit: params::limit(query.limit.as_deref())?,
+        cursor: params::parsed("cursor", query.cursor.as_deref(), "a cursor from a previous page")?,
+    };
+    let page = state.store.list_targets(&filter).await?;
+    let items: Vec<Value> = page.items.iter().map(views::target).collect();
+    Ok(Json(json!({ "items": items, "next_cursor": page.next_cursor })))
+}
+
+#[tracing::instrument(skip_all)]
+async fn create(State(state): State<AppState>, _: Writer, JsonBody(body): JsonBody<Value>) -> Result<Response, ApiError> {
+    let spec = parse_spec(&body).map_err(ApiError::Validation)?;
+    let target = create_target(&state, spec).await?;
+    Ok(created(&target, views::new_target(&target)))
+}
+
+pub async fn create_target(state: &AppState, spec: TargetSpec) -> Result<Target, ApiError> {
+    let target = Target::create(spec, healthmon_store::now());
+    state.store.create_target(&target, &state.source).await?;
+    state.relay.kick();
+    tracing::info!(target_id = %target.id, "target created");
+    Ok(target)
+}
+
+pub fn created(target: &Target, body: Value) -> Response {
+    let location = format!("/api/v1/targets/{}", target.id);
+    (StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response()
+}
+
+#[tracing::instrument(skip_all, fields(target_id = %id))]
+async fn read(State(state): State<AppState>, _: Reader, TargetId(id): TargetId) -> Result<Json<Value>, ApiError> {
+    let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
+    let recent = state
+        .store
+        .samples(&healthmon_store::SampleQuery { target_id: id, limit: RECENT_SAMPLES, before_slot: None, from: None, to: None })
+        .await?;
+    let mut body = views::target(&record);
+    body["recent_samples"] = recent.items.iter().map(views::sample).collect();
+    Ok(Json(body))
+}
+
+#[tracing::instrument(skip_all, fields(target_id = %id))]
+async fn replace(
+    State(state): State<AppState>,
+    _: Writer,
+    TargetId(id): TargetId,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let spec = parse_spec(&body).map_err(ApiError::Validation)?;
+    Ok(Json(edit_target(&state, id, |_| Ok(spec.clone())).await?))
+}
+
+#[tracing::instrument(skip_all, fields(target_id = %id))]
+async fn patch(
+    State(state): State<AppState>,
+    _: Writer,
+    TargetId(id): TargetId,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    if !body.is_object() {
+        return Err(ApiError::invalid("body", "must be a JSON object of the fields to change"));
+    }
+    Ok(Json(edit_target(&state, id, |current| merge(current, &body)).await?))
+}
+
+/// The current spec with a JSON merge patch applied, validated as a whole.
+pub fn merge(current: &Target, patch: &Value) -> Result<TargetSpec, ApiError> {
+    let mut document = serde_json::to_value(&current.spec).map_err(anyhow::Error::from)?;
+    apply_merge_patch(&mut document, patch);
+    parse_spec(&document).map_err(ApiError::Validation)
+}
+
+/// Read-modify-write with optimistic concurrency; retried when another writer got in between.
+pub async fn edit_target(
+    state: &AppState,
+    id: uuid::Uuid,
+    next_spec: impl Fn(&Target) -> Result<TargetSpec, ApiError>,
+) -> Result<Value, ApiError> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
+        let next = record.target.replaced(next_spec(&record.target)?, healthmon_store::now());
+        match state.store.update_target(&next, &state.source).await? {
+            WriteOutcome::Done => {
+                state.relay.kick();
+                let stored = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
+                return Ok(views::target(&stored));
+            }
+            WriteOutcome::NotFound => return Err(ApiError::target_not_found()),
+            WriteOutcome::Conflict => continue,
+        }
+    }
+    Err(ApiError::Conflict("the target kept changing under concurrent writes; try again".into()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteParams {
+    keep_history: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(target_id = %id))]
+async fn remove(
+    State(state): State<AppState>,
+    _: Writer,
+    TargetId(id): TargetId,
+    Query(query): Query<DeleteParams>,
+) -> Result<StatusCode, ApiError> {
+    let keep_history = params::parsed::<bool>("keep_history", query.keep_history.as_deref(), "true or false")?
+        .unwrap_or(false);
+    delete_target(&state, id, keep_history).await
+}
+
+pub async fn delete_target(state: &AppState, id: uuid::Uuid, keep_history: bool) -> Result<StatusCode, ApiError> {
+    if state.store.delete_target(id, keep_history, &state.source).await? {
+        state.relay.kick();
+        tracing::info!(target_id = %id, keep_history, "target deleted");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::target_not_found())
+    }
+}

@@ -1,0 +1,19 @@
+//! The clone-cheap state every handler receives.
+
+use std::sync::Arc;
+
+use healthmon_runtime::ops::Readiness;
+use healthmon_runtime::outbox::OutboxRelay;
+use healthmon_store::Store;
+
+use crate::board::HealthBoard;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub board: HealthBoard,
+    pub relay: OutboxRelay,
+    pub readiness: Readiness,
+    /// CloudEvents `source` of what this API emits.
+    pub source: Arc<str>,
+}

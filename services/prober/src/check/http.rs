@@ -1,0 +1,138 @@
+//! The HTTP check: one request, judged by status, optional body content and latency.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use healthmon_domain::{HttpCheck, HttpMethod};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::redirect::Policy;
+
+use super::Outcome;
+
+/// At most this much of a body is read when looking for `body_contains`.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+const MAX_REDIRECTS: usize = 5;
+
+#[derive(Clone)]
+pub struct HttpChecker {
+    /// No idle connections kept: each probe opens a fresh one, like a Kubernetes probe, so a
+    /// server that stopped accepting is noticed.
+    fresh: reqwest::Client,
+    /// For targets that opt into `keepalive`.
+    pooled: reqwest::Client,
+}
+
+impl HttpChecker {
+    pub fn new() -> anyhow::Result<Self> {
+        let builder = || {
+            reqwest::Client::builder()
+                .redirect(Policy::limited(MAX_REDIRECTS))
+                .user_agent(concat!("healthmon/", env!("CARGO_PKG_VERSION")))
+        };
+        Ok(Self {
+            fresh: builder().pool_max_idle_per_host(0).build().context("building the HTTP client")?,
+            pooled: builder().pool_idle_timeout(Duration::from_secs(90)).build().context("building the HTTP client")?,
+        })
+    }
+
+    pub async fn check(&self, check: &HttpCheck, timeout_s: u32) -> Outcome {
+        let timeout = Duration::from_secs(u64::from(timeout_s));
+        let started = Instant::now();
+        let result = tokio::time::timeout(timeout, self.probe(check, started)).await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::failed(elapsed_ms, format!("timeout after {timeout_s} s")),
+        };
+        if outcome.success && outcome.latency_ms >= timeout.as_secs_f64() * 1000.0 {
+            return Outcome { success: false, error: Some(format!("timeout after {timeout_s} s")), ..outcome };
+        }
+        outcome
+    }
+
+    async fn probe(&self, check: &HttpCheck, started: Instant) -> Outcome {
+        let client = if check.keepalive { &self.pooled } else { &self.fresh };
+        let method = match check.method {
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Head => reqwest::Method::HEAD,
+        };
+        let request = client.request(method, &check.url).headers(header_map(check));
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => return Outcome::failed(elapsed_ms(started), describe(&error)),
+        };
+        let code = response.status().as_u16();
+        let mut latency_ms = elapsed_ms(started);
+        if !check.expected_status.contains(code) {
+            return Outcome {
+                success: false,
+                status_code: Some(code),
+                latency_ms,
+                error: Some(format!("HTTP {code} (expected {})", check.expected_status)),
+            };
+        }
+        if let Some(needle) = &check.body_contains {
+            let found = match body_contains(&mut response, needle.as_bytes()).await {
+                Ok(found) => found,
+                Err(error) => return Outcome::failed(elapsed_ms(started), describe(&error)),
+            };
+            latency_ms = elapsed_ms(started);
+            if !found {
+                let error = format!("body does not contain the expected text (first {} KiB read)", MAX_BODY_BYTES / 1024);
+                return Outcome { success: false, status_code: Some(code), latency_ms, error: Some(error) };
+            }
+        }
+        Outcome { success: true, status_code: Some(code), latency_ms, error: None }
+    }
+}
+
+fn header_map(check: &HttpCheck) -> HeaderMap {
+    // Names and values were validated when the target was written.
+    check
+        .headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?))
+        })
+        .collect()
+}
+
+/// Reads at most [`MAX_BODY_BYTES`], stopping as soon as the needle shows up.
+async fn body_contains(response: &mut reqwest::Response, needle: &[u8]) -> Result<bool, reqwest::Error> {
+    let mut seen: Vec<u8> = Vec::new();
+    while seen.len() < MAX_BODY_BYTES {
+        let Some(chunk) = response.chunk().await? else { break };
+        let room = MAX_BODY_BYTES - seen.len();
+        seen.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if seen.windows(needle.len()).any(|window| window == needle) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn elapsed_ms(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+/// A short reason without the URL (reqwest includes it; the target already names it).
+fn describe(error: &reqwest::Error) -> String {
+    let root = root_cause(error);
+    if error.is_redirect() {
+        format!("too many redirects (more than {MAX_REDIRECTS})")
+    } else if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connect() {
+        format!("connection failed: {root}")
+    } else {
+        format!("request failed: {root}")
+    }
+}
+
+fn root_cause(error: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}

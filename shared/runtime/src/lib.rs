@@ -1,0 +1,11 @@
+//! What every healthmon process shares at run time: layered settings, telemetry, connections to
+//! the store and the bus, the outbox relay, the operational endpoints and shutdown signals.
+
+pub mod connect;
+pub mod ops;
+pub mod outbox;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use settings::{Role, Settings, SettingsArgs};

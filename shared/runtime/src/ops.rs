@@ -1,0 +1,86 @@
+//! The operational endpoints every process serves: liveness and readiness.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use healthmon_bus::EventBus;
+use healthmon_store::Store;
+use serde_json::json;
+
+/// What a process depends on to do its work.
+#[derive(Clone)]
+pub struct Readiness {
+    pub store: Option<Arc<dyn Store>>,
+    pub bus: Arc<dyn EventBus>,
+}
+
+impl Readiness {
+    /// Each dependency's state; ready when every one is `ok`.
+    pub async fn report(&self) -> (bool, serde_json::Value) {
+        let bus = self.bus.check().await;
+        let store = match &self.store {
+            Some(store) => Some(store.check().await),
+            None => None,
+        };
+        let describe = |result: &anyhow::Result<()>| match result {
+            Ok(()) => "ok".to_owned(),
+            Err(_) => "unavailable".to_owned(),
+        };
+        let ready = bus.is_ok() && store.as_ref().is_none_or(Result::is_ok);
+        let mut checks = json!({ "bus": describe(&bus) });
+        if let Some(store) = &store {
+            checks["database"] = json!(describe(store));
+        }
+        (ready, json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": checks }))
+    }
+}
+
+pub fn router(readiness: Readiness) -> Router {
+    Router::new().route("/livez", get(livez)).route("/readyz", get(readyz)).with_state(readiness)
+}
+
+async fn livez() -> Json<serde_json::Value> {
+    Json(json!({ "status": "alive" }))
+}
+
+async fn readyz(State(readiness): State<Readiness>) -> Response {
+    let (ready, body) = readiness.report().await;
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+/// A running HTTP server.
+pub struct Server {
+    pub addr: std::net::SocketAddr,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Waits for the server to finish (after the shutdown token fired).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.handle.await??;
+        Ok(())
+    }
+}
+
+/// Binds `listen` and serves `router` until `shutdown` fires, finishing in-flight requests.
+pub async fn serve(
+    listen: &str,
+    router: Router,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<Server> {
+    use anyhow::Context;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(%addr, "listening");
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    });
+    Ok(Server { addr, handle })
+}

@@ -1,0 +1,167 @@
+//! Backend-independent parts of the store: building outbox events, running a batch of fresh
+//! samples through the health state machine, and the value conversions both dialects share.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use healthmon_domain::events::{self, HealthChanged, TargetChanged};
+use healthmon_domain::{HealthState, HealthStatus, Sample, Target, Thresholds, Transition};
+use uuid::Uuid;
+
+use crate::{OutboxStream, Page};
+
+/// An outbox row before the database numbers it.
+pub(crate) struct PendingOutbox {
+    pub stream: OutboxStream,
+    pub key: Uuid,
+    pub msg_id: Uuid,
+    pub payload: Vec<u8>,
+}
+
+impl PendingOutbox {
+    pub fn target(change: &TargetChanged, source: &str, now: DateTime<Utc>) -> Self {
+        let event_id = Uuid::now_v7();
+        Self {
+            stream: OutboxStream::Targets,
+            key: change.target_id(),
+            msg_id: event_id,
+            payload: events::encode_target(change, event_id, source, now),
+        }
+    }
+
+    pub fn health(change: &HealthChanged, source: &str) -> Self {
+        Self {
+            stream: OutboxStream::Health,
+            key: change.target_id,
+            msg_id: change.event_id(),
+            payload: events::encode_health(change, source),
+        }
+    }
+}
+
+/// A transition about to be stored, with the target it belongs to.
+pub(crate) struct PendingTransition {
+    pub target_id: Uuid,
+    pub transition: Transition,
+}
+
+/// When a target's check changed, resets its health; returns the change to record, if any.
+pub(crate) fn reset_if_check_changed(
+    target: &Target,
+    health: &mut HealthState,
+    now: DateTime<Utc>,
+) -> Option<(PendingTransition, HealthChanged)> {
+    if health.check_version == target.check_version {
+        return None;
+    }
+    let transition = health.reset_for_new_check(target.check_version, now)?;
+    let change = HealthChanged::new(target, &transition, 0, 0);
+    Some((PendingTransition { target_id: target.id, transition }, change))
+}
+
+/// What ingest needs to know about a target. Deliberately not the full definition, so a batch
+/// does not parse every target's JSON.
+pub(crate) struct IngestTarget {
+    pub name: String,
+    pub check_version: i64,
+    pub thresholds: Thresholds,
+    pub health: HealthState,
+}
+
+/// The effect of one ingest batch on health.
+#[derive(Default)]
+pub(crate) struct AppliedSamples {
+    /// Targets whose stored health must be rewritten.
+    pub changed_health: Vec<Uuid>,
+    pub transitions: Vec<PendingTransition>,
+    pub changes: Vec<HealthChanged>,
+}
+
+/// Feeds newly stored samples to their targets' state machines in (target, slot) order.
+pub(crate) fn apply_samples(targets: &mut BTreeMap<Uuid, IngestTarget>, mut fresh: Vec<&Sample>) -> AppliedSamples {
+    fresh.sort_by_key(|sample| (sample.target_id, sample.slot));
+    let mut applied = AppliedSamples::default();
+    for group in fresh.chunk_by(|a, b| a.target_id == b.target_id) {
+        let target_id = group[0].target_id;
+        let Some(target) = targets.get_mut(&target_id) else { continue };
+        let before = target.health.clone();
+        for sample in group {
+            let Some(transition) = target.health.observe(sample, target.thresholds) else { continue };
+            // Mirrors `HealthChanged::new`, which wants a full `Target` that ingest does not load.
+            applied.changes.push(HealthChanged {
+                target_id,
+                name: target.name.clone(),
+                from: transition.from,
+                to: transition.to,
+                at: transition.at,
+                reason: transition.reason.clone(),
+                consecutive_successes: target.health.consecutive_successes,
+                consecutive_failures: target.health.consecutive_failures,
+                slot: transition.slot,
+                check_version: target.check_version,
+            });
+            applied.transitions.push(PendingTransition { target_id, transition });
+        }
+        if target.health != before {
+            applied.changed_health.push(target_id);
+        }
+    }
+    applied
+}
+
+pub(crate) fn parse_status(text: &str) -> anyhow::Result<HealthStatus> {
+    text.parse().map_err(anyhow::Error::msg)
+}
+
+/// Counters are u32 in the domain and wider in the database; out-of-range values saturate.
+pub(crate) fn counter(value: i64) -> u32 {
+    u32::try_from(value.max(0)).unwrap_or(u32::MAX)
+}
+
+/// `%text%` for a case-insensitive LIKE with `\` as the escape character, so a `%` or `_` in
+/// the query matches itself.
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for ch in text.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// How many rows to fetch for a page of `limit`: one more tells whether another page follows.
+pub(crate) fn fetch_limit(limit: u32) -> i64 {
+    i64::from(limit) + 1
+}
+
+/// Cuts the extra row fetched by [`fetch_limit`] and derives the next cursor from the last item.
+pub(crate) fn into_page<T>(mut items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Page<T> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next_cursor = if more { items.last().map(cursor_of) } else { None };
+    Page { items, next_cursor }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_in_a_query_match_themselves() {
+        assert_eq!(contains_pattern("A_b%c\\"), "%a\\_b\\%c\\\\%");
+    }
+
+    #[test]
+    fn a_page_has_a_cursor_only_when_more_rows_follow() {
+        let page = into_page(vec![1, 2, 3], 2, |n| n.to_string());
+        assert_eq!(page.items, vec![1, 2]);
+        assert_eq!(page.next_cursor.as_deref(), Some("2"));
+        let page = into_page(vec![1, 2], 2, |n| n.to_string());
+        assert_eq!(page.next_cursor, None);
+    }
+}

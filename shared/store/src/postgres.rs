@@ -1,1 +1,0 @@
-//! Postgres store (to be written).

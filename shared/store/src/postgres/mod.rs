@@ -1,0 +1,125 @@
+//! Postgres store: the production backend, shared by every api and projector instance.
+
+mod ingest;
+mod outbox;
+mod reads;
+mod targets;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use healthmon_domain::{HealthState, Sample, Target};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+use crate::common::{counter, parse_status};
+use crate::{
+    IngestOutcome, OutboxSink, Page, SampleQuery, Store, TargetFilter, TargetRecord, TransitionRecord, WriteOutcome,
+};
+
+const MAX_CONNECTIONS: u32 = 16;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The target and health columns every target read selects, in the shape [`record_from_row`] reads.
+const RECORD_COLUMNS: &str = "t.spec, h.status, h.since, h.reason, h.consecutive_successes, \
+     h.consecutive_failures, h.last_sample_at, h.last_slot, h.check_version AS health_check_version";
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects and brings the schema up to date (migrations take a lock, so concurrent starts are safe).
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options = PgConnectOptions::from_str(url).context("parse the Postgres URL")?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .context("connect to Postgres")?;
+        sqlx::migrate!("../../migrations/postgres").run(&pool).await.context("run the Postgres migrations")?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn create_target(&self, target: &Target, source: &str) -> anyhow::Result<()> {
+        targets::create(&self.pool, target, source).await
+    }
+
+    async fn update_target(&self, target: &Target, source: &str) -> anyhow::Result<WriteOutcome> {
+        targets::update(&self.pool, target, source).await
+    }
+
+    async fn delete_target(&self, id: Uuid, keep_history: bool, source: &str) -> anyhow::Result<bool> {
+        targets::delete(&self.pool, id, keep_history, source).await
+    }
+
+    async fn get_target(&self, id: Uuid) -> anyhow::Result<Option<TargetRecord>> {
+        reads::get_target(&self.pool, id).await
+    }
+
+    async fn list_targets(&self, filter: &TargetFilter) -> anyhow::Result<Page<TargetRecord>> {
+        reads::list_targets(&self.pool, filter).await
+    }
+
+    async fn all_targets(&self) -> anyhow::Result<Vec<TargetRecord>> {
+        reads::all_targets(&self.pool).await
+    }
+
+    async fn ingest(&self, samples: &[Sample], source: &str) -> anyhow::Result<IngestOutcome> {
+        ingest::ingest(&self.pool, samples, source).await
+    }
+
+    async fn samples(&self, query: &SampleQuery) -> anyhow::Result<Page<Sample>> {
+        reads::samples(&self.pool, query).await
+    }
+
+    async fn transitions(
+        &self,
+        target_id: Uuid,
+        limit: u32,
+        cursor: Option<i64>,
+    ) -> anyhow::Result<Page<TransitionRecord>> {
+        reads::transitions(&self.pool, target_id, limit, cursor).await
+    }
+
+    async fn relay_outbox(&self, sink: &dyn OutboxSink, limit: u32) -> anyhow::Result<usize> {
+        outbox::relay(&self.pool, sink, limit).await
+    }
+
+    async fn check(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.context("ping Postgres")?;
+        Ok(())
+    }
+}
+
+/// Reads the health columns of [`RECORD_COLUMNS`].
+fn health_from_row(row: &PgRow) -> anyhow::Result<HealthState> {
+    let status: String = row.try_get("status").context("read health status")?;
+    Ok(HealthState {
+        status: parse_status(&status)?,
+        since: row.try_get("since").context("read health since")?,
+        reason: row.try_get("reason").context("read health reason")?,
+        consecutive_successes: counter(row.try_get("consecutive_successes").context("read success count")?),
+        consecutive_failures: counter(row.try_get("consecutive_failures").context("read failure count")?),
+        last_sample_at: row.try_get("last_sample_at").context("read last sample time")?,
+        last_slot: row.try_get("last_slot").context("read last slot")?,
+        check_version: row.try_get("health_check_version").context("read health check version")?,
+    })
+}
+
+fn record_from_row(row: &PgRow) -> anyhow::Result<TargetRecord> {
+    let sqlx::types::Json(target) =
+        row.try_get::<sqlx::types::Json<Target>, _>("spec").context("decode a stored target definition")?;
+    Ok(TargetRecord { target, health: health_from_row(row)? })
+}

@@ -1,0 +1,173 @@
+//! SQLite store: the zero-configuration backend of the all-in-one binary (one process per file).
+
+mod ingest;
+mod outbox;
+mod reads;
+mod targets;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use healthmon_domain::{HealthState, Sample, Target};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use uuid::Uuid;
+
+use crate::common::{counter, parse_status};
+use crate::{
+    IngestOutcome, OutboxSink, Page, SampleQuery, Store, TargetFilter, TargetRecord, TransitionRecord, WriteOutcome,
+};
+
+const MAX_CONNECTIONS: u32 = 8;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The target and health columns every target read selects, in the shape [`record_from_row`] reads.
+const RECORD_COLUMNS: &str = "t.spec, h.status, h.since, h.reason, h.consecutive_successes, \
+     h.consecutive_failures, h.last_sample_at, h.last_slot, h.check_version AS health_check_version";
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// Stands in for Postgres' advisory lock: SQLite files are not shared between processes here.
+    relay_lock: tokio::sync::Mutex<()>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `sqlite://path`, `sqlite:path` or
+    /// `sqlite::memory:`, and brings the schema up to date.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .context("parse the SQLite URL")?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool_options = if is_in_memory(url) {
+            // Each connection would otherwise see its own empty database, or contend on a shared
+            // cache whose table locks ignore busy_timeout; and the database lives only as long as
+            // a connection does, so the one connection is never retired.
+            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS)
+        };
+        let pool = pool_options.connect_with(options).await.context("open the SQLite database")?;
+        sqlx::migrate!("../../migrations/sqlite").run(&pool).await.context("run the SQLite migrations")?;
+        Ok(Self { pool, relay_lock: tokio::sync::Mutex::new(()) })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// Starts a write transaction holding the write lock from the start: a deferred transaction that
+/// reads first could fail to upgrade (SQLITE_BUSY) instead of waiting out the busy timeout.
+async fn begin_write(pool: &SqlitePool) -> anyhow::Result<Transaction<'static, Sqlite>> {
+    pool.begin_with("BEGIN IMMEDIATE").await.context("begin a SQLite write transaction")
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_target(&self, target: &Target, source: &str) -> anyhow::Result<()> {
+        targets::create(&self.pool, target, source).await
+    }
+
+    async fn update_target(&self, target: &Target, source: &str) -> anyhow::Result<WriteOutcome> {
+        targets::update(&self.pool, target, source).await
+    }
+
+    async fn delete_target(&self, id: Uuid, keep_history: bool, source: &str) -> anyhow::Result<bool> {
+        targets::delete(&self.pool, id, keep_history, source).await
+    }
+
+    async fn get_target(&self, id: Uuid) -> anyhow::Result<Option<TargetRecord>> {
+        reads::get_target(&self.pool, id).await
+    }
+
+    async fn list_targets(&self, filter: &TargetFilter) -> anyhow::Result<Page<TargetRecord>> {
+        reads::list_targets(&self.pool, filter).await
+    }
+
+    async fn all_targets(&self) -> anyhow::Result<Vec<TargetRecord>> {
+        reads::all_targets(&self.pool).await
+    }
+
+    async fn ingest(&self, samples: &[Sample], source: &str) -> anyhow::Result<IngestOutcome> {
+        ingest::ingest(&self.pool, samples, source).await
+    }
+
+    async fn samples(&self, query: &SampleQuery) -> anyhow::Result<Page<Sample>> {
+        reads::samples(&self.pool, query).await
+    }
+
+    async fn transitions(
+        &self,
+        target_id: Uuid,
+        limit: u32,
+        cursor: Option<i64>,
+    ) -> anyhow::Result<Page<TransitionRecord>> {
+        reads::transitions(&self.pool, target_id, limit, cursor).await
+    }
+
+    async fn relay_outbox(&self, sink: &dyn OutboxSink, limit: u32) -> anyhow::Result<usize> {
+        let Ok(_turn) = self.relay_lock.try_lock() else {
+            return Ok(0);
+        };
+        outbox::relay(&self.pool, sink, limit).await
+    }
+
+    async fn check(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.context("ping SQLite")?;
+        Ok(())
+    }
+}
+
+/// Uuids are stored as hyphenated lower-case text (sqlx would otherwise bind them as blobs).
+fn uuid_text(id: Uuid) -> String {
+    id.hyphenated().to_string()
+}
+
+fn parse_uuid(text: &str) -> anyhow::Result<Uuid> {
+    Uuid::parse_str(text).context("stored id is not a uuid")
+}
+
+fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+fn from_micros(value: i64) -> anyhow::Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(value).context("stored timestamp out of range")
+}
+
+fn optional_time(row: &SqliteRow, column: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let value: Option<i64> = row.try_get(column).with_context(|| format!("read {column}"))?;
+    value.map(from_micros).transpose()
+}
+
+/// Reads the health columns of [`RECORD_COLUMNS`].
+fn health_from_row(row: &SqliteRow) -> anyhow::Result<HealthState> {
+    let status: String = row.try_get("status").context("read health status")?;
+    Ok(HealthState {
+        status: parse_status(&status)?,
+        since: optional_time(row, "since")?,
+        reason: row.try_get("reason").context("read health reason")?,
+        consecutive_successes: counter(row.try_get("consecutive_successes").context("read success count")?),
+        consecutive_failures: counter(row.try_get("consecutive_failures").context("read failure count")?),
+        last_sample_at: optional_time(row, "last_sample_at")?,
+        last_slot: row.try_get("last_slot").context("read last slot")?,
+        check_version: row.try_get("health_check_version").context("read health check version")?,
+    })
+}
+
+fn record_from_row(row: &SqliteRow) -> anyhow::Result<TargetRecord> {
+    let spec: String = row.try_get("spec").context("read a stored target definition")?;
+    let target: Target = serde_json::from_str(&spec).context("decode a stored target definition")?;
+    Ok(TargetRecord { target, health: health_from_row(row)? })
+}

@@ -1,0 +1,127 @@
+//! SQLite reads: targets with their health, sample history and transitions, all keyset-paged.
+
+use anyhow::Context;
+use healthmon_domain::Sample;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use uuid::Uuid;
+
+use super::{RECORD_COLUMNS, from_micros, micros, parse_uuid, record_from_row, uuid_text};
+use crate::common::{contains_pattern, fetch_limit, into_page, parse_status};
+use crate::{Page, SampleQuery, TargetFilter, TargetRecord, TransitionRecord};
+
+fn select_records() -> QueryBuilder<'static, Sqlite> {
+    QueryBuilder::new(format!(
+        "SELECT {RECORD_COLUMNS} FROM targets t JOIN target_health h ON h.target_id = t.id WHERE 1 = 1"
+    ))
+}
+
+pub(super) async fn get_target(pool: &SqlitePool, id: Uuid) -> anyhow::Result<Option<TargetRecord>> {
+    let mut query = select_records();
+    query.push(" AND t.id = ").push_bind(uuid_text(id));
+    let row = query.build().fetch_optional(pool).await.context("read the target")?;
+    row.as_ref().map(record_from_row).transpose()
+}
+
+pub(super) async fn list_targets(pool: &SqlitePool, filter: &TargetFilter) -> anyhow::Result<Page<TargetRecord>> {
+    let mut query = select_records();
+    if let Some(cursor) = filter.cursor {
+        query.push(" AND t.id > ").push_bind(uuid_text(cursor));
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND (CASE WHEN t.enabled THEN h.status ELSE 'paused' END) = ").push_bind(status.as_str());
+    }
+    if let Some(tag) = &filter.tag {
+        query.push(" AND EXISTS (SELECT 1 FROM json_each(t.tags) WHERE json_each.value = ").push_bind(tag.clone());
+        query.push(")");
+    }
+    if let Some(kind) = &filter.kind {
+        query.push(" AND t.kind = ").push_bind(kind.clone());
+    }
+    if let Some(q) = &filter.q {
+        query.push(" AND lower(t.name) LIKE ").push_bind(contains_pattern(q)).push(" ESCAPE '\\'");
+    }
+    query.push(" ORDER BY t.id LIMIT ").push_bind(fetch_limit(filter.limit));
+    let rows = query.build().fetch_all(pool).await.context("list targets")?;
+    let records = rows.iter().map(record_from_row).collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(into_page(records, filter.limit, |record| record.target.id.to_string()))
+}
+
+pub(super) async fn all_targets(pool: &SqlitePool) -> anyhow::Result<Vec<TargetRecord>> {
+    let mut query = select_records();
+    query.push(" ORDER BY t.id");
+    let rows = query.build().fetch_all(pool).await.context("read every target")?;
+    rows.iter().map(record_from_row).collect()
+}
+
+pub(super) async fn samples(pool: &SqlitePool, query: &SampleQuery) -> anyhow::Result<Page<Sample>> {
+    let mut sql = QueryBuilder::<Sqlite>::new(
+        "SELECT id, target_id, slot, at, success, status_code, latency_ms, error, prober, check_version \
+         FROM samples WHERE target_id = ",
+    );
+    sql.push_bind(uuid_text(query.target_id));
+    if let Some(before) = query.before_slot {
+        sql.push(" AND slot < ").push_bind(before);
+    }
+    if let Some(from) = query.from {
+        sql.push(" AND at >= ").push_bind(micros(from));
+    }
+    if let Some(to) = query.to {
+        sql.push(" AND at < ").push_bind(micros(to));
+    }
+    sql.push(" ORDER BY slot DESC LIMIT ").push_bind(fetch_limit(query.limit));
+    let rows = sql.build().fetch_all(pool).await.context("read samples")?;
+    let samples = rows.iter().map(sample_from_row).collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(into_page(samples, query.limit, |sample| sample.slot.to_string()))
+}
+
+pub(super) async fn transitions(
+    pool: &SqlitePool,
+    target_id: Uuid,
+    limit: u32,
+    cursor: Option<i64>,
+) -> anyhow::Result<Page<TransitionRecord>> {
+    let mut sql = QueryBuilder::<Sqlite>::new(
+        "SELECT seq, target_id, from_status, to_status, at, reason FROM transitions WHERE target_id = ",
+    );
+    sql.push_bind(uuid_text(target_id));
+    if let Some(cursor) = cursor {
+        sql.push(" AND seq < ").push_bind(cursor);
+    }
+    sql.push(" ORDER BY seq DESC LIMIT ").push_bind(fetch_limit(limit));
+    let rows = sql.build().fetch_all(pool).await.context("read transitions")?;
+    let records = rows.iter().map(transition_from_row).collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(into_page(records, limit, |record| record.seq.to_string()))
+}
+
+fn sample_from_row(row: &SqliteRow) -> anyhow::Result<Sample> {
+    let id: String = row.try_get("id").context("read sample id")?;
+    let target_id: String = row.try_get("target_id").context("read sample target")?;
+    let status_code: Option<i32> = row.try_get("status_code").context("read sample status code")?;
+    Ok(Sample {
+        id: parse_uuid(&id)?,
+        target_id: parse_uuid(&target_id)?,
+        slot: row.try_get("slot").context("read sample slot")?,
+        at: from_micros(row.try_get("at").context("read sample time")?)?,
+        success: row.try_get("success").context("read sample success")?,
+        status_code: status_code.map(u16::try_from).transpose().context("stored status code out of range")?,
+        latency_ms: row.try_get("latency_ms").context("read sample latency")?,
+        error: row.try_get("error").context("read sample error")?,
+        prober: row.try_get("prober").context("read sample prober")?,
+        check_version: row.try_get("check_version").context("read sample check version")?,
+    })
+}
+
+fn transition_from_row(row: &SqliteRow) -> anyhow::Result<TransitionRecord> {
+    let target_id: String = row.try_get("target_id").context("read transition target")?;
+    let from: String = row.try_get("from_status").context("read transition origin")?;
+    let to: String = row.try_get("to_status").context("read transition destination")?;
+    Ok(TransitionRecord {
+        seq: row.try_get("seq").context("read transition seq")?,
+        target_id: parse_uuid(&target_id)?,
+        from: parse_status(&from)?,
+        to: parse_status(&to)?,
+        at: from_micros(row.try_get("at").context("read transition time")?)?,
+        reason: row.try_get("reason").context("read transition reason")?,
+    })
+}

@@ -1,0 +1,209 @@
+//! `TestApp`: healthmon started in-process for one test, on port 0, with its own database and
+//! its own NATS prefix, in the embedded or the distributed deployment mode.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use healthmon::{Components, Running, start};
+use healthmon_runtime::Settings;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::wait_until;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One process, all roles: SQLite file and the in-process bus.
+    Embedded,
+    /// api, prober and projector started separately, each with its own connections to Postgres
+    /// and NATS JetStream, as separate processes would be.
+    Distributed,
+}
+
+pub struct TestApp {
+    pub mode: Mode,
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub settings: Settings,
+    /// The store and bus of the API (shared by every role in embedded mode).
+    pub components: Components,
+    others: Vec<Running>,
+    api: Option<Running>,
+    projector: Option<Running>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn nats_url() -> String {
+    std::env::var("HEALTHMON_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+impl TestApp {
+    /// Every role running; in embedded mode all in one `start`, as the all-in-one binary does.
+    pub async fn spawn(mode: Mode) -> Self {
+        Self::launch(mode, false).await
+    }
+
+    /// Like `spawn`, but the projector runs on its own so a test can kill and restart it.
+    pub async fn spawn_with_separate_projector(mode: Mode) -> Self {
+        Self::launch(mode, true).await
+    }
+
+    async fn launch(mode: Mode, separate_projector: bool) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let prefix = format!("t{}", Uuid::new_v4().simple());
+        let settings = match mode {
+            Mode::Embedded => Settings {
+                listen: "127.0.0.1:0".into(),
+                database_url: healthmon_store::testing::fresh_sqlite_url(dir.path()),
+                nats_url: None,
+                nats_prefix: prefix,
+                instance: "embedded-1".into(),
+                projector_ack_wait_s: 2,
+                ..Settings::default()
+            },
+            Mode::Distributed => Settings {
+                listen: "127.0.0.1:0".into(),
+                database_url: healthmon_store::testing::fresh_postgres_database().await.expect("fresh database"),
+                nats_url: Some(nats_url()),
+                nats_prefix: prefix,
+                instance: "api-1".into(),
+                projector_ack_wait_s: 2,
+                ..Settings::default()
+            },
+        };
+        let components = Components::connect(&settings).await.expect("connect store and bus");
+        let mut app = Self {
+            mode,
+            addr: "127.0.0.1:0".parse().expect("address"),
+            http: reqwest::Client::new(),
+            settings: settings.clone(),
+            components: components.clone(),
+            others: Vec::new(),
+            api: None,
+            projector: None,
+            _dir: dir,
+        };
+        match (mode, separate_projector) {
+            (Mode::Embedded, false) => {
+                app.api = Some(app.start_roles("api,prober,projector", "embedded-1", Some(components)).await);
+            }
+            (Mode::Embedded, true) => {
+                app.api = Some(app.start_roles("api,prober", "embedded-1", Some(components.clone())).await);
+                app.start_projector().await;
+            }
+            (Mode::Distributed, _) => {
+                app.api = Some(app.start_roles("api", "api-1", Some(components)).await);
+                let prober = app.start_roles("prober", "prober-1", None).await;
+                app.others.push(prober);
+                app.start_projector().await;
+            }
+        }
+        app.addr = app.api.as_ref().map(|running| running.addr).expect("api running");
+        app.wait_ready().await;
+        app
+    }
+
+    /// Starts roles with their own connections, or with `shared` ones.
+    async fn start_roles(&self, roles: &str, instance: &str, shared: Option<Components>) -> Running {
+        let settings = Settings { roles: roles.into(), instance: instance.into(), ..self.settings.clone() };
+        let components = match shared {
+            Some(components) => components,
+            None => Components::connect(&settings).await.expect("connect store and bus"),
+        };
+        start(&settings, components).await.expect("start roles")
+    }
+
+    /// Starts a projector (shared connections in embedded mode, its own otherwise).
+    pub async fn start_projector(&mut self) {
+        assert!(self.projector.is_none(), "a projector is already running");
+        let shared = (self.mode == Mode::Embedded).then(|| self.components.clone());
+        self.projector = Some(self.start_roles("projector", "projector-1", shared).await);
+    }
+
+    /// Aborts the projector mid-work, as `kill -9` would: nothing in flight is acked.
+    pub fn kill_projector(&mut self) {
+        self.projector.take().expect("a separately running projector").kill();
+    }
+
+    async fn wait_ready(&self) {
+        wait_until("the API to serve /healthz", Duration::from_secs(10), || async {
+            let response = self.http.get(self.url("/healthz")).send().await.ok()?;
+            let body: Value = response.json().await.ok()?;
+            (body["reason"] != "starting").then_some(())
+        })
+        .await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Sends a request with an optional JSON body and returns the status and the JSON body (or Null).
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("response body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn create_target(&self, body: Value) -> Value {
+        let (status, created) = self.call(Method::POST, "/api/v1/targets", Some(&body)).await;
+        assert_eq!(status, StatusCode::CREATED, "create failed: {created}");
+        created
+    }
+
+    pub async fn target(&self, id: &str) -> Value {
+        let (status, body) = self.call(Method::GET, &format!("/api/v1/targets/{id}"), None).await;
+        assert_eq!(status, StatusCode::OK, "get target failed: {body}");
+        body
+    }
+
+    pub async fn status_of(&self, id: &str) -> String {
+        self.target(id).await["health"]["status"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Waits until the target reaches `status` and returns its representation then.
+    pub async fn wait_for_status(&self, id: &str, status: &str, limit: Duration) -> Value {
+        wait_until(&format!("target {id} to become {status}"), limit, || async {
+            let target = self.target(id).await;
+            (target["health"]["status"] == status).then_some(target)
+        })
+        .await
+    }
+
+    /// The target's whole history, newest first, read page by page.
+    pub async fn all_samples(&self, id: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/targets/{id}/samples?limit=1000");
+            if let Some(cursor) = &cursor {
+                path.push_str(&format!("&cursor={cursor}"));
+            }
+            let (status, page) = self.call(Method::GET, &path, None).await;
+            assert_eq!(status, StatusCode::OK, "samples failed: {page}");
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return items,
+            }
+        }
+    }
+
+    pub async fn healthz(&self, query: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, &format!("/healthz{query}"), None).await
+    }
+
+    /// Stops every role gracefully.
+    pub async fn stop(mut self) {
+        let runnings = self.api.take().into_iter().chain(self.projector.take()).chain(self.others.drain(..));
+        for running in runnings {
+            let _ = running.stop().await;
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The whole pipeline for HTTP targets, in both deployment modes: thresholds, timeouts, edits,
+//! deletion and the aggregate health check.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use healthmon_tests::{Mode, TargetServer, TestApp, both_modes, wait_until};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+both_modes!(
+    default_thresholds_flip_health_after_exactly_five_and_three,
+    custom_thresholds_apply,
+    a_target_slower_than_its_timeout_fails,
+    editing_the_url_resets_health_but_renaming_does_not,
+    deleting_a_target_stops_probing_within_a_second,
+    healthz_follows_the_aggregate_rules,
+);
+
+fn time(value: &Value) -> DateTime<Utc> {
+    value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc)).expect("a time")
+}
+
+fn http_target(server: &TargetServer, extra: Value) -> Value {
+    let mut body = json!({"name": "orders-api", "kind": "http", "url": server.url(), "interval_s": 1, "timeout_s": 1});
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    body
+}
+
+/// The newest transition's time, checking its direction.
+async fn last_transition(app: &TestApp, id: &str, from: &str, to: &str) -> DateTime<Utc> {
+    let (status, page) = app.call(Method::GET, &format!("/api/v1/targets/{id}/transitions"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let newest = &page["items"][0];
+    assert_eq!((newest["from"].as_str(), newest["to"].as_str()), (Some(from), Some(to)), "{page}");
+    time(&newest["at"])
+}
+
+/// Outcomes (oldest first) of the samples after `after` up to and including `until`.
+async fn outcomes_between(app: &TestApp, id: &str, after: Option<DateTime<Utc>>, until: DateTime<Utc>) -> Vec<bool> {
+    let mut samples: Vec<(DateTime<Utc>, bool)> = app
+        .all_samples(id)
+        .await
+        .iter()
+        .map(|s| (time(&s["at"]), s["success"].as_bool().expect("success flag")))
+        .filter(|(at, _)| after.is_none_or(|after| *at > after) && *at <= until)
+        .collect();
+    samples.sort_by_key(|(at, _)| *at);
+    samples.into_iter().map(|(_, ok)| ok).collect()
+}
+
+async fn default_thresholds_flip_health_after_exactly_five_and_three(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let server = TargetServer::start().await;
+    let created = app.create_target(http_target(&server, json!({}))).await;
+    assert_eq!(created["health"]["status"], "unknown");
+    let id = created["id"].as_str().expect("id");
+
+    app.wait_for_status(id, "healthy", Duration::from_secs(15)).await;
+    let healthy_at = last_transition(&app, id, "unknown", "healthy").await;
+    assert_eq!(outcomes_between(&app, id, None, healthy_at).await, vec![true; 5]);
+
+    server.set_status(500);
+    app.wait_for_status(id, "unhealthy", Duration::from_secs(15)).await;
+    let unhealthy_at = last_transition(&app, id, "healthy", "unhealthy").await;
+    let run = outcomes_between(&app, id, Some(healthy_at), unhealthy_at).await;
+    let failures: Vec<bool> = run.iter().rev().take_while(|ok| !**ok).copied().collect();
+    assert_eq!(failures.len(), 3, "failures before unhealthy: {run:?}");
+
+    server.set_status(200);
+    let target = app.wait_for_status(id, "healthy", Duration::from_secs(15)).await;
+    assert!(target["health"]["reason"].as_str().unwrap_or_default().contains("5 consecutive"), "{target}");
+    let healthy_again_at = last_transition(&app, id, "unhealthy", "healthy").await;
+    let run = outcomes_between(&app, id, Some(unhealthy_at), healthy_again_at).await;
+    let successes: Vec<bool> = run.iter().rev().take_while(|ok| **ok).copied().collect();
+    assert_eq!(successes.len(), 5, "successes before healthy again: {run:?}");
+    app.stop().await;
+}
+
+async fn custom_thresholds_apply(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let server = TargetServer::start().await;
+    let created =
+        app.create_target(http_target(&server, json!({"healthy_threshold": 2, "unhealthy_threshold": 1}))).await;
+    let id = created["id"].as_str().expect("id");
+    app.wait_for_status(id, "healthy", Duration::from_secs(10)).await;
+    let healthy_at = last_transition(&app, id, "unknown", "healthy").await;
+    assert_eq!(outcomes_between(&app, id, None, healthy_at).await, vec![true; 2]);
+    server.set_status(503);
+    app.wait_for_status(id, "unhealthy", Duration::from_secs(10)).await;
+    let unhealthy_at = last_transition(&app, id, "healthy", "unhealthy").await;
+    let run = outcomes_between(&app, id, Some(healthy_at), unhealthy_at).await;
+    assert_eq!(run.last(), Some(&false));
+    assert_eq!(run.iter().filter(|ok| !**ok).count(), 1, "{run:?}");
+    app.stop().await;
+}
+
+async fn a_target_slower_than_its_timeout_fails(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let server = TargetServer::start().await;
+    server.set_delay(Duration::from_millis(1500));
+    let created = app.create_target(http_target(&server, json!({"unhealthy_threshold": 1}))).await;
+    let id = created["id"].as_str().expect("id");
+    let target = app.wait_for_status(id, "unhealthy", Duration::from_secs(10)).await;
+    let sample = &target["recent_samples"][0];
+    assert_eq!(sample["success"], false);
+    assert!(sample["error"].as_str().unwrap_or_default().contains("timeout"), "{sample}");
+    assert!(sample["latency_ms"].as_f64().unwrap_or_default() >= 1000.0, "{sample}");
+    app.stop().await;
+}
+
+async fn editing_the_url_resets_health_but_renaming_does_not(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let (first, second) = (TargetServer::start().await, TargetServer::start().await);
+    let created = app.create_target(http_target(&first, json!({"healthy_threshold": 1}))).await;
+    let id = created["id"].as_str().expect("id");
+    app.wait_for_status(id, "healthy", Duration::from_secs(10)).await;
+
+    let path = format!("/api/v1/targets/{id}");
+    let (status, renamed) = app.call(Method::PATCH, &path, Some(&json!({"name": "orders-v2", "tags": ["x"]}))).await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!((renamed["name"].as_str(), renamed["health"]["status"].as_str()), (Some("orders-v2"), Some("healthy")));
+
+    let (status, moved) = app.call(Method::PATCH, &path, Some(&json!({"url": second.url()}))).await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["health"]["status"], "unknown");
+    assert_eq!(moved["url"], second.url());
+    app.wait_for_status(id, "healthy", Duration::from_secs(10)).await;
+    assert!(second.hits() >= 1);
+
+    let mut replacement = http_target(&second, json!({"healthy_threshold": 1}));
+    replacement["name"] = json!("orders-v3");
+    let (status, replaced) = app.call(Method::PUT, &path, Some(&replacement)).await;
+    assert_eq!(status, StatusCode::OK, "{replaced}");
+    assert_eq!((replaced["name"].as_str(), replaced["health"]["status"].as_str()), (Some("orders-v3"), Some("healthy")));
+    assert_eq!(replaced["tags"], json!([]), "PUT replaces the whole target");
+    app.stop().await;
+}
+
+async fn deleting_a_target_stops_probing_within_a_second(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let server = TargetServer::start().await;
+    let created = app.create_target(http_target(&server, json!({}))).await;
+    let id = created["id"].as_str().expect("id");
+    wait_until("the first probe", Duration::from_secs(5), || async { (server.hits() >= 2).then_some(()) }).await;
+
+    let path = format!("/api/v1/targets/{id}");
+    let (status, _) = app.call(Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = app.call(Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+    let (status, _) = app.call(Method::GET, &format!("{path}/samples"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "history goes with the target");
+
+    // Measured, not waited for: any probe after the first second is a failure.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let hits_after_a_second = server.hits();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(server.hits(), hits_after_a_second, "probing went on after delete");
+    app.stop().await;
+}
+
+async fn healthz_follows_the_aggregate_rules(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let (status, body) = app.healthz("").await;
+    assert_eq!(status, StatusCode::OK, "no targets is healthy: {body}");
+    assert_eq!((body["status"].as_str(), body["total"].as_u64()), (Some("pass"), Some(0)));
+
+    let (good, bad) = (TargetServer::start().await, TargetServer::start().await);
+    bad.set_status(500);
+    let never_probed_yet = app.create_target(http_target(&good, json!({"interval_s": 3600}))).await;
+    let unknown = wait_until("an unknown target to fail /healthz", Duration::from_secs(10), || async {
+        let (status, body) = app.healthz("").await;
+        (status == StatusCode::SERVICE_UNAVAILABLE).then_some(body)
+    })
+    .await;
+    assert_eq!((unknown["counts"]["unknown"].as_u64(), unknown["status"].as_str()), (Some(1), Some("fail")));
+    let unknown_path = format!("/api/v1/targets/{}", never_probed_yet["id"].as_str().expect("id"));
+    assert_eq!(app.call(Method::DELETE, &unknown_path, None).await.0, StatusCode::NO_CONTENT);
+
+    let a = app.create_target(http_target(&good, json!({"healthy_threshold": 1, "tags": ["a"]}))).await;
+    let check = |query: &'static str, expected: StatusCode| {
+        let app = &app;
+        async move {
+            wait_until(&format!("/healthz{query} to answer {expected}"), Duration::from_secs(10), || async {
+                let (status, body) = app.healthz(query).await;
+                (status == expected).then_some(body)
+            })
+            .await
+        }
+    };
+    let body = check("", StatusCode::OK).await;
+    assert_eq!(body["counts"]["healthy"], 1);
+    assert!(a["health"]["status"] == "unknown");
+
+    let b = app.create_target(http_target(&bad, json!({"unhealthy_threshold": 1, "tags": ["b"]}))).await;
+    let body = check("", StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(body["status"], "fail");
+    check("?tag=b", StatusCode::SERVICE_UNAVAILABLE).await;
+    let body = check("?tag=a", StatusCode::OK).await;
+    assert_eq!(body["total"], 1);
+    wait_until("b to be unhealthy on the board", Duration::from_secs(10), || async {
+        let (_, body) = app.healthz("").await;
+        (body["counts"]["unhealthy"] == 1).then_some(())
+    })
+    .await;
+
+    let b_path = format!("/api/v1/targets/{}", b["id"].as_str().expect("id"));
+    let (status, paused) = app.call(Method::PATCH, &b_path, Some(&json!({"enabled": false}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(paused["health"]["status"], "paused");
+    let body = check("", StatusCode::OK).await;
+    assert_eq!((body["counts"]["paused"].as_u64(), body["total"].as_u64()), (Some(1), Some(2)));
+
+    let head = app.http.head(app.url("/healthz")).send().await.expect("HEAD /healthz");
+    assert_eq!(head.status(), StatusCode::OK);
+    app.stop().await;
+}
