@@ -29,9 +29,9 @@ CREATE TABLE target_health (
     last_sample_at        timestamptz,
     last_slot             bigint,
     check_version         bigint      NOT NULL
-);
-
-CREATE INDEX target_health_status ON target_health (status);
+-- Rewritten on almost every ingested sample: free room on each page and no index on a column that
+-- changes let Postgres update in place (HOT) instead of touching the index too.
+) WITH (fillfactor = 50);
 
 -- No foreign key: history may outlive its target (DELETE … ?keep_history=true).
 CREATE TABLE samples (

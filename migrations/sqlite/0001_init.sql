@@ -31,8 +31,6 @@ CREATE TABLE target_health (
     check_version         INTEGER NOT NULL
 );
 
-CREATE INDEX target_health_status ON target_health (status);
-
 -- No foreign key: history may outlive its target (DELETE … ?keep_history=true).
 CREATE TABLE samples (
     id            TEXT    PRIMARY KEY NOT NULL,

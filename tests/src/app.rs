@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use healthmon::{Components, Running, start};
+use healthmon_bus::Naming;
 use healthmon_runtime::Settings;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -199,11 +200,39 @@ impl TestApp {
         self.call(Method::GET, &format!("/healthz{query}"), None).await
     }
 
-    /// Stops every role gracefully.
+    /// Stops every role gracefully (dropping the app afterwards removes its database and streams).
     pub async fn stop(mut self) {
         let runnings = self.api.take().into_iter().chain(self.projector.take()).chain(self.others.drain(..));
         for running in runnings {
             let _ = running.stop().await;
         }
+    }
+}
+
+impl Drop for TestApp {
+    /// Removes the test's Postgres database and NATS streams, also when the test panicked, so the
+    /// shared servers do not fill up. Runs on a thread of its own: Drop cannot await.
+    fn drop(&mut self) {
+        for running in self.api.take().into_iter().chain(self.projector.take()).chain(self.others.drain(..)) {
+            running.kill();
+        }
+        if self.mode != Mode::Distributed {
+            return;
+        }
+        let (database_url, naming) =
+            (self.settings.database_url.clone(), Naming::new(self.settings.nats_prefix.clone()));
+        let cleanup = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            runtime.block_on(async move {
+                let _ = healthmon_store::testing::drop_postgres_database(&database_url).await;
+                if let Ok(client) = async_nats::connect(nats_url()).await {
+                    let jetstream = async_nats::jetstream::new(client);
+                    for stream in healthmon_bus::Stream::ALL {
+                        let _ = jetstream.delete_stream(naming.stream_name(stream)).await;
+                    }
+                }
+            });
+        });
+        let _ = cleanup.join();
     }
 }

@@ -39,8 +39,9 @@ async fn webservers_family_works_end_to_end(mode: Mode) {
     assert_eq!(status, StatusCode::OK);
     assert!(history.as_array().expect("history").len() >= requests.len());
 
-    let (status, updated) =
-        app.call(Method::PUT, &format!("/webservers/{id}"), Some(&json!({"name": "shop-2", "url": server.url()}))).await;
+    let (status, updated) = app
+        .call(Method::PUT, &format!("/webservers/{id}"), Some(&json!({"name": "shop-2", "url": server.url()})))
+        .await;
     assert_eq!((status, updated["name"].as_str()), (StatusCode::OK, Some("shop-2")));
     server.set_status(500);
     wait_until("the webserver to be Unhealthy", Duration::from_secs(15), || async {
@@ -50,8 +51,12 @@ async fn webservers_family_works_end_to_end(mode: Mode) {
     .await;
     assert_eq!(app.call(Method::GET, "/IsHealthy", None).await.0, StatusCode::SERVICE_UNAVAILABLE);
 
-    let (status, invalid) = app.call(Method::POST, "/webservers", Some(&json!({"name": "x", "url": "gopher://x"}))).await;
-    assert_eq!((status, invalid["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")));
+    let (status, invalid) =
+        app.call(Method::POST, "/webservers", Some(&json!({"name": "x", "url": "gopher://x"}))).await;
+    assert_eq!(
+        (status, invalid["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"))
+    );
     assert_eq!(app.call(Method::DELETE, &format!("/webservers/{id}"), None).await.0, StatusCode::NO_CONTENT);
     assert_eq!(app.call(Method::GET, &format!("/webservers/{id}"), None).await.0, StatusCode::NOT_FOUND);
     app.stop().await;

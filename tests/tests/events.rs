@@ -15,7 +15,10 @@ fn target_body(server: &TargetServer) -> Value {
 async fn server_sent_events_deliver_a_health_change(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     let server = TargetServer::start().await;
-    let response = app.http.get(app.url("/api/v1/events")).send().await.expect("open SSE");
+    let response = tokio::time::timeout(Duration::from_secs(5), app.http.get(app.url("/api/v1/events")).send())
+        .await
+        .expect("SSE headers within 5 s")
+        .expect("open SSE");
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"].to_str().unwrap_or_default().starts_with("text/event-stream"));
     let created = app.create_target(target_body(&server)).await;
@@ -48,8 +51,7 @@ async fn server_sent_events_deliver_a_health_change(mode: Mode) {
 async fn a_health_change_is_published_on_nats_as_a_cloudevent() {
     let app = TestApp::spawn(Mode::Distributed).await;
     let client = async_nats::connect(healthmon_tests::app::nats_url()).await.expect("plain NATS client");
-    let mut subscription =
-        client.subscribe(format!("{}.health.>", app.settings.nats_prefix)).await.expect("subscribe");
+    let mut subscription = client.subscribe(format!("{}.health.>", app.settings.nats_prefix)).await.expect("subscribe");
     client.flush().await.expect("flush");
     let server = TargetServer::start().await;
     let created = app.create_target(target_body(&server)).await;

@@ -134,7 +134,10 @@ async fn editing_the_url_resets_health_but_renaming_does_not(mode: Mode) {
     replacement["name"] = json!("orders-v3");
     let (status, replaced) = app.call(Method::PUT, &path, Some(&replacement)).await;
     assert_eq!(status, StatusCode::OK, "{replaced}");
-    assert_eq!((replaced["name"].as_str(), replaced["health"]["status"].as_str()), (Some("orders-v3"), Some("healthy")));
+    assert_eq!(
+        (replaced["name"].as_str(), replaced["health"]["status"].as_str()),
+        (Some("orders-v3"), Some("healthy"))
+    );
     assert_eq!(replaced["tags"], json!([]), "PUT replaces the whole target");
     app.stop().await;
 }

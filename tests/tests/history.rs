@@ -74,13 +74,15 @@ async fn history_matches_the_probes_and_pages_cleanly(mode: Mode) {
 
     let middle = at(&all[all.len() / 2]);
     let from = (middle - chrono::Duration::milliseconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let (status, page) = app
-        .call(Method::GET, &format!("{path}/samples?to={}", urlencode(&from)), None)
-        .await;
+    let (status, page) = app.call(Method::GET, &format!("{path}/samples?to={}", urlencode(&from)), None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page["items"].as_array().expect("items").iter().all(|s| at(s) < middle), "`to` is exclusive");
     let (status, page) = app
-        .call(Method::GET, &format!("{path}/samples?from={}", urlencode(&middle.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))), None)
+        .call(
+            Method::GET,
+            &format!("{path}/samples?from={}", urlencode(&middle.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let items = page["items"].as_array().expect("items");

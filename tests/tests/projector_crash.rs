@@ -59,7 +59,8 @@ async fn a_killed_projector_loses_and_duplicates_nothing(mode: Mode) {
     // Paused targets are not probed, so every sample in their history is one this test published.
     let mut targets = Vec::new();
     for n in 0..TARGETS {
-        let body = json!({"name": format!("crash-{n}"), "kind": "http", "url": "http://127.0.0.1:1/", "enabled": false});
+        let body =
+            json!({"name": format!("crash-{n}"), "kind": "http", "url": "http://127.0.0.1:1/", "enabled": false});
         targets.push(app.create_target(body).await);
     }
     let ids: Vec<String> = targets.iter().map(|t| t["id"].as_str().expect("id").to_owned()).collect();
@@ -109,7 +110,8 @@ async fn a_killed_projector_loses_and_duplicates_nothing(mode: Mode) {
         })
         .await;
         assert!(health["reason"].is_string(), "{health}");
-        let (_, transitions) = app.call(reqwest::Method::GET, &format!("/api/v1/targets/{id}/transitions?limit=1"), None).await;
+        let (_, transitions) =
+            app.call(reqwest::Method::GET, &format!("/api/v1/targets/{id}/transitions?limit=1"), None).await;
         assert_eq!(transitions["items"][0]["to"], state.status.as_str(), "health equals a recomputation");
     }
     app.stop().await;

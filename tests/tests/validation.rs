@@ -6,7 +6,14 @@ use serde_json::{Value, json};
 
 both_modes!(every_invalid_input_gets_its_json_error);
 
-async fn expect_error(app: &TestApp, method: Method, path: &str, body: Option<Value>, status: StatusCode, code: &str) -> Value {
+async fn expect_error(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    status: StatusCode,
+    code: &str,
+) -> Value {
     let (got, response) = app.call(method.clone(), path, body.as_ref()).await;
     assert_eq!(got, status, "{method} {path} {body:?} -> {response}");
     assert_eq!(response["error"]["code"], code, "{method} {path} -> {response}");
@@ -32,7 +39,10 @@ async fn every_invalid_input_gets_its_json_error(mode: Mode) {
     let (status, body) = raw(&app, Some("application/json"), b"{\"name\": ".to_vec()).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
     let (status, body) = raw(&app, None, b"{}".to_vec()).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type"))
+    );
     let (status, body) = raw(&app, Some("application/json"), vec![b' '; 70 * 1024]).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
 
@@ -95,7 +105,8 @@ async fn every_invalid_input_gets_its_json_error(mode: Mode) {
     }
     expect_error(&app, Method::PATCH, &path, Some(json!([1, 2])), unprocessable, "validation_failed").await;
     expect_error(&app, Method::PATCH, &path, Some(json!({"interval_s": -1})), unprocessable, "validation_failed").await;
-    expect_error(&app, Method::PUT, &path, Some(json!({"name": "only a name"})), unprocessable, "validation_failed").await;
+    expect_error(&app, Method::PUT, &path, Some(json!({"name": "only a name"})), unprocessable, "validation_failed")
+        .await;
     expect_error(&app, Method::DELETE, &format!("{path}?keep_history=maybe"), None, unprocessable, "validation_failed")
         .await;
 

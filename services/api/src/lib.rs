@@ -39,9 +39,9 @@ pub fn start(
     shutdown: CancellationToken,
 ) -> AppState {
     let (board, resync_requests) = HealthBoard::new();
-    tokio::spawn(board::run_keeper(board.clone(), resync_requests, store.clone(), bus.clone(), shutdown));
+    tokio::spawn(board::run_keeper(board.clone(), resync_requests, store.clone(), bus.clone(), shutdown.clone()));
     let readiness = Readiness { store: Some(store.clone()), bus };
-    AppState { store, board, relay, readiness, source: Arc::from(source("api", instance)) }
+    AppState { store, board, relay, readiness, source: Arc::from(source("api", instance)), shutdown }
 }
 
 /// Every route, with errors, limits and tracing; compatibility paths match in any letter case.

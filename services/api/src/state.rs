@@ -5,6 +5,7 @@ use std::sync::Arc;
 use healthmon_runtime::ops::Readiness;
 use healthmon_runtime::outbox::OutboxRelay;
 use healthmon_store::Store;
+use tokio_util::sync::CancellationToken;
 
 use crate::board::HealthBoard;
 
@@ -16,4 +17,6 @@ pub struct AppState {
     pub readiness: Readiness,
     /// CloudEvents `source` of what this API emits.
     pub source: Arc<str>,
+    /// Fires at shutdown; long-lived responses (SSE) end with it.
+    pub shutdown: CancellationToken,
 }

@@ -20,7 +20,11 @@ async fn main() -> anyhow::Result<()> {
     let shutdown_token = CancellationToken::new();
     let readiness = ops::Readiness { store: None, bus: bus.clone() };
     let server = ops::serve(&settings.listen, ops::router(readiness), shutdown_token.clone()).await?;
-    let prober = healthmon_prober::run(bus, healthmon_prober::ProberConfig { instance: settings.instance }, shutdown_token.clone());
+    let prober = healthmon_prober::run(
+        bus,
+        healthmon_prober::ProberConfig { instance: settings.instance },
+        shutdown_token.clone(),
+    );
     tokio::select! {
         result = prober => result?,
         _ = shutdown::signal() => shutdown_token.cancel(),

@@ -66,7 +66,9 @@ pub async fn follow(bus: Arc<dyn EventBus>, changes: mpsc::Sender<PlanChange>, s
                                 }
                             }
                         }
-                        Err(error) => tracing::warn!(%error, subject = %message.subject, "skipping malformed target event"),
+                        Err(error) => {
+                            tracing::warn!(%error, subject = %message.subject, "skipping malformed target event")
+                        }
                     },
                     Some(Err(error)) => {
                         tracing::warn!(error = %format!("{error:#}"), "target stream failed; following again");

@@ -24,7 +24,8 @@ async fn main() -> anyhow::Result<()> {
     let server = ops::serve(&settings.listen, ops::router(readiness), shutdown_token.clone()).await?;
     let relay = OutboxRelay::new(store.clone(), bus.clone());
     tokio::spawn(relay.clone().run(shutdown_token.clone()));
-    let projector = Projector::new(store, relay, &settings.instance, std::time::Duration::from_secs(settings.projector_ack_wait_s));
+    let projector =
+        Projector::new(store, relay, &settings.instance, std::time::Duration::from_secs(settings.projector_ack_wait_s));
     tokio::select! {
         _ = projector.run(bus, shutdown_token.clone()) => {}
         _ = shutdown::signal() => shutdown_token.cancel(),

@@ -43,6 +43,7 @@ impl Default for MemoryOptions {
     }
 }
 
+/// Cheap to clone; clones share the streams. Separate `MemoryBus::new` calls share nothing.
 #[derive(Clone)]
 pub struct MemoryBus {
     inner: Arc<Inner>,

@@ -1,18 +1,17 @@
 //! The NATS JetStream bus: three file-backed streams, durable pull consumers and ordered followers.
 
 mod durable;
+mod follow;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::connection::State;
-use async_nats::jetstream::consumer::{DeliverPolicy, pull};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{self, RetentionPolicy, StorageType};
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use crate::memory::DUPLICATE_WINDOW;
@@ -38,6 +37,7 @@ impl Default for NatsOptions {
     }
 }
 
+/// Cheap to clone; clones share one connection.
 #[derive(Clone)]
 pub struct NatsBus {
     inner: Arc<Inner>,
@@ -150,66 +150,14 @@ impl EventBus for NatsBus {
         Ok(Box::new(NatsDurableConsumer::open(self.clone(), stream, name, ack_wait).await?))
     }
 
-    /// An ordered consumer, which re-creates itself after gaps and reconnects. An `Err` item is a
-    /// passing failure; the stream goes on after it.
+    /// An ordered consumer. An `Err` item is a passing failure (say the server restarted): the
+    /// stream goes on after it, from the message after the last one it yielded.
     async fn follow(
         &self,
         stream: Stream,
         start: StartAt,
     ) -> anyhow::Result<BoxStream<'static, anyhow::Result<Message>>> {
-        let stream_name = self.inner.naming.stream_name(stream);
-        let mut js_stream = self
-            .inner
-            .jetstream
-            .get_stream(&stream_name)
-            .await
-            .with_context(|| format!("looking up JetStream stream {stream_name}"))?;
-        // Also the floor below which nothing is passed on: the ordered consumer restarts from the
-        // beginning when it is re-created before its first message, which must not repeat history.
-        let mut last_passed_on = match start {
-            StartAt::Beginning => 0,
-            StartAt::New => {
-                js_stream
-                    .info()
-                    .await
-                    .with_context(|| format!("reading state of stream {stream_name}"))?
-                    .state
-                    .last_sequence
-            }
-        };
-        let deliver_policy = match start {
-            StartAt::Beginning => DeliverPolicy::All,
-            StartAt::New => DeliverPolicy::ByStartSequence { start_sequence: last_passed_on + 1 },
-        };
-        let config = pull::OrderedConfig {
-            filter_subject: self.inner.naming.wildcard(stream),
-            deliver_policy,
-            ..Default::default()
-        };
-        let messages = js_stream
-            .create_consumer(config)
-            .await
-            .with_context(|| format!("creating ordered consumer on stream {stream_name}"))?
-            .messages()
-            .await
-            .with_context(|| format!("starting ordered consumer on stream {stream_name}"))?;
-        let follower = messages.filter_map(move |item| {
-            let passed_on = match item.context("following the stream") {
-                Ok(message) => match message.info().map_err(nats_error) {
-                    Ok(info) if info.stream_sequence <= last_passed_on => None,
-                    Ok(info) => {
-                        last_passed_on = info.stream_sequence;
-                        let sequence = info.stream_sequence;
-                        let message = message.message;
-                        Some(Ok(Message { subject: message.subject.to_string(), payload: message.payload, sequence }))
-                    }
-                    Err(error) => Some(Err(error.context("reading JetStream message metadata"))),
-                },
-                Err(error) => Some(Err(error)),
-            };
-            futures::future::ready(passed_on)
-        });
-        Ok(follower.boxed())
+        follow::follow(self, stream, start).await
     }
 
     async fn check(&self) -> anyhow::Result<()> {

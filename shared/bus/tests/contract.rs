@@ -363,3 +363,14 @@ async fn prefixes_and_streams_are_isolated(harness: Arc<Harness>) {
     let deliveries = fetch_up_to(&mut consumer, 5, Duration::from_secs(1)).await;
     assert_eq!(delivered_payloads(&deliveries), ["other"]);
 }
+
+/// Only NATS has a connection to lose: the first connect must fail fast, not retry forever.
+#[tokio::test]
+async fn nats_connect_fails_fast_with_the_url_in_the_error() {
+    let started = Instant::now();
+    let unreachable = "nats://127.0.0.1:1";
+    let outcome = NatsBus::connect(unreachable, Naming::new("unused"), NatsOptions::default()).await;
+    let error = outcome.err().expect("connecting to a closed port fails");
+    assert!(format!("{error:#}").contains(unreachable), "error lacks the URL: {error:#}");
+    assert!(started.elapsed() < Duration::from_secs(10), "first connect retried for {:?}", started.elapsed());
+}

@@ -67,7 +67,11 @@ impl Server {
     }
 }
 
-/// Binds `listen` and serves `router` until `shutdown` fires, finishing in-flight requests.
+/// How long in-flight requests may take to finish once shutdown has begun.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Binds `listen` and serves `router` until `shutdown` fires, giving in-flight requests [`DRAIN`]
+/// to finish.
 pub async fn serve(
     listen: &str,
     router: Router,
@@ -78,9 +82,18 @@ pub async fn serve(
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, "listening");
     let handle = tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        let drain_started = shutdown.clone();
+        let serving = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
+            .into_future();
+        tokio::pin!(serving);
+        tokio::select! {
+            result = &mut serving => result,
+            () = async { drain_started.cancelled().await; tokio::time::sleep(DRAIN).await } => {
+                tracing::warn!("requests still open after the drain period were cut off");
+                Ok(())
+            }
+        }
     });
     Ok(Server { addr, handle })
 }

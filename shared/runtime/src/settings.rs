@@ -108,8 +108,7 @@ impl Settings {
             anyhow::ensure!(path.is_file(), "config file {} does not exist", path.display());
             figment = figment.merge(Toml::file(path));
         }
-        let settings: Settings =
-            figment.merge(Serialized::defaults(args)).extract().context("reading settings")?;
+        let settings: Settings = figment.merge(Serialized::defaults(args)).extract().context("reading settings")?;
         settings.validate()?;
         Ok(settings)
     }
@@ -119,7 +118,8 @@ impl Settings {
         anyhow::ensure!((1..=3600).contains(&self.projector_ack_wait_s), "projector_ack_wait_s must be 1 to 3600");
         anyhow::ensure!(matches!(self.log_format.as_str(), "text" | "json"), "log_format must be text or json");
         anyhow::ensure!(
-            !self.nats_prefix.is_empty() && self.nats_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)),
+            !self.nats_prefix.is_empty()
+                && self.nats_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)),
             "nats_prefix must be letters, digits, - or _"
         );
         Ok(())
@@ -183,11 +183,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("healthmon.toml");
         std::fs::write(&file, "listen = \"0.0.0.0:9000\"\nnats_prefix = \"fromfile\"\n").unwrap();
-        let args = SettingsArgs {
-            config: Some(file),
-            nats_prefix: Some("fromflag".into()),
-            ..SettingsArgs::default()
-        };
+        let args = SettingsArgs { config: Some(file), nats_prefix: Some("fromflag".into()), ..SettingsArgs::default() };
         let settings = Settings::load(&args).unwrap();
         assert_eq!(settings.listen, "0.0.0.0:9000");
         assert_eq!(settings.nats_prefix, "fromflag");

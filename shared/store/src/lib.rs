@@ -49,7 +49,12 @@ pub trait Store: Send + Sync + 'static {
     async fn samples(&self, query: &SampleQuery) -> anyhow::Result<Page<Sample>>;
 
     /// Health changes of one target, newest first.
-    async fn transitions(&self, target_id: Uuid, limit: u32, cursor: Option<i64>) -> anyhow::Result<Page<TransitionRecord>>;
+    async fn transitions(
+        &self,
+        target_id: Uuid,
+        limit: u32,
+        cursor: Option<i64>,
+    ) -> anyhow::Result<Page<TransitionRecord>>;
 
     /// Hands pending outbox events, oldest first, to `sink`, removing each once delivered. Only
     /// one relay runs at a time across all processes sharing the database (so per-target order

@@ -35,6 +35,25 @@ pub async fn fresh_postgres_database() -> anyhow::Result<String> {
     Ok(url.to_string())
 }
 
+/// Drops a database made by [`fresh_postgres_database`], closing any connection still open to it.
+pub async fn drop_postgres_database(url: &str) -> anyhow::Result<()> {
+    let parsed = url::Url::parse(url).context("parse the test database URL")?;
+    let name = parsed.path().trim_start_matches('/');
+    anyhow::ensure!(
+        name.starts_with(DATABASE_PREFIX) && name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'),
+        "only test databases are dropped"
+    );
+    let admin_url =
+        std::env::var("HEALTHMON_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_owned());
+    let mut connection = PgConnection::connect(&admin_url).await.context("connect to the test Postgres server")?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .execute(&mut connection)
+        .await
+        .context("drop the test database")?;
+    connection.close().await.context("close the admin connection")?;
+    Ok(())
+}
+
 /// A `sqlite://` URL of a new database file inside `dir` (created when the store opens it).
 pub fn fresh_sqlite_url(dir: &Path) -> String {
     let path = dir.join(format!("{DATABASE_PREFIX}{}.db", Uuid::now_v7().simple()));
@@ -45,19 +64,22 @@ pub fn fresh_sqlite_url(dir: &Path) -> String {
 
 /// Best effort: a failure here must not fail the test that is only asking for a database.
 async fn drop_abandoned_databases(connection: &mut PgConnection) {
-    let names: Vec<String> = match sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'hm\\_test\\_%'")
-        .fetch_all(&mut *connection)
-        .await
-    {
-        Ok(names) => names,
-        Err(_) => return,
-    };
+    let names: Vec<String> =
+        match sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'hm\\_test\\_%'")
+            .fetch_all(&mut *connection)
+            .await
+        {
+            Ok(names) => names,
+            Err(_) => return,
+        };
     let cutoff = std::time::SystemTime::now() - ABANDONED_AFTER;
     for name in names {
         let Some(created) = creation_time(&name) else { continue };
         if created < cutoff {
             // Another test may be dropping the same database right now; either outcome is fine.
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut *connection).await;
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut *connection)
+                .await;
         }
     }
 }

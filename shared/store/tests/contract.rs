@@ -12,7 +12,7 @@ use healthmon_domain::events::{self, TargetChanged};
 use healthmon_domain::sample::sample_id;
 use healthmon_domain::target::parse_spec;
 use healthmon_domain::{HealthState, HealthStatus, Sample, Target};
-use healthmon_store::testing::{fresh_postgres_database, fresh_sqlite_url};
+use healthmon_store::testing::{drop_postgres_database, fresh_postgres_database, fresh_sqlite_url};
 use healthmon_store::{
     OutboxEvent, OutboxSink, OutboxStream, SampleQuery, Store, TargetFilter, TargetRecord, WriteOutcome,
 };
@@ -44,6 +44,15 @@ impl Backend {
         Self { store, url, kind: "sqlite", _dir: Some(dir) }
     }
 
+    /// Drops a passed test's Postgres database (a failed one's stays for a look, and is dropped
+    /// by a run some hours later).
+    async fn finish(self) {
+        if self.kind == "postgres" {
+            drop(self.store);
+            drop_postgres_database(&self.url).await.expect("drop the test database");
+        }
+    }
+
     /// What a second process would use: its own pool on Postgres. A SQLite database belongs to one
     /// process, so there it is the same store.
     async fn another_handle(&self) -> Arc<dyn Store> {
@@ -61,7 +70,9 @@ macro_rules! contract_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::Backend::postgres().await).await;
+                    let backend = super::Backend::postgres().await;
+                    super::$name(&backend).await;
+                    backend.finish().await;
                 }
             )*
         }
@@ -69,7 +80,9 @@ macro_rules! contract_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::Backend::sqlite().await).await;
+                    let backend = super::Backend::sqlite().await;
+                    super::$name(&backend).await;
+                    backend.finish().await;
                 }
             )*
         }
@@ -104,7 +117,10 @@ fn spec(document: Value) -> healthmon_domain::TargetSpec {
 
 fn http_target(name: &str, tags: &[&str]) -> Target {
     // Nanosecond timestamps prove the definition is kept verbatim, not rebuilt from columns.
-    Target::create(spec(json!({"name": name, "kind": "http", "url": "http://127.0.0.1:9/health", "tags": tags})), Utc::now())
+    Target::create(
+        spec(json!({"name": name, "kind": "http", "url": "http://127.0.0.1:9/health", "tags": tags})),
+        Utc::now(),
+    )
 }
 
 async fn create(backend: &Backend, target: &Target) {
@@ -190,14 +206,14 @@ fn event_type(event: &OutboxEvent) -> String {
 // ---------------------------------------------------------------------------------------------
 // Targets
 
-async fn a_created_target_reads_back_exactly(backend: Backend) {
+async fn a_created_target_reads_back_exactly(backend: &Backend) {
     backend.store.check().await.expect("the database answers");
     let mut target = http_target("orders-api", &["payments", "eu"]);
     target.spec.interval_s = 17;
     target.spec.enabled = false;
-    create(&backend, &target).await;
+    create(backend, &target).await;
 
-    let stored = record(&backend, target.id).await;
+    let stored = record(backend, target.id).await;
     assert_eq!(stored.target, target);
     assert_eq!(stored.health, HealthState::new(target.check_version));
     assert_eq!(stored.visible_status(), HealthStatus::Paused);
@@ -206,49 +222,49 @@ async fn a_created_target_reads_back_exactly(backend: Backend) {
     assert!(backend.store.create_target(&target, SOURCE).await.is_err(), "a duplicate id is refused");
 }
 
-async fn listing_filters_by_status_tag_kind_and_name(backend: Backend) {
+async fn listing_filters_by_status_tag_kind_and_name(backend: &Backend) {
     let orders = http_target("Orders-API", &["payments"]);
     let billing = http_target("billing", &["payments", "eu"]);
     let mut odd = http_target("search_50%", &["eu"]);
     odd.spec.enabled = false;
     let catalog = http_target("catalog", &[]);
     for target in [&orders, &billing, &odd, &catalog] {
-        create(&backend, target).await;
+        create(backend, target).await;
     }
     backend.store.ingest(&successes(&billing, 1..=5), SOURCE).await.expect("ingest");
 
     let by_status = |status| TargetFilter { status: Some(status), ..filter() };
-    assert_eq!(names(&backend, by_status(HealthStatus::Healthy)).await, ["billing"]);
-    assert_eq!(names(&backend, by_status(HealthStatus::Paused)).await, ["search_50%"]);
-    assert_eq!(names(&backend, by_status(HealthStatus::Unknown)).await, ["Orders-API", "catalog"]);
-    assert!(names(&backend, by_status(HealthStatus::Unhealthy)).await.is_empty());
+    assert_eq!(names(backend, by_status(HealthStatus::Healthy)).await, ["billing"]);
+    assert_eq!(names(backend, by_status(HealthStatus::Paused)).await, ["search_50%"]);
+    assert_eq!(names(backend, by_status(HealthStatus::Unknown)).await, ["Orders-API", "catalog"]);
+    assert!(names(backend, by_status(HealthStatus::Unhealthy)).await.is_empty());
 
     let by_tag = |tag: &str| TargetFilter { tag: Some(tag.to_owned()), ..filter() };
-    assert_eq!(names(&backend, by_tag("payments")).await, ["Orders-API", "billing"]);
-    assert_eq!(names(&backend, by_tag("eu")).await, ["billing", "search_50%"]);
-    assert!(names(&backend, by_tag("pay")).await.is_empty(), "tags match whole");
+    assert_eq!(names(backend, by_tag("payments")).await, ["Orders-API", "billing"]);
+    assert_eq!(names(backend, by_tag("eu")).await, ["billing", "search_50%"]);
+    assert!(names(backend, by_tag("pay")).await.is_empty(), "tags match whole");
 
     let by_kind = |kind: &str| TargetFilter { kind: Some(kind.to_owned()), ..filter() };
-    assert_eq!(names(&backend, by_kind("http")).await.len(), 4);
-    assert!(names(&backend, by_kind("tcp")).await.is_empty());
+    assert_eq!(names(backend, by_kind("http")).await.len(), 4);
+    assert!(names(backend, by_kind("tcp")).await.is_empty());
 
     let by_name = |q: &str| TargetFilter { q: Some(q.to_owned()), ..filter() };
-    assert_eq!(names(&backend, by_name("api")).await, ["Orders-API"]);
-    assert_eq!(names(&backend, by_name("ORDERS")).await, ["Orders-API"]);
-    assert_eq!(names(&backend, by_name("_")).await, ["search_50%"], "_ is not a wildcard");
-    assert_eq!(names(&backend, by_name("%")).await, ["search_50%"], "% is not a wildcard");
-    assert_eq!(names(&backend, by_name("a")).await, ["Orders-API", "search_50%", "catalog"]);
+    assert_eq!(names(backend, by_name("api")).await, ["Orders-API"]);
+    assert_eq!(names(backend, by_name("ORDERS")).await, ["Orders-API"]);
+    assert_eq!(names(backend, by_name("_")).await, ["search_50%"], "_ is not a wildcard");
+    assert_eq!(names(backend, by_name("%")).await, ["search_50%"], "% is not a wildcard");
+    assert_eq!(names(backend, by_name("a")).await, ["Orders-API", "search_50%", "catalog"]);
 
     let combined = TargetFilter { tag: Some("payments".into()), q: Some("bill".into()), ..filter() };
-    assert_eq!(names(&backend, combined).await, ["billing"]);
+    assert_eq!(names(backend, combined).await, ["billing"]);
 }
 
-async fn listing_pages_without_gaps_or_repeats(backend: Backend) {
+async fn listing_pages_without_gaps_or_repeats(backend: &Backend) {
     let mut all = Vec::new();
     for index in 0..7 {
         let tags: &[&str] = if index % 2 == 0 { &["even"] } else { &[] };
         let target = http_target(&format!("target-{index}"), tags);
-        create(&backend, &target).await;
+        create(backend, &target).await;
         all.push(target.id);
     }
     all.sort();
@@ -286,31 +302,31 @@ async fn listing_pages_without_gaps_or_repeats(backend: Backend) {
     }
 }
 
-async fn updates_check_the_revision(backend: Backend) {
+async fn updates_check_the_revision(backend: &Backend) {
     let original = http_target("orders", &[]);
-    create(&backend, &original).await;
+    create(backend, &original).await;
 
     let mut renamed_spec = original.spec.clone();
     renamed_spec.name = "orders-v2".into();
     let renamed = original.replaced(renamed_spec, Utc::now());
     assert_eq!(backend.store.update_target(&renamed, SOURCE).await.expect("update"), WriteOutcome::Done);
-    assert_eq!(record(&backend, original.id).await.target, renamed);
+    assert_eq!(record(backend, original.id).await.target, renamed);
 
     let mut stale_spec = original.spec.clone();
     stale_spec.name = "lost-update".into();
     let stale = original.replaced(stale_spec, Utc::now());
     assert_eq!(backend.store.update_target(&stale, SOURCE).await.expect("update"), WriteOutcome::Conflict);
-    assert_eq!(record(&backend, original.id).await.target, renamed, "a conflicting write changes nothing");
+    assert_eq!(record(backend, original.id).await.target, renamed, "a conflicting write changes nothing");
 
     let stranger = http_target("nobody", &[]).replaced(original.spec.clone(), Utc::now());
     assert_eq!(backend.store.update_target(&stranger, SOURCE).await.expect("update"), WriteOutcome::NotFound);
 }
 
-async fn a_check_change_resets_health_and_a_rename_does_not(backend: Backend) {
+async fn a_check_change_resets_health_and_a_rename_does_not(backend: &Backend) {
     let target = http_target("orders", &[]);
-    create(&backend, &target).await;
+    create(backend, &target).await;
     backend.store.ingest(&successes(&target, 1..=5), SOURCE).await.expect("ingest");
-    assert_eq!(record(&backend, target.id).await.health.status, HealthStatus::Healthy);
+    assert_eq!(record(backend, target.id).await.health.status, HealthStatus::Healthy);
     drain(&*backend.store).await;
 
     let mut renamed_spec = target.spec.clone();
@@ -318,7 +334,7 @@ async fn a_check_change_resets_health_and_a_rename_does_not(backend: Backend) {
     let renamed = target.replaced(renamed_spec, Utc::now());
     assert_eq!(renamed.check_version, target.check_version);
     assert_eq!(backend.store.update_target(&renamed, SOURCE).await.expect("rename"), WriteOutcome::Done);
-    let after_rename = record(&backend, target.id).await.health;
+    let after_rename = record(backend, target.id).await.health;
     assert_eq!(after_rename.status, HealthStatus::Healthy);
     assert_eq!(after_rename.consecutive_successes, 5);
     let rename_events = drain(&*backend.store).await;
@@ -331,7 +347,7 @@ async fn a_check_change_resets_health_and_a_rename_does_not(backend: Backend) {
     assert_eq!(moved.check_version, target.check_version + 1);
     assert_eq!(backend.store.update_target(&moved, SOURCE).await.expect("move"), WriteOutcome::Done);
 
-    let health = record(&backend, target.id).await.health;
+    let health = record(backend, target.id).await.health;
     assert_eq!(health.status, HealthStatus::Unknown);
     assert_eq!(health.check_version, moved.check_version);
     assert_eq!((health.consecutive_successes, health.last_slot), (0, None));
@@ -342,9 +358,15 @@ async fn a_check_change_resets_health_and_a_rename_does_not(backend: Backend) {
     assert_eq!(steps, [(HealthStatus::Healthy, HealthStatus::Unknown), (HealthStatus::Unknown, HealthStatus::Healthy)]);
 
     let move_events = drain(&*backend.store).await;
-    assert_eq!(move_events.iter().map(event_type).collect::<Vec<_>>(), [events::TARGET_UPDATED, events::HEALTH_CHANGED]);
+    assert_eq!(
+        move_events.iter().map(event_type).collect::<Vec<_>>(),
+        [events::TARGET_UPDATED, events::HEALTH_CHANGED]
+    );
     let change = events::decode_health(&move_events[1].payload).expect("health event");
-    assert_eq!((change.from, change.to, change.name.as_str()), (HealthStatus::Healthy, HealthStatus::Unknown, "orders-renamed"));
+    assert_eq!(
+        (change.from, change.to, change.name.as_str()),
+        (HealthStatus::Healthy, HealthStatus::Unknown, "orders-renamed")
+    );
     assert_eq!(move_events[1].msg_id, change.event_id());
     assert_eq!(move_events[1].stream, OutboxStream::Health);
     assert_eq!(move_events[1].key, target.id);
@@ -355,14 +377,14 @@ async fn a_check_change_resets_health_and_a_rename_does_not(backend: Backend) {
     let again = moved.replaced(again_spec, Utc::now());
     assert_eq!(backend.store.update_target(&again, SOURCE).await.expect("update"), WriteOutcome::Done);
     assert_eq!(backend.store.transitions(target.id, 10, None).await.expect("transitions").items.len(), 2);
-    assert_eq!(record(&backend, target.id).await.health.check_version, again.check_version);
+    assert_eq!(record(backend, target.id).await.health.check_version, again.check_version);
 }
 
-async fn deleting_removes_the_history_unless_kept(backend: Backend) {
+async fn deleting_removes_the_history_unless_kept(backend: &Backend) {
     let gone = http_target("gone", &[]);
     let kept = http_target("kept", &[]);
     for target in [&gone, &kept] {
-        create(&backend, target).await;
+        create(backend, target).await;
         backend.store.ingest(&successes(target, 1..=5), SOURCE).await.expect("ingest");
     }
     let history = |id| SampleQuery { target_id: id, limit: 100, before_slot: None, from: None, to: None };
@@ -396,13 +418,13 @@ async fn deleting_removes_the_history_unless_kept(backend: Backend) {
 // ---------------------------------------------------------------------------------------------
 // Ingest
 
-async fn five_successes_make_a_target_healthy_once(backend: Backend) {
+async fn five_successes_make_a_target_healthy_once(backend: &Backend) {
     let target = http_target("orders", &[]);
-    create(&backend, &target).await;
+    create(backend, &target).await;
 
     let first = backend.store.ingest(&successes(&target, 1..=4), SOURCE).await.expect("ingest");
     assert_eq!((first.stored, first.changes.len()), (4, 0));
-    assert_eq!(record(&backend, target.id).await.health.consecutive_successes, 4);
+    assert_eq!(record(backend, target.id).await.health.consecutive_successes, 4);
 
     let outcome = backend.store.ingest(&successes(&target, 5..=9), SOURCE).await.expect("ingest");
     assert_eq!(outcome.stored, 5);
@@ -412,7 +434,7 @@ async fn five_successes_make_a_target_healthy_once(backend: Backend) {
     assert_eq!((change.consecutive_successes, change.consecutive_failures), (5, 0));
     assert_eq!(change.name, "orders");
 
-    let health = record(&backend, target.id).await.health;
+    let health = record(backend, target.id).await.health;
     assert_eq!(health.status, HealthStatus::Healthy);
     assert_eq!(health.since, Some(at(5)));
     assert_eq!((health.consecutive_successes, health.last_slot, health.last_sample_at), (9, Some(9), Some(at(9))));
@@ -424,27 +446,27 @@ async fn five_successes_make_a_target_healthy_once(backend: Backend) {
     assert_eq!(health_events[0].msg_id, change.event_id());
 }
 
-async fn replaying_a_batch_changes_nothing(backend: Backend) {
+async fn replaying_a_batch_changes_nothing(backend: &Backend) {
     let target = http_target("orders", &[]);
-    create(&backend, &target).await;
+    create(backend, &target).await;
     let mut batch = successes(&target, 1..=5);
     batch.push(batch[2].clone());
     let first = backend.store.ingest(&batch, SOURCE).await.expect("ingest");
     assert_eq!((first.stored, first.changes.len()), (5, 1), "a duplicate within a batch is stored once");
-    let before = record(&backend, target.id).await;
+    let before = record(backend, target.id).await;
     drain(&*backend.store).await;
 
     let replay = backend.store.ingest(&batch, SOURCE).await.expect("replay");
     assert_eq!((replay.stored, replay.changes.len()), (0, 0));
-    assert_eq!(record(&backend, target.id).await, before);
+    assert_eq!(record(backend, target.id).await, before);
     assert!(drain(&*backend.store).await.is_empty(), "a replay publishes nothing");
     assert_eq!(backend.store.transitions(target.id, 10, None).await.expect("transitions").items.len(), 1);
 }
 
-async fn samples_of_unknown_targets_are_not_stored(backend: Backend) {
+async fn samples_of_unknown_targets_are_not_stored(backend: &Backend) {
     let known = http_target("known", &[]);
     let unknown = http_target("never-created", &[]);
-    create(&backend, &known).await;
+    create(backend, &known).await;
     let mut batch = successes(&unknown, 1..=3);
     batch.extend(successes(&known, 1..=2));
     let outcome = backend.store.ingest(&batch, SOURCE).await.expect("ingest");
@@ -456,9 +478,9 @@ async fn samples_of_unknown_targets_are_not_stored(backend: Backend) {
     assert_eq!(backend.store.ingest(&[], SOURCE).await.expect("empty batch").stored, 0);
 }
 
-async fn samples_within_a_batch_apply_in_slot_order(backend: Backend) {
+async fn samples_within_a_batch_apply_in_slot_order(backend: &Backend) {
     let target = http_target("orders", &[]);
-    create(&backend, &target).await;
+    create(backend, &target).await;
     // In slot order: three failures (unhealthy at slot 3), then two successes.
     let batch = vec![
         sample(&target, 5, true),
@@ -472,7 +494,7 @@ async fn samples_within_a_batch_apply_in_slot_order(backend: Backend) {
     let steps: Vec<_> = outcome.changes.iter().map(|change| (change.from, change.to, change.slot)).collect();
     assert_eq!(steps, [(HealthStatus::Unknown, HealthStatus::Unhealthy, 3)]);
     assert_eq!(outcome.changes[0].consecutive_failures, 3);
-    let health = record(&backend, target.id).await.health;
+    let health = record(backend, target.id).await.health;
     assert_eq!(health.status, HealthStatus::Unhealthy);
     assert_eq!((health.consecutive_successes, health.consecutive_failures, health.last_slot), (2, 0, Some(5)));
     assert!(health.reason.as_deref().is_some_and(|reason| reason.contains("connection refused")));
@@ -480,12 +502,12 @@ async fn samples_within_a_batch_apply_in_slot_order(backend: Backend) {
     // A late sample older than what was counted is kept as history but moves nothing.
     let late = backend.store.ingest(&[sample(&target, 0, false)], SOURCE).await.expect("ingest");
     assert_eq!((late.stored, late.changes.len()), (1, 0));
-    assert_eq!(record(&backend, target.id).await.health, health);
+    assert_eq!(record(backend, target.id).await.health, health);
 }
 
-async fn samples_page_newest_first_within_from_and_to(backend: Backend) {
+async fn samples_page_newest_first_within_from_and_to(backend: &Backend) {
     let target = http_target("orders", &[]);
-    create(&backend, &target).await;
+    create(backend, &target).await;
     let batch: Vec<Sample> = (1..=10).map(|slot| sample(&target, slot, slot % 3 != 0)).collect();
     backend.store.ingest(&batch, SOURCE).await.expect("ingest");
 
@@ -501,17 +523,18 @@ async fn samples_page_newest_first_within_from_and_to(backend: Backend) {
     }
     assert_eq!(pages, [vec![10, 9, 8, 7], vec![6, 5, 4, 3], vec![2, 1]]);
 
-    let window = SampleQuery { target_id: target.id, limit: 100, before_slot: None, from: Some(at(3)), to: Some(at(8)) };
+    let window =
+        SampleQuery { target_id: target.id, limit: 100, before_slot: None, from: Some(at(3)), to: Some(at(8)) };
     let items = backend.store.samples(&window).await.expect("samples").items;
     let expected: Vec<Sample> = batch[2..7].iter().rev().cloned().collect();
     assert_eq!(items, expected, "from is inclusive, to exclusive, and samples read back exactly");
 }
 
-async fn transitions_page_newest_first(backend: Backend) {
+async fn transitions_page_newest_first(backend: &Backend) {
     let mut target = http_target("flappy", &[]);
     target.spec.healthy_threshold = 1;
     target.spec.unhealthy_threshold = 1;
-    create(&backend, &target).await;
+    create(backend, &target).await;
     let batch: Vec<Sample> = (1..=5).map(|slot| sample(&target, slot, slot % 2 == 1)).collect();
     let outcome = backend.store.ingest(&batch, SOURCE).await.expect("ingest");
     assert_eq!(outcome.changes.len(), 5);
@@ -524,15 +547,18 @@ async fn transitions_page_newest_first(backend: Backend) {
     let cursor: i64 = first.next_cursor.expect("more follow").parse().expect("a seq");
     let second = backend.store.transitions(target.id, 3, Some(cursor)).await.expect("transitions");
     let steps: Vec<_> = second.items.iter().map(|record| (record.from, record.to)).collect();
-    assert_eq!(steps, [(HealthStatus::Healthy, HealthStatus::Unhealthy), (HealthStatus::Unknown, HealthStatus::Healthy)]);
+    assert_eq!(
+        steps,
+        [(HealthStatus::Healthy, HealthStatus::Unhealthy), (HealthStatus::Unknown, HealthStatus::Healthy)]
+    );
     assert_eq!(second.next_cursor, None);
 }
 
-async fn concurrent_overlapping_ingests_both_commit(backend: Backend) {
+async fn concurrent_overlapping_ingests_both_commit(backend: &Backend) {
     let mut targets = Vec::new();
     for index in 0..20 {
         let target = http_target(&format!("target-{index}"), &[]);
-        create(&backend, &target).await;
+        create(backend, &target).await;
         targets.push(target);
     }
     // Two projectors whose batches cover the same targets, in opposite orders.
@@ -543,16 +569,16 @@ async fn concurrent_overlapping_ingests_both_commit(backend: Backend) {
     assert_eq!(a.expect("first batch").stored + b.expect("second batch").stored, 120);
     // Whichever order they committed in, every target has seen slots up to 6.
     for target in &targets {
-        assert_eq!(record(&backend, target.id).await.health.last_slot, Some(6));
+        assert_eq!(record(backend, target.id).await.health.last_slot, Some(6));
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Outbox
 
-async fn the_relay_delivers_every_event_once_in_order(backend: Backend) {
+async fn the_relay_delivers_every_event_once_in_order(backend: &Backend) {
     let target = http_target("orders", &[]);
-    create(&backend, &target).await;
+    create(backend, &target).await;
     let mut renamed_spec = target.spec.clone();
     renamed_spec.name = "orders-v2".into();
     let renamed = target.replaced(renamed_spec, Utc::now());
@@ -592,10 +618,10 @@ async fn the_relay_delivers_every_event_once_in_order(backend: Backend) {
     assert!(again.events().is_empty(), "the outbox is empty once delivered");
 }
 
-async fn the_relay_stops_at_the_first_failed_delivery(backend: Backend) {
+async fn the_relay_stops_at_the_first_failed_delivery(backend: &Backend) {
     let targets: Vec<Target> = (0..3).map(|index| http_target(&format!("t{index}"), &[])).collect();
     for target in &targets {
-        create(&backend, target).await;
+        create(backend, target).await;
     }
     let flaky = RecordingSink::failing_at(2);
     assert!(backend.store.relay_outbox(&flaky, 100).await.is_err(), "the failure is reported");
@@ -639,10 +665,10 @@ impl OutboxSink for GateSink {
     }
 }
 
-async fn concurrent_relays_never_deliver_an_event_twice(backend: Backend) {
+async fn concurrent_relays_never_deliver_an_event_twice(backend: &Backend) {
     const EVENTS: usize = 30;
     for index in 0..EVENTS {
-        create(&backend, &http_target(&format!("t{index}"), &[])).await;
+        create(backend, &http_target(&format!("t{index}"), &[])).await;
     }
     let other = backend.another_handle().await;
 

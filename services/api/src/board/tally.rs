@@ -135,11 +135,8 @@ impl Tally {
         }
         self.update(id, |entry| match change {
             TargetChanged::Created { target } | TargetChanged::Updated { target } => {
-                entry.target = Some(TargetFacts {
-                    enabled: target.spec.enabled,
-                    tags: target.spec.tags.clone(),
-                    revision,
-                });
+                entry.target =
+                    Some(TargetFacts { enabled: target.spec.enabled, tags: target.spec.tags.clone(), revision });
             }
             TargetChanged::Deleted { .. } => {
                 entry.target = None;

@@ -113,7 +113,11 @@ fn webserver_document(body: &Value) -> Result<Value, ApiError> {
     Ok(document)
 }
 
-async fn create(State(state): State<AppState>, _: Writer, JsonBody(body): JsonBody<Value>) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    _: Writer,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response, ApiError> {
     let spec = parse_spec(&webserver_document(&body)?).map_err(ApiError::Validation)?;
     let target = create_target(&state, spec).await?;
     let Check::Http(check) = &target.spec.check;

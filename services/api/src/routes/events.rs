@@ -24,5 +24,8 @@ async fn stream(State(state): State<AppState>, _: Reader) -> Sse<impl Stream<Ite
         let data = String::from_utf8_lossy(&event.json).into_owned();
         Some(Ok(Event::default().event(healthmon_domain::events::HEALTH_CHANGED).id(event.id).data(data)))
     });
-    Sse::new(events).keep_alive(KeepAlive::default())
+    // An opening comment flushes the headers at once, so clients and proxies see the stream open.
+    let opened = tokio_stream::once(Ok(Event::default().comment("health changes follow")));
+    let until_shutdown = state.shutdown.clone().cancelled_owned();
+    Sse::new(futures::StreamExt::take_until(opened.chain(events), until_shutdown)).keep_alive(KeepAlive::default())
 }

@@ -38,9 +38,17 @@ pub struct ListParams {
 }
 
 #[tracing::instrument(skip_all)]
-async fn list(State(state): State<AppState>, _: Reader, Query(query): Query<ListParams>) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    _: Reader,
+    Query(query): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
     let filter = TargetFilter {
-        status: params::parsed::<HealthStatus>("status", query.status.as_deref(), "one of unknown, healthy, unhealthy, stale, paused")?,
+        status: params::parsed::<HealthStatus>(
+            "status",
+            query.status.as_deref(),
+            "one of unknown, healthy, unhealthy, stale, paused",
+        )?,
         tag: query.tag,
         kind: query.kind,
         q: query.q,
@@ -53,7 +61,11 @@ async fn list(State(state): State<AppState>, _: Reader, Query(query): Query<List
 }
 
 #[tracing::instrument(skip_all)]
-async fn create(State(state): State<AppState>, _: Writer, JsonBody(body): JsonBody<Value>) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    _: Writer,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response, ApiError> {
     let spec = parse_spec(&body).map_err(ApiError::Validation)?;
     let target = create_target(&state, spec).await?;
     Ok(created(&target, views::new_target(&target)))
@@ -77,7 +89,13 @@ async fn read(State(state): State<AppState>, _: Reader, TargetId(id): TargetId) 
     let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
     let recent = state
         .store
-        .samples(&healthmon_store::SampleQuery { target_id: id, limit: RECENT_SAMPLES, before_slot: None, from: None, to: None })
+        .samples(&healthmon_store::SampleQuery {
+            target_id: id,
+            limit: RECENT_SAMPLES,
+            before_slot: None,
+            from: None,
+            to: None,
+        })
         .await?;
     let mut body = views::target(&record);
     body["recent_samples"] = recent.items.iter().map(views::sample).collect();
@@ -149,8 +167,8 @@ async fn remove(
     TargetId(id): TargetId,
     Query(query): Query<DeleteParams>,
 ) -> Result<StatusCode, ApiError> {
-    let keep_history = params::parsed::<bool>("keep_history", query.keep_history.as_deref(), "true or false")?
-        .unwrap_or(false);
+    let keep_history =
+        params::parsed::<bool>("keep_history", query.keep_history.as_deref(), "true or false")?.unwrap_or(false);
     delete_target(&state, id, keep_history).await
 }
 

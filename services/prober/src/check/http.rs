@@ -78,7 +78,8 @@ impl HttpChecker {
             };
             latency_ms = elapsed_ms(started);
             if !found {
-                let error = format!("body does not contain the expected text (first {} KiB read)", MAX_BODY_BYTES / 1024);
+                let error =
+                    format!("body does not contain the expected text (first {} KiB read)", MAX_BODY_BYTES / 1024);
                 return Outcome { success: false, status_code: Some(code), latency_ms, error: Some(error) };
             }
         }

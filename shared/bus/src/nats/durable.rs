@@ -5,7 +5,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::message::Acker;
-use async_nats::jetstream::{self, AckKind};
+use async_nats::jetstream::stream::{ConsumerError, ConsumerErrorKind};
+use async_nats::jetstream::{self, AckKind, ErrorCode};
 use async_trait::async_trait;
 use futures::StreamExt;
 
@@ -17,6 +18,10 @@ const MAX_ACK_PENDING: i64 = 20_000;
 
 /// Below this JetStream cannot express a wait; such a fetch takes only what is there.
 const SHORTEST_EXPIRES: Duration = Duration::from_millis(1);
+
+/// How long past its wait a fetch may take before the server counts as unreachable; async-nats
+/// alone would wait 5 s more, and while disconnected every fetch would run that long.
+const FETCH_GRACE: Duration = Duration::from_secs(1);
 
 pub(super) struct NatsDurableConsumer {
     bus: NatsBus,
@@ -51,14 +56,17 @@ impl NatsDurableConsumer {
         let durable = self.config.durable_name.as_deref().unwrap_or_default();
         match jetstream.create_consumer_on_stream(self.config.clone(), &stream_name).await {
             Ok(consumer) => Ok(consumer),
-            Err(first_error) => {
-                // The stream itself may be gone (e.g. a server that lost its storage): put it back once.
-                tracing::warn!(error = %first_error, stream = %stream_name, durable, "creating consumer failed, ensuring its stream");
+            // A server that lost its storage: put the stream back, then the consumer.
+            Err(error) if is_stream_not_found(&error) => {
+                tracing::warn!(stream = %stream_name, durable, "stream is gone, creating it again");
                 self.bus.ensure_stream(self.stream).await?;
                 jetstream
                     .create_consumer_on_stream(self.config.clone(), &stream_name)
                     .await
                     .with_context(|| format!("creating durable consumer {durable} on stream {stream_name}"))
+            }
+            Err(error) => {
+                Err(error).with_context(|| format!("creating durable consumer {durable} on stream {stream_name}"))
             }
         }
     }
@@ -95,12 +103,19 @@ impl DurableConsumer for NatsDurableConsumer {
             Some(consumer) => consumer,
             None => self.create().await?,
         };
-        let fetched = Self::fetch_from(&consumer, max, wait).await;
+        let fetched = match tokio::time::timeout(wait + FETCH_GRACE, Self::fetch_from(&consumer, max, wait)).await {
+            Ok(fetched) => fetched,
+            Err(_) => Err(anyhow::anyhow!("NATS did not answer a fetch within {:?}", wait + FETCH_GRACE)),
+        };
         if fetched.is_ok() {
             self.consumer = Some(consumer);
         }
         fetched
     }
+}
+
+fn is_stream_not_found(error: &ConsumerError) -> bool {
+    matches!(error.kind(), ConsumerErrorKind::JetStream(js) if js.error_code() == ErrorCode::STREAM_NOT_FOUND)
 }
 
 fn into_delivery(message: jetstream::Message) -> anyhow::Result<Delivery> {

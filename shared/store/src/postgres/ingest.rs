@@ -33,7 +33,8 @@ pub(super) async fn ingest(pool: &PgPool, samples: &[Sample], source: &str) -> a
     let applied = apply_samples(&mut targets, fresh);
     update_health(&mut tx, &targets, &applied.changed_health).await?;
     insert_transitions(&mut tx, &applied.transitions).await?;
-    let events: Vec<PendingOutbox> = applied.changes.iter().map(|change| PendingOutbox::health(change, source)).collect();
+    let events: Vec<PendingOutbox> =
+        applied.changes.iter().map(|change| PendingOutbox::health(change, source)).collect();
     insert_events(&mut tx, &events).await?;
     tx.commit().await.context("commit the ingested samples")?;
     Ok(IngestOutcome { stored, changes: applied.changes })

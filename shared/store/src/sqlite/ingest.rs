@@ -42,7 +42,8 @@ pub(super) async fn ingest(pool: &SqlitePool, samples: &[Sample], source: &str) 
         }
     }
     insert_transitions(&mut tx, &applied.transitions).await?;
-    let events: Vec<PendingOutbox> = applied.changes.iter().map(|change| PendingOutbox::health(change, source)).collect();
+    let events: Vec<PendingOutbox> =
+        applied.changes.iter().map(|change| PendingOutbox::health(change, source)).collect();
     insert_events(&mut tx, &events).await?;
     tx.commit().await.context("commit the ingested samples")?;
     Ok(IngestOutcome { stored, changes: applied.changes })
