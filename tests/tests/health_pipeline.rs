@@ -195,9 +195,13 @@ async fn healthz_follows_the_aggregate_rules(mode: Mode) {
             .await
         }
     };
-    let body = check("", StatusCode::OK).await;
-    assert_eq!(body["counts"]["healthy"], 1);
-    assert!(a["health"]["status"] == "unknown");
+    assert_eq!(a["health"]["status"], "unknown");
+    let body = wait_until("a to be healthy on the board", Duration::from_secs(10), || async {
+        let (status, body) = app.healthz("").await;
+        (body["counts"]["healthy"] == 1).then_some((status, body))
+    })
+    .await;
+    assert_eq!((body.0, body.1["status"].as_str(), body.1["total"].as_u64()), (StatusCode::OK, Some("pass"), Some(1)));
 
     let b = app.create_target(http_target(&bad, json!({"unhealthy_threshold": 1, "tags": ["b"]}))).await;
     let body = check("", StatusCode::SERVICE_UNAVAILABLE).await;

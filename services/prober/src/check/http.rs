@@ -12,6 +12,8 @@ use super::Outcome;
 /// At most this much of a body is read when looking for `body_contains`.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 const MAX_REDIRECTS: usize = 5;
+/// A connect that takes longer than this fails with its own reason, even under a longer timeout_s.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct HttpChecker {
@@ -27,6 +29,7 @@ impl HttpChecker {
         let builder = || {
             reqwest::Client::builder()
                 .redirect(Policy::limited(MAX_REDIRECTS))
+                .connect_timeout(CONNECT_TIMEOUT)
                 .user_agent(concat!("healthmon/", env!("CARGO_PKG_VERSION")))
         };
         Ok(Self {
