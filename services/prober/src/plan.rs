@@ -47,41 +47,48 @@ impl PlanBook {
 pub async fn follow(bus: Arc<dyn EventBus>, changes: mpsc::Sender<PlanChange>, shutdown: CancellationToken) {
     let mut book = PlanBook::default();
     loop {
-        let stream = tokio::select! {
+        let followed = tokio::select! {
             _ = shutdown.cancelled() => return,
-            stream = bus.follow(Stream::Targets, StartAt::Beginning) => stream,
+            result = follow_once(bus.as_ref(), &mut book, &changes) => result,
         };
-        match stream {
-            Ok(mut stream) => loop {
-                let message = tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    message = stream.next() => message,
-                };
-                match message {
-                    Some(Ok(message)) => match decode_target(&message.payload) {
-                        Ok(change) => {
-                            if let Some(plan_change) = book.apply(change) {
-                                if changes.send(plan_change).await.is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                        Err(error) => {
-                            tracing::warn!(%error, subject = %message.subject, "skipping malformed target event")
-                        }
-                    },
-                    Some(Err(error)) => {
-                        tracing::warn!(error = %format!("{error:#}"), "target stream failed; following again");
-                        break;
-                    }
-                    None => break,
-                }
-            },
-            Err(error) => tracing::warn!(error = %format!("{error:#}"), "cannot follow target events; retrying"),
+        match followed {
+            Ok(Ended::PlanClosed) => return,
+            Ok(Ended::StreamEnded) => tracing::warn!("target stream ended; following again"),
+            Err(error) => tracing::warn!(error = %format!("{error:#}"), "target stream failed; following again"),
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
         }
     }
+}
+
+enum Ended {
+    /// Nobody takes plan changes any more: the scheduler stopped.
+    PlanClosed,
+    StreamEnded,
+}
+
+async fn follow_once(
+    bus: &dyn EventBus,
+    book: &mut PlanBook,
+    changes: &mpsc::Sender<PlanChange>,
+) -> anyhow::Result<Ended> {
+    let mut stream = bus.follow(Stream::Targets, StartAt::Beginning).await?;
+    while let Some(message) = stream.next().await {
+        let message = message?;
+        let change = match decode_target(&message.payload) {
+            Ok(change) => change,
+            Err(error) => {
+                tracing::warn!(%error, subject = %message.subject, "skipping a malformed target event");
+                continue;
+            }
+        };
+        if let Some(plan_change) = book.apply(change)
+            && changes.send(plan_change).await.is_err()
+        {
+            return Ok(Ended::PlanClosed);
+        }
+    }
+    Ok(Ended::StreamEnded)
 }

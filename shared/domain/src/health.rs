@@ -134,7 +134,7 @@ impl HealthState {
         self.since = Some(at);
         let reason = "the check changed".to_owned();
         self.reason = Some(reason.clone());
-        (from != HealthStatus::Unknown).then(|| Transition { from, to: HealthStatus::Unknown, at, reason, slot: 0 })
+        (from != HealthStatus::Unknown).then_some(Transition { from, to: HealthStatus::Unknown, at, reason, slot: 0 })
     }
 
     fn move_to(&mut self, to: HealthStatus, reason: String, sample: &Sample) -> Transition {
