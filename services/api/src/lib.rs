@@ -47,7 +47,7 @@ pub fn start(
 /// Every route, with errors, limits and tracing; compatibility paths match in any letter case.
 pub fn router(state: AppState) -> Router {
     let readiness = state.readiness.clone();
-    let api = Router::new()
+    let traced = Router::new()
         .merge(routes::targets::router())
         .merge(routes::history::router())
         .merge(routes::health::router())
@@ -56,11 +56,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
-        .merge(ops::router(readiness))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
         }));
+    let api = traced.merge(routes::health::probe_router()).with_state(state).merge(ops::router(readiness));
     let case_insensitive = ServiceBuilder::new().map_request(routes::compat::canonical_case).service(api);
     Router::new().fallback_service(case_insensitive)
 }

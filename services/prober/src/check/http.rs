@@ -42,10 +42,9 @@ impl HttpChecker {
         let timeout = Duration::from_secs(u64::from(timeout_s));
         let started = Instant::now();
         let result = tokio::time::timeout(timeout, self.probe(check, started)).await;
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let outcome = match result {
             Ok(outcome) => outcome,
-            Err(_) => Outcome::failed(elapsed_ms, format!("timeout after {timeout_s} s")),
+            Err(_) => Outcome::failed(elapsed_ms(started), format!("timeout after {timeout_s} s")),
         };
         if outcome.success && outcome.latency_ms >= timeout.as_secs_f64() * 1000.0 {
             return Outcome { success: false, error: Some(format!("timeout after {timeout_s} s")), ..outcome };
@@ -115,8 +114,9 @@ async fn body_contains(response: &mut reqwest::Response, needle: &[u8]) -> Resul
     Ok(false)
 }
 
+/// Milliseconds, to the microsecond: finer digits are noise.
 fn elapsed_ms(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64() * 1000.0
+    (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 /// A short reason without the URL (reqwest includes it; the target already names it).
