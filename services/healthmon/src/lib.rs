@@ -1,6 +1,8 @@
 //! The all-in-one process: runs any mix of the api, prober and projector roles over one store and
 //! one bus. With no settings it is self-contained: a SQLite file and the in-process bus.
 
+pub mod cli;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

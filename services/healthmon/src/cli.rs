@@ -1,0 +1,41 @@
+//! The command line shared by `healthmon` and the single-role binaries.
+
+use clap::Parser;
+use healthmon_runtime::{Role, Settings, SettingsArgs, shutdown, telemetry};
+
+use crate::{Components, start};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Health monitoring for the resources your application depends on",
+    long_about = "Runs the healthmon roles (api, prober, projector). With no settings: a SQLite file and the \
+                  in-process bus. Settings layer as defaults < TOML file (--config) < HEALTHMON_* environment < flags."
+)]
+struct Cli {
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+/// Parses settings, then runs the roles until SIGTERM or Ctrl-C. `fixed_role` pins the role of a
+/// single-role binary, whatever the settings say.
+pub fn main(fixed_role: Option<Role>) -> anyhow::Result<()> {
+    let mut settings = Settings::load(&Cli::parse().settings)?;
+    if let Some(role) = fixed_role {
+        settings.roles = role.as_str().to_owned();
+    }
+    telemetry::init(&settings.log_format, &settings.log);
+    let all_roles = settings.role_list()?.len() == Role::ALL.len();
+    anyhow::ensure!(
+        all_roles || settings.nats_url.is_some(),
+        "a process that runs only some roles needs HEALTHMON_NATS_URL (the in-process bus cannot be shared)"
+    );
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let components = Components::connect(&settings).await?;
+        let running = start(&settings, components).await?;
+        shutdown::signal().await;
+        tracing::info!("shutting down");
+        running.stop().await
+    })
+}
