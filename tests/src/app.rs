@@ -26,6 +26,8 @@ pub struct TestApp {
     pub mode: Mode,
     pub addr: SocketAddr,
     pub http: reqwest::Client,
+    /// The admin's session token, which `http` sends.
+    pub admin_token: String,
     pub settings: Settings,
     /// The store and bus of the API (shared by every role in embedded mode).
     pub components: Components,
@@ -35,6 +37,17 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// The first admin's password in every test app.
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// A client that sends `Authorization: Bearer <token>` on every request.
+pub fn client_with_token(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("header value");
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder().default_headers(headers).build().expect("HTTP client")
+}
+
 pub fn nats_url() -> String {
     std::env::var("HEALTHMON_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
@@ -42,15 +55,20 @@ pub fn nats_url() -> String {
 impl TestApp {
     /// Every role running; in embedded mode all in one `start`, as the all-in-one binary does.
     pub async fn spawn(mode: Mode) -> Self {
-        Self::launch(mode, false).await
+        Self::launch(mode, false, |_| {}).await
+    }
+
+    /// Like `spawn`, with some settings changed first.
+    pub async fn spawn_with(mode: Mode, adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::launch(mode, false, adjust).await
     }
 
     /// Like `spawn`, but the projector runs on its own so a test can kill and restart it.
     pub async fn spawn_with_separate_projector(mode: Mode) -> Self {
-        Self::launch(mode, true).await
+        Self::launch(mode, true, |_| {}).await
     }
 
-    async fn launch(mode: Mode, separate_projector: bool) -> Self {
+    async fn launch(mode: Mode, separate_projector: bool, adjust: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let prefix = format!("t{}", Uuid::new_v4().simple());
         let settings = match mode {
@@ -73,11 +91,18 @@ impl TestApp {
                 ..Settings::default()
             },
         };
+        let mut settings = Settings {
+            admin_password: Some(ADMIN_PASSWORD.parse().expect("password")),
+            keys_dir: dir.path().join("keys").display().to_string(),
+            ..settings
+        };
+        adjust(&mut settings);
         let components = Components::connect(&settings).await.expect("connect store and bus");
         let mut app = Self {
             mode,
             addr: "127.0.0.1:0".parse().expect("address"),
             http: reqwest::Client::new(),
+            admin_token: String::new(),
             settings: settings.clone(),
             components: components.clone(),
             others: Vec::new(),
@@ -101,6 +126,9 @@ impl TestApp {
             }
         }
         app.addr = app.api.as_ref().map(|running| running.addr).expect("api running");
+        let token = app.login("admin", ADMIN_PASSWORD).await;
+        app.http = client_with_token(&token);
+        app.admin_token = token;
         app.wait_ready().await;
         app
     }
@@ -134,6 +162,50 @@ impl TestApp {
             (body["reason"] != "starting").then_some(())
         })
         .await;
+    }
+
+    /// A session token for these credentials (panics unless the login succeeds).
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let response = reqwest::Client::new()
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(response.status(), StatusCode::OK, "login as {username}");
+        let body: Value = response.json().await.expect("login JSON");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Creates a user with the given role and returns a session token of theirs.
+    pub async fn user_token(&self, username: &str, role: &str) -> String {
+        let password = format!("{username}-password-123");
+        let body = serde_json::json!({"username": username, "password": password, "role": role});
+        let (status, created) = self.call(Method::POST, "/api/v1/users", Some(&body)).await;
+        assert_eq!(status, StatusCode::CREATED, "create user: {created}");
+        self.login(username, &password).await
+    }
+
+    /// Like `call`, with `token` (or none) instead of the admin's.
+    pub async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let client = match token {
+            Some(token) => client_with_token(token),
+            None => reqwest::Client::new(),
+        };
+        let mut request = client.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("response body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     pub fn url(&self, path: &str) -> String {

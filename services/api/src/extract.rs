@@ -4,7 +4,12 @@ use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use uuid::Uuid;
 
+use healthmon_store::accounts::Role;
+
+pub use crate::auth::Caller;
+use crate::auth::authenticate;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// A JSON body; syntax, content type and size problems become JSON errors.
 #[derive(Debug, FromRequest)]
@@ -14,6 +19,10 @@ pub struct JsonBody<T>(pub T);
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct Query<T>(pub T);
+
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct PathParam<T>(pub T);
 
 /// A target id from the path; anything that is not a UUID names no target.
 pub struct TargetId(pub Uuid);
@@ -27,32 +36,25 @@ impl<S: Send + Sync> FromRequestParts<S> for TargetId {
     }
 }
 
-/// Who is calling. Authentication fills this in; until then every caller may do everything.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub name: String,
-    pub can_write: bool,
-}
-
 /// Any authenticated caller (reads).
 pub struct Reader(pub Caller);
 
-/// A caller allowed to change things (writes).
+/// An admin (writes).
 pub struct Writer(pub Caller);
 
-impl<S: Send + Sync> FromRequestParts<S> for Reader {
+impl FromRequestParts<AppState> for Reader {
     type Rejection = ApiError;
 
-    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Reader(Caller { name: "anonymous".into(), can_write: true }))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        authenticate(state, &parts.headers).await.map(Reader)
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Writer {
+impl FromRequestParts<AppState> for Writer {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Reader(caller) = Reader::from_request_parts(parts, state).await?;
-        if caller.can_write { Ok(Writer(caller)) } else { Err(ApiError::Forbidden) }
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = authenticate(state, &parts.headers).await?;
+        if caller.role == Role::Admin { Ok(Writer(caller)) } else { Err(ApiError::Forbidden) }
     }
 }

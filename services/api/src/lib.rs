@@ -1,6 +1,7 @@
-//! The API role: the REST API over targets, history and health, the aggregate health check
-//! served from memory, Server-Sent Events, and the predecessors' compatibility routes.
+//! The API role: the REST API over targets, history, health and accounts, the aggregate health
+//! check served from memory, Server-Sent Events, and the predecessors' compatibility routes.
 
+pub mod auth;
 pub mod board;
 pub mod error;
 pub mod extract;
@@ -9,57 +10,149 @@ pub mod state;
 pub mod views;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::http::Request;
+use axum::http::{HeaderName, HeaderValue, Method, Request, header};
 use healthmon_bus::EventBus;
+use healthmon_domain::address_policy::AddressPolicy;
 use healthmon_domain::events::source;
 use healthmon_runtime::ops::{self, Readiness};
 use healthmon_runtime::outbox::OutboxRelay;
 use healthmon_store::Store;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use board::HealthBoard;
 pub use state::AppState;
 
 use crate::error::ApiError;
+use crate::routes::table::RouteTable;
 
 /// Bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Builds the state and starts the board keeper and the outbox relay; returns the state to serve.
-pub fn start(
+/// The API's own settings.
+#[derive(Clone)]
+pub struct ApiConfig {
+    pub instance: String,
+    /// For the first admin on first start; a random one is logged once when absent.
+    pub admin_password: Option<String>,
+    pub protect_healthz: bool,
+    pub session_ttl: chrono::Duration,
+    pub request_timeout: Duration,
+    /// Browser origins allowed by CORS; none: no CORS headers at all.
+    pub cors_origins: Vec<HeaderValue>,
+    /// Which addresses targets may point at; a refused URL is a 422.
+    pub address_policy: AddressPolicy,
+}
+
+impl std::fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiConfig").field("instance", &self.instance).finish_non_exhaustive()
+    }
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            instance: "api".into(),
+            admin_password: None,
+            protect_healthz: false,
+            session_ttl: chrono::Duration::hours(12),
+            request_timeout: Duration::from_secs(30),
+            cors_origins: Vec::new(),
+            address_policy: AddressPolicy::default(),
+        }
+    }
+}
+
+/// Creates the first admin if there are no users, starts the board keeper, and returns the state.
+pub async fn start(
     store: Arc<dyn Store>,
     bus: Arc<dyn EventBus>,
     relay: OutboxRelay,
-    instance: &str,
+    config: ApiConfig,
     shutdown: CancellationToken,
-) -> AppState {
+) -> anyhow::Result<AppState> {
+    auth::bootstrap::ensure_admin(store.as_ref(), config.admin_password.as_deref()).await?;
     let (board, resync_requests) = HealthBoard::new();
     tokio::spawn(board::run_keeper(board.clone(), resync_requests, store.clone(), bus.clone(), shutdown.clone()));
     let readiness = Readiness { store: Some(store.clone()), bus };
-    AppState { store, board, relay, readiness, source: Arc::from(source("api", instance)), shutdown }
+    Ok(AppState {
+        store,
+        board,
+        relay,
+        readiness,
+        source: Arc::from(source("api", &config.instance)),
+        shutdown,
+        limiter: Arc::default(),
+        config: Arc::new(config),
+        routes: Arc::default(),
+    })
 }
 
-/// Every route, with errors, limits and tracing; compatibility paths match in any letter case.
-pub fn router(state: AppState) -> Router {
+/// Every route the API serves, with its access rule and summary.
+pub fn table() -> RouteTable {
+    let table = RouteTable::default();
+    let table = routes::targets::routes(table);
+    let table = routes::history::routes(table);
+    let table = routes::health::routes(table);
+    let table = routes::events::routes(table);
+    let table = auth::routes::routes(table);
+    let table = routes::compat::routes(table);
+    routes::legacy::routes(table)
+}
+
+/// Every route, with errors, limits, timeouts, security headers and tracing; compatibility paths
+/// match in any letter case.
+pub fn router(mut state: AppState) -> Router {
+    let (routes, docs) = table().into_parts();
+    state.routes = Arc::new(docs);
     let readiness = state.readiness.clone();
-    let traced = Router::new()
-        .merge(routes::targets::router())
-        .merge(routes::history::router())
-        .merge(routes::health::router())
-        .merge(routes::events::router())
-        .merge(routes::compat::router())
+    let config = state.config.clone();
+    let timeout = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            ApiError::Unavailable("the request took too long".into())
+        }))
+        .timeout(config.request_timeout);
+    let traced = routes
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(timeout)
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
         }));
-    let api = traced.merge(routes::health::probe_router()).with_state(state).merge(ops::router(readiness));
+    let mut api = with_security_headers(
+        traced.merge(routes::health::probe_router()).with_state(state).merge(ops::router(readiness)),
+    );
+    if !config.cors_origins.is_empty() {
+        api = api.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(config.cors_origins.clone()))
+                .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+        );
+    }
     let case_insensitive = ServiceBuilder::new().map_request(routes::compat::canonical_case).service(api);
     Router::new().fallback_service(case_insensitive)
+}
+
+/// Headers that keep browsers from sniffing, framing or leaking what the API returns.
+fn with_security_headers(router: Router) -> Router {
+    let headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
+    ];
+    headers.into_iter().fold(router, |router, (name, value): (HeaderName, &'static str)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)))
+    })
 }

@@ -7,7 +7,10 @@ use healthmon_runtime::outbox::OutboxRelay;
 use healthmon_store::Store;
 use tokio_util::sync::CancellationToken;
 
+use crate::ApiConfig;
+use crate::auth::limiter::LoginLimiter;
 use crate::board::HealthBoard;
+use crate::routes::table::RouteDoc;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,4 +22,8 @@ pub struct AppState {
     pub source: Arc<str>,
     /// Fires at shutdown; long-lived responses (SSE) end with it.
     pub shutdown: CancellationToken,
+    pub limiter: Arc<LoginLimiter>,
+    pub config: Arc<ApiConfig>,
+    /// What the router serves, for `/Routes`.
+    pub routes: Arc<Vec<RouteDoc>>,
 }

@@ -6,7 +6,11 @@ pub mod cli;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use anyhow::Context;
+use axum::http::HeaderValue;
+use healthmon_api::ApiConfig;
 use healthmon_bus::EventBus;
+use healthmon_domain::address_policy::AddressPolicy;
 use healthmon_projector::Projector;
 use healthmon_runtime::ops::{self, Readiness, Server};
 use healthmon_runtime::outbox::OutboxRelay;
@@ -75,7 +79,10 @@ pub async fn start(settings: &Settings, components: Components) -> anyhow::Resul
         tasks.push(tokio::spawn(projector.run(bus.clone(), shutdown.clone())));
     }
     if roles.contains(&Role::Prober) {
-        let config = healthmon_prober::ProberConfig { instance: settings.instance.clone() };
+        let config = healthmon_prober::ProberConfig {
+            instance: settings.instance.clone(),
+            address_policy: address_policy(settings)?,
+        };
         let (bus, shutdown) = (bus.clone(), shutdown.clone());
         tasks.push(tokio::spawn(async move {
             if let Err(error) = healthmon_prober::run(bus, config, shutdown).await {
@@ -84,7 +91,7 @@ pub async fn start(settings: &Settings, components: Components) -> anyhow::Resul
         }));
     }
     let router = if roles.contains(&Role::Api) {
-        let state = healthmon_api::start(store, bus, relay, &settings.instance, shutdown.clone());
+        let state = healthmon_api::start(store, bus, relay, api_config(settings)?, shutdown.clone()).await?;
         healthmon_api::router(state)
     } else {
         let needs_store = roles.contains(&Role::Projector);
@@ -94,4 +101,28 @@ pub async fn start(settings: &Settings, components: Components) -> anyhow::Resul
     let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
     tracing::info!(roles = %names.join(","), addr = %server.addr, instance = %settings.instance, "healthmon started");
     Ok(Running { addr: server.addr, shutdown, tasks, server })
+}
+
+fn address_policy(settings: &Settings) -> anyhow::Result<AddressPolicy> {
+    AddressPolicy::from_lists(&settings.target_deny, &settings.target_allow)
+        .map_err(|problem| anyhow::anyhow!("target_deny / target_allow: {problem}"))
+}
+
+fn api_config(settings: &Settings) -> anyhow::Result<ApiConfig> {
+    let cors_origins = settings
+        .cors_origins
+        .split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| HeaderValue::from_str(origin).with_context(|| format!("cors_origins: bad origin {origin:?}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(ApiConfig {
+        instance: settings.instance.clone(),
+        admin_password: settings.admin_password.as_ref().map(|secret| secret.expose().to_owned()),
+        protect_healthz: settings.protect_healthz,
+        session_ttl: chrono::Duration::seconds(i64::try_from(settings.session_ttl_s).unwrap_or(i64::MAX)),
+        request_timeout: std::time::Duration::from_secs(settings.request_timeout_s),
+        cors_origins,
+        address_policy: address_policy(settings)?,
+    })
 }

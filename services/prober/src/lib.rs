@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::Utc;
 use healthmon_bus::{EventBus, Stream};
+use healthmon_domain::address_policy::AddressPolicy;
 use healthmon_domain::events::{encode_sample, source};
 use healthmon_domain::sample::sample_id;
 use healthmon_domain::{Sample, Target};
@@ -24,19 +25,21 @@ use crate::scheduler::{ProbeDone, ProbeLauncher, Scheduler};
 pub struct ProberConfig {
     /// This prober's name, recorded in every sample.
     pub instance: String,
+    /// Where probes may connect; enforced on resolved addresses and on every redirect hop.
+    pub address_policy: AddressPolicy,
 }
 
 /// Runs the prober until `shutdown` fires.
 pub async fn run(bus: Arc<dyn EventBus>, config: ProberConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
     let launcher = SampleLauncher {
-        checker: Checker::new()?,
+        checker: Checker::new(Arc::new(config.address_policy.clone()))?,
         bus: bus.clone(),
         source: Arc::from(source("prober", &config.instance)),
         instance: Arc::from(config.instance.as_str()),
     };
     let (plan_tx, plan_rx) = mpsc::channel(1024);
     let follower = tokio::spawn(plan::follow(bus, plan_tx, shutdown.clone()));
-    tracing::info!(instance = %config.instance, "prober started");
+    tracing::info!(instance = %config.instance, address_policy = %config.address_policy, "prober started");
     Scheduler::new(launcher).run(plan_rx, shutdown).await;
     follower.abort();
     Ok(())

@@ -1,6 +1,7 @@
 //! Pure healthmon domain: targets, checks, samples, the health state machine, event payloads and
 //! scheduling math. Nothing in this crate performs I/O, so every rule is testable without tokio.
 
+pub mod address_policy;
 pub mod events;
 pub mod expected_status;
 pub mod health;

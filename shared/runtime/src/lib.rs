@@ -1,6 +1,7 @@
 //! What every healthmon process shares at run time: layered settings, telemetry, connections to
 //! the store and the bus, the outbox relay, the operational endpoints and shutdown signals.
 
+pub mod address_policy;
 pub mod connect;
 pub mod ops;
 pub mod outbox;

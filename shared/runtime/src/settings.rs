@@ -32,6 +32,47 @@ pub struct Settings {
     pub log: String,
     /// Seconds before a sample the projector took but did not ack is delivered again.
     pub projector_ack_wait_s: u64,
+    /// Password of the `admin` user created on first start; random (and logged once) when unset.
+    pub admin_password: Option<Secret>,
+    /// Require a token on `/healthz` too.
+    pub protect_healthz: bool,
+    /// Lifetime of a login session token, in seconds.
+    pub session_ttl_s: u64,
+    /// Comma list of CIDRs never to probe (on top of the always-refused metadata ranges).
+    pub target_deny: String,
+    /// Comma list of CIDRs probed even when inside `target_deny`.
+    pub target_allow: String,
+    /// Directory of the key pair that seals stored credentials.
+    pub keys_dir: String,
+    /// Comma list of browser origins allowed by CORS; empty: CORS off.
+    pub cors_origins: String,
+    /// Seconds any API request may take before it is answered 408/503 (SSE streams excepted).
+    pub request_timeout_s: u64,
+}
+
+/// A setting that must never be printed: `Debug` shows only that it is set.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(text.to_owned()))
+    }
 }
 
 impl Default for Settings {
@@ -46,6 +87,14 @@ impl Default for Settings {
             log_format: "text".into(),
             log: "info".into(),
             projector_ack_wait_s: 30,
+            admin_password: None,
+            protect_healthz: false,
+            session_ttl_s: 12 * 3600,
+            target_deny: String::new(),
+            target_allow: String::new(),
+            keys_dir: "healthmon-keys".into(),
+            cors_origins: String::new(),
+            request_timeout_s: 30,
         }
     }
 }
@@ -98,6 +147,38 @@ pub struct SettingsArgs {
     #[arg(long, env = "HEALTHMON_PROJECTOR_ACK_WAIT_S", value_name = "SECONDS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub projector_ack_wait_s: Option<u64>,
+    /// Password of the first admin, on first start only [default: random, logged once].
+    #[arg(long, env = "HEALTHMON_ADMIN_PASSWORD", value_name = "PASSWORD", global = true, hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_password: Option<Secret>,
+    /// Require a token on /healthz and /IsHealthy [default: false].
+    #[arg(long, env = "HEALTHMON_PROTECT_HEALTHZ", value_name = "BOOL", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protect_healthz: Option<bool>,
+    /// Login session lifetime in seconds [default: 43200, 12 h].
+    #[arg(long, env = "HEALTHMON_SESSION_TTL_S", value_name = "SECONDS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_ttl_s: Option<u64>,
+    /// CIDRs never probed, comma-separated (metadata and link-local ranges always are refused).
+    #[arg(long, env = "HEALTHMON_TARGET_DENY", value_name = "CIDRS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_deny: Option<String>,
+    /// CIDRs probed even inside the deny list, comma-separated.
+    #[arg(long, env = "HEALTHMON_TARGET_ALLOW", value_name = "CIDRS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_allow: Option<String>,
+    /// Directory of the credential-sealing key pair [default: healthmon-keys].
+    #[arg(long, env = "HEALTHMON_KEYS_DIR", value_name = "DIR", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys_dir: Option<String>,
+    /// Browser origins allowed by CORS, comma-separated [default: none, CORS off].
+    #[arg(long, env = "HEALTHMON_CORS_ORIGINS", value_name = "ORIGINS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cors_origins: Option<String>,
+    /// Seconds an API request may take [default: 30].
+    #[arg(long, env = "HEALTHMON_REQUEST_TIMEOUT_S", value_name = "SECONDS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_timeout_s: Option<u64>,
 }
 
 impl Settings {
@@ -116,6 +197,8 @@ impl Settings {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.role_list()?;
         anyhow::ensure!((1..=3600).contains(&self.projector_ack_wait_s), "projector_ack_wait_s must be 1 to 3600");
+        anyhow::ensure!((60..=30 * 86400).contains(&self.session_ttl_s), "session_ttl_s must be 60 to 2592000");
+        anyhow::ensure!((1..=3600).contains(&self.request_timeout_s), "request_timeout_s must be 1 to 3600");
         anyhow::ensure!(matches!(self.log_format.as_str(), "text" | "json"), "log_format must be text or json");
         anyhow::ensure!(
             !self.nats_prefix.is_empty()

@@ -1,6 +1,7 @@
 //! Storage: the `Store` trait, and its Postgres and SQLite implementations, each running its own
 //! migrations from `migrations/<dialect>` at the repository root. The backend is chosen by URL scheme.
 
+pub mod accounts;
 mod common;
 pub mod postgres;
 pub mod sqlite;
@@ -15,10 +16,12 @@ use chrono::{DateTime, Utc};
 use healthmon_domain::{Sample, Target};
 use uuid::Uuid;
 
+pub use accounts::Accounts;
 pub use types::*;
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+/// Targets, history and health; users and tokens through its [`Accounts`] half.
+pub trait Store: Accounts + Send + Sync + 'static {
     /// Inserts the target, its `unknown` health and a `target.created` outbox event, atomically.
     async fn create_target(&self, target: &Target, source: &str) -> anyhow::Result<()>;
 

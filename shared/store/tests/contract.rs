@@ -12,7 +12,6 @@ use healthmon_domain::events::{self, TargetChanged};
 use healthmon_domain::sample::sample_id;
 use healthmon_domain::target::parse_spec;
 use healthmon_domain::{HealthState, HealthStatus, Sample, Target};
-use healthmon_store::testing::{drop_postgres_database, fresh_postgres_database, fresh_sqlite_url};
 use healthmon_store::{
     OutboxEvent, OutboxSink, OutboxStream, SampleQuery, Store, TargetFilter, TargetRecord, WriteOutcome,
 };
@@ -20,74 +19,11 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+mod support;
+
+use support::Backend;
+
 const SOURCE: &str = "/healthmon/test/contract";
-
-/// A store on a database of its own.
-struct Backend {
-    store: Arc<dyn Store>,
-    url: String,
-    kind: &'static str,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Backend {
-    async fn postgres() -> Self {
-        let url = fresh_postgres_database().await.expect("create a test database");
-        let store = healthmon_store::connect(&url).await.expect("connect to Postgres");
-        Self { store, url, kind: "postgres", _dir: None }
-    }
-
-    async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let url = fresh_sqlite_url(dir.path());
-        let store = healthmon_store::connect(&url).await.expect("open SQLite");
-        Self { store, url, kind: "sqlite", _dir: Some(dir) }
-    }
-
-    /// Drops a passed test's Postgres database (a failed one's stays for a look, and is dropped
-    /// by a run some hours later).
-    async fn finish(self) {
-        if self.kind == "postgres" {
-            drop(self.store);
-            drop_postgres_database(&self.url).await.expect("drop the test database");
-        }
-    }
-
-    /// What a second process would use: its own pool on Postgres. A SQLite database belongs to one
-    /// process, so there it is the same store.
-    async fn another_handle(&self) -> Arc<dyn Store> {
-        match self.kind {
-            "postgres" => healthmon_store::connect(&self.url).await.expect("connect again"),
-            _ => self.store.clone(),
-        }
-    }
-}
-
-/// Instantiates each contract test once per backend.
-macro_rules! contract_tests {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let backend = super::Backend::postgres().await;
-                    super::$name(&backend).await;
-                    backend.finish().await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let backend = super::Backend::sqlite().await;
-                    super::$name(&backend).await;
-                    backend.finish().await;
-                }
-            )*
-        }
-    };
-}
 
 contract_tests!(
     a_created_target_reads_back_exactly,

@@ -1,17 +1,18 @@
 //! Compatibility with the predecessor systems' clients: the `/webservers` family and `/IsHealthy`.
+//! `canonical_case` also serves the HealthChecker routes of `legacy`.
 //! Their paths are matched case-insensitively, as the originals did.
 
+use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use healthmon_domain::target::parse_spec;
 use healthmon_domain::{Check, HealthStatus};
 use healthmon_store::{SampleQuery, TargetFilter, TargetRecord};
 use serde_json::{Value, json};
 
 use super::health::{HealthzParams, healthz};
+use super::table::{Access, RouteTable};
 use super::targets::{create_target, created, delete_target, edit_target, merge};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Query, Reader, TargetId, Writer};
@@ -20,12 +21,16 @@ use crate::state::AppState;
 const RECENT_REQUESTS: u32 = 10;
 const PAGE: u32 = 1000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/webservers", get(list).post(create))
-        .route("/webservers/{id}", get(read).put(replace).delete(remove))
-        .route("/webservers/{id}/requests", get(requests))
-        .route("/IsHealthy", get(is_healthy))
+pub fn routes(table: RouteTable) -> RouteTable {
+    let one = "/webservers/{id}";
+    table
+        .route(Method::GET, "/webservers", Access::Reader, "List web servers (HTTP targets) with their status", list)
+        .route(Method::POST, "/webservers", Access::Admin, "Add a web server {name, url}", create)
+        .route(Method::GET, one, Access::Reader, "A web server with its 10 newest requests", read)
+        .route(Method::PUT, one, Access::Admin, "Change a web server's name and url", replace)
+        .route(Method::DELETE, one, Access::Admin, "Delete a web server", remove)
+        .route(Method::GET, "/webservers/{id}/requests", Access::Reader, "A web server's whole history", requests)
+        .route(Method::GET, "/IsHealthy", Access::HealthCheck, "Same answer as /healthz", is_healthy)
 }
 
 /// Rewrites a compatibility path written in any letter case to the case the router knows.
@@ -36,6 +41,10 @@ pub fn canonical_case(mut request: Request) -> Request {
     let canonical = match first.as_str() {
         "webservers" => "webservers",
         "ishealthy" => "IsHealthy",
+        "login" => "Login",
+        "resourcestate" => "ResourceState",
+        "reset" => "Reset",
+        "routes" => "Routes",
         _ => return request,
     };
     segments[1] = canonical.to_owned();
@@ -55,8 +64,8 @@ pub fn canonical_case(mut request: Request) -> Request {
     request
 }
 
-async fn is_healthy(state: State<AppState>, query: Query<HealthzParams>) -> Response {
-    healthz(state, query).await
+async fn is_healthy(state: State<AppState>, headers: HeaderMap, query: Query<HealthzParams>) -> Response {
+    healthz(state, headers, query).await
 }
 
 fn status_word(record: &TargetRecord) -> Value {

@@ -2,19 +2,19 @@
 
 use std::convert::Infallible;
 
-use axum::Router;
 use axum::extract::State;
+use axum::http::Method;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
 use futures::Stream;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
+use super::table::{Access, RouteTable};
 use crate::extract::Reader;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/events", get(stream))
+pub fn routes(table: RouteTable) -> RouteTable {
+    table.route(Method::GET, "/api/v1/events", Access::Reader, "Health changes as Server-Sent Events", stream)
 }
 
 async fn stream(State(state): State<AppState>, _: Reader) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {

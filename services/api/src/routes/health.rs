@@ -1,20 +1,33 @@
 //! The aggregate health check (from memory), the per-target breakdown, and resync.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::table::{Access, RouteTable};
+use crate::auth::authenticate;
 use crate::board::render;
 use crate::error::ApiError;
 use crate::extract::{Query, Reader, Writer};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/health", get(breakdown)).route("/api/v1/admin/resync", post(resync))
+pub fn routes(table: RouteTable) -> RouteTable {
+    table
+        .route(Method::GET, "/api/v1/health", Access::Reader, "Every target's status and reason", breakdown)
+        .route(
+            Method::POST,
+            "/api/v1/admin/resync",
+            Access::Admin,
+            "Rebuild the health snapshot from the store",
+            resync,
+        )
+        .document(Method::GET, "/healthz", Access::HealthCheck, "200 when every enabled target is healthy, else 503")
+        .document(Method::GET, "/livez", Access::Public, "This process is alive")
+        .document(Method::GET, "/readyz", Access::Public, "This process can reach its database and bus")
 }
 
 /// The load balancers' route, kept apart so it skips request tracing: it is called thousands of
@@ -23,13 +36,28 @@ pub fn probe_router() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz))
 }
 
+/// Public unless `HEALTHMON_PROTECT_HEALTHZ` is set; then it takes a token like any read.
+pub async fn guard_health_check(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if state.config.protect_healthz {
+        authenticate(state, headers).await?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Deserialize)]
 pub struct HealthzParams {
     tag: Option<String>,
 }
 
 /// Never touches the store or the bus: one atomic load and a pre-rendered body.
-pub async fn healthz(State(state): State<AppState>, Query(query): Query<HealthzParams>) -> Response {
+pub async fn healthz(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HealthzParams>,
+) -> Response {
+    if let Err(refused) = guard_health_check(&state, &headers).await {
+        return refused.into_response();
+    }
     let aggregate = state.board.load();
     if !aggregate.ready {
         let body = json!({ "status": "fail", "reason": "starting" });

@@ -1,22 +1,27 @@
 //! A target's probe history and health transitions.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::http::Method;
 use healthmon_store::SampleQuery;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::params;
+use super::table::{Access, RouteTable};
 use crate::error::ApiError;
 use crate::extract::{Query, Reader, TargetId};
 use crate::state::AppState;
 use crate::views;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/targets/{id}/samples", get(samples))
-        .route("/api/v1/targets/{id}/transitions", get(transitions))
+pub fn routes(table: RouteTable) -> RouteTable {
+    table.route(Method::GET, "/api/v1/targets/{id}/samples", Access::Reader, "A target's probe history", samples).route(
+        Method::GET,
+        "/api/v1/targets/{id}/transitions",
+        Access::Reader,
+        "A target's health changes",
+        transitions,
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,5 +4,7 @@ pub mod compat;
 pub mod events;
 pub mod health;
 pub mod history;
+pub mod legacy;
 pub mod params;
+pub mod table;
 pub mod targets;

@@ -1,17 +1,19 @@
 //! Target configuration: create, list, read, replace, patch and delete.
 
+use axum::Json;
 use axum::extract::State;
+use axum::http::Method;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use healthmon_domain::target::{apply_merge_patch, parse_spec};
-use healthmon_domain::{HealthStatus, Target, TargetSpec};
+use healthmon_domain::{Check, HealthStatus, Target, TargetSpec};
+use healthmon_runtime::address_policy::vet_url;
 use healthmon_store::{TargetFilter, WriteOutcome};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::params;
+use super::table::{Access, RouteTable};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Query, Reader, TargetId, Writer};
 use crate::state::AppState;
@@ -21,10 +23,15 @@ use crate::views;
 const WRITE_ATTEMPTS: usize = 5;
 const RECENT_SAMPLES: u32 = 10;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/targets", get(list).post(create))
-        .route("/api/v1/targets/{id}", get(read).put(replace).patch(patch).delete(remove))
+pub fn routes(table: RouteTable) -> RouteTable {
+    let one = "/api/v1/targets/{id}";
+    table
+        .route(Method::GET, "/api/v1/targets", Access::Reader, "List targets with their health", list)
+        .route(Method::POST, "/api/v1/targets", Access::Admin, "Create a target", create)
+        .route(Method::GET, one, Access::Reader, "A target with its health and 10 newest samples", read)
+        .route(Method::PUT, one, Access::Admin, "Replace a target", replace)
+        .route(Method::PATCH, one, Access::Admin, "Change some fields of a target", patch)
+        .route(Method::DELETE, one, Access::Admin, "Delete a target (and its history unless kept)", remove)
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,7 +78,14 @@ async fn create(
     Ok(created(&target, views::new_target(&target)))
 }
 
+/// Refuses a target whose address the policy refuses (after resolving its name), as a 422.
+async fn vet_addresses(state: &AppState, spec: &TargetSpec) -> Result<(), ApiError> {
+    let Check::Http(check) = &spec.check;
+    vet_url(&state.config.address_policy, &check.url).await.map_err(|reason| ApiError::invalid("url", reason))
+}
+
 pub async fn create_target(state: &AppState, spec: TargetSpec) -> Result<Target, ApiError> {
+    vet_addresses(state, &spec).await?;
     let target = Target::create(spec, healthmon_store::now());
     state.store.create_target(&target, &state.source).await?;
     state.relay.kick();
@@ -141,7 +155,9 @@ pub async fn edit_target(
 ) -> Result<Value, ApiError> {
     for _ in 0..WRITE_ATTEMPTS {
         let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
-        let next = record.target.replaced(next_spec(&record.target)?, healthmon_store::now());
+        let spec = next_spec(&record.target)?;
+        vet_addresses(state, &spec).await?;
+        let next = record.target.replaced(spec, healthmon_store::now());
         match state.store.update_target(&next, &state.source).await? {
             WriteOutcome::Done => {
                 state.relay.kick();

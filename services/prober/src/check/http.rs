@@ -1,9 +1,15 @@
 //! The HTTP check: one request, judged by status, optional body content and latency.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use healthmon_domain::address_policy::{AddressPolicy, Refusal};
 use healthmon_domain::{HttpCheck, HttpMethod};
+use healthmon_runtime::address_policy::{ResolveError, check_ip_literal_host, resolve_vetted};
+use reqwest::Url;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::redirect::Policy;
 
@@ -22,19 +28,27 @@ pub struct HttpChecker {
     fresh: reqwest::Client,
     /// For targets that opt into `keepalive`.
     pooled: reqwest::Client,
+    policy: Arc<AddressPolicy>,
 }
 
 impl HttpChecker {
-    pub fn new() -> anyhow::Result<Self> {
+    /// Every connection the checker opens, redirects included, goes only where `policy` allows:
+    /// names through [`PolicyResolver`], IP literals through the pre-send check and
+    /// [`redirect_policy`].
+    pub fn new(policy: Arc<AddressPolicy>) -> anyhow::Result<Self> {
         let builder = || {
             reqwest::Client::builder()
-                .redirect(Policy::limited(MAX_REDIRECTS))
+                .redirect(redirect_policy(policy.clone()))
+                .dns_resolver(Arc::new(PolicyResolver { policy: policy.clone() }))
+                // Through a proxy the policy would judge the proxy's address, not the target's.
+                .no_proxy()
                 .connect_timeout(CONNECT_TIMEOUT)
                 .user_agent(concat!("healthmon/", env!("CARGO_PKG_VERSION")))
         };
         Ok(Self {
             fresh: builder().pool_max_idle_per_host(0).build().context("building the HTTP client")?,
             pooled: builder().pool_idle_timeout(Duration::from_secs(90)).build().context("building the HTTP client")?,
+            policy,
         })
     }
 
@@ -58,7 +72,14 @@ impl HttpChecker {
             HttpMethod::Get => reqwest::Method::GET,
             HttpMethod::Head => reqwest::Method::HEAD,
         };
-        let request = client.request(method, &check.url).headers(header_map(check));
+        let url = match Url::parse(&check.url) {
+            Ok(url) => url,
+            Err(error) => return Outcome::failed(elapsed_ms(started), format!("invalid URL: {error}")),
+        };
+        if let Err(refusal) = check_ip_literal_host(&self.policy, &url) {
+            return Outcome::failed(elapsed_ms(started), TargetRefused::from(refusal).to_string());
+        }
+        let request = client.request(method, url).headers(header_map(check));
         let mut response = match request.send().await {
             Ok(response) => response,
             Err(error) => return Outcome::failed(elapsed_ms(started), describe(&error)),
@@ -88,6 +109,74 @@ impl HttpChecker {
         Outcome { success: true, status_code: Some(code), latency_ms, error: None }
     }
 }
+
+/// Resolves names through the address policy, so a name that resolves (or is rebound) to a refused
+/// address never gets a connection.
+struct PolicyResolver {
+    policy: Arc<AddressPolicy>,
+}
+
+impl Resolve for PolicyResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.policy.clone();
+        Box::pin(async move {
+            // Port 0: the client puts in the URL's port.
+            match resolve_vetted(&policy, name.as_str(), 0).await {
+                Ok(addresses) => Ok(Box::new(addresses.into_iter()) as Addrs),
+                Err(refused @ ResolveError::Refused { .. }) => Err(TargetRefused(refused.to_string()).into()),
+                Err(unresolvable) => Err(unresolvable.into()),
+            }
+        })
+    }
+}
+
+/// Follows at most [`MAX_REDIRECTS`] redirects and none to a refused IP literal; a hop to a name
+/// is judged when [`PolicyResolver`] resolves it.
+fn redirect_policy(policy: Arc<AddressPolicy>) -> Policy {
+    Policy::custom(move |attempt| {
+        // `previous` starts with the first URL, so it holds one more URL than redirects followed.
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(TooManyRedirects);
+        }
+        match check_ip_literal_host(&policy, attempt.url()) {
+            Ok(()) => attempt.follow(),
+            Err(refusal) => {
+                // Only the origin: a redirect's path or query may carry secrets.
+                let hop = attempt.url().origin().ascii_serialization();
+                attempt.error(TargetRefused(format!("{refusal} (redirect to {hop})")))
+            }
+        }
+    })
+}
+
+/// A probe the address policy stopped before it connected.
+#[derive(Debug)]
+struct TargetRefused(String);
+
+impl From<Refusal> for TargetRefused {
+    fn from(refusal: Refusal) -> Self {
+        Self(refusal.to_string())
+    }
+}
+
+impl fmt::Display for TargetRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "refused by target policy: {}", self.0)
+    }
+}
+
+impl std::error::Error for TargetRefused {}
+
+#[derive(Debug)]
+struct TooManyRedirects;
+
+impl fmt::Display for TooManyRedirects {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "too many redirects (more than {MAX_REDIRECTS})")
+    }
+}
+
+impl std::error::Error for TooManyRedirects {}
 
 fn header_map(check: &HttpCheck) -> HeaderMap {
     // Names and values were validated when the target was written.
@@ -121,6 +210,11 @@ fn elapsed_ms(started: Instant) -> f64 {
 
 /// A short reason without the URL (reqwest includes it; the target already names it).
 fn describe(error: &reqwest::Error) -> String {
+    // A refusal sits deep in the chain (under "dns error" or "error following redirect") and is
+    // the one reason that matters when present.
+    if let Some(refused) = find_in_chain::<TargetRefused>(error) {
+        return refused.to_string();
+    }
     let root = root_cause(error);
     if error.is_redirect() {
         format!("too many redirects (more than {MAX_REDIRECTS})")
@@ -131,6 +225,17 @@ fn describe(error: &reqwest::Error) -> String {
     } else {
         format!("request failed: {root}")
     }
+}
+
+fn find_in_chain<E: std::error::Error + 'static>(error: &reqwest::Error) -> Option<&E> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(found) = current.downcast_ref::<E>() {
+            return Some(found);
+        }
+        cause = current.source();
+    }
+    None
 }
 
 fn root_cause(error: &reqwest::Error) -> String {

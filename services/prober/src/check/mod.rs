@@ -2,6 +2,9 @@
 
 pub mod http;
 
+use std::sync::Arc;
+
+use healthmon_domain::address_policy::AddressPolicy;
 use healthmon_domain::{Check, Target};
 
 /// What one probe found, before it becomes a sample.
@@ -26,8 +29,8 @@ pub struct Checker {
 }
 
 impl Checker {
-    pub fn new() -> anyhow::Result<Self> {
-        Ok(Self { http: http::HttpChecker::new()? })
+    pub fn new(policy: Arc<AddressPolicy>) -> anyhow::Result<Self> {
+        Ok(Self { http: http::HttpChecker::new(policy)? })
     }
 
     pub async fn check(&self, target: &Target) -> Outcome {

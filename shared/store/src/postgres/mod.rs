@@ -1,5 +1,6 @@
 //! Postgres store: the production backend, shared by every api and projector instance.
 
+mod accounts;
 mod ingest;
 mod outbox;
 mod reads;

@@ -1,5 +1,6 @@
 //! SQLite store: the zero-configuration backend of the all-in-one binary (one process per file).
 
+mod accounts;
 mod ingest;
 mod outbox;
 mod reads;

@@ -1,0 +1,257 @@
+//! Login, logout, users and API tokens.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use healthmon_store::accounts::{Role, Token, TokenKind, User, UserDeletion};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{passwords, tokens};
+use crate::error::ApiError;
+use crate::extract::{JsonBody, PathParam, Reader, Writer};
+use crate::routes::table::{Access, RouteTable};
+use crate::state::AppState;
+
+const MAX_USERNAME_CHARS: usize = 64;
+const MAX_TOKEN_NAME_CHARS: usize = 100;
+const MAX_TOKEN_DAYS: i64 = 3650;
+
+pub fn routes(table: RouteTable) -> RouteTable {
+    table
+        .route(
+            Method::POST,
+            "/api/v1/auth/login",
+            Access::Public,
+            "Exchange a username and password for a token",
+            login,
+        )
+        .route(Method::POST, "/api/v1/auth/logout", Access::Reader, "Revoke the token this request carries", logout)
+        .route(Method::GET, "/api/v1/users", Access::Admin, "List users", list_users)
+        .route(Method::POST, "/api/v1/users", Access::Admin, "Create a user {username, password, role}", create_user)
+        .route(
+            Method::DELETE,
+            "/api/v1/users/{username}",
+            Access::Admin,
+            "Delete a user (not the last admin)",
+            delete_user,
+        )
+        .route(Method::GET, "/api/v1/tokens", Access::Reader, "List API tokens (yours; an admin sees all)", list_tokens)
+        .route(Method::POST, "/api/v1/tokens", Access::Reader, "Create an API token for automation", create_token)
+        .route(Method::DELETE, "/api/v1/tokens/{id}", Access::Reader, "Revoke an API token", revoke_token)
+}
+
+fn string_field<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
+    body.get(field).and_then(Value::as_str).ok_or_else(|| ApiError::invalid(field, "is required and must be a string"))
+}
+
+/// A session token for valid credentials; the same 401 for an unknown user and a wrong password.
+pub async fn issue_session(
+    state: &AppState,
+    address: SocketAddr,
+    body: &Value,
+) -> Result<(String, DateTime<Utc>, Role), ApiError> {
+    let username = string_field(body, "username")?;
+    let password = string_field(body, "password")?;
+    state.limiter.attempt(username, address.ip()).map_err(ApiError::TooManyRequests)?;
+    let user = state.store.user(username).await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    if !passwords::verify(password.to_owned(), stored).await? {
+        tracing::info!(username, client = %address.ip(), "failed login");
+        return Err(ApiError::Unauthorized);
+    }
+    let user = user.ok_or(ApiError::Unauthorized)?;
+    let issued = tokens::issue();
+    let now = healthmon_store::now();
+    let expires_at = now + state.config.session_ttl;
+    let token = Token {
+        id: Uuid::now_v7(),
+        hash: issued.hash,
+        username: user.username.clone(),
+        role: user.role,
+        kind: TokenKind::Session,
+        name: None,
+        created_at: now,
+        expires_at: Some(expires_at),
+        last_used_at: None,
+    };
+    state.store.create_token(&token).await?;
+    tracing::info!(username = %user.username, "logged in");
+    Ok((issued.secret, expires_at, user.role))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(address): ConnectInfo<SocketAddr>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let (token, expires_at, role) = issue_session(&state, address, &body).await?;
+    Ok(Json(json!({ "token": token, "expires_at": expires_at, "role": role })))
+}
+
+async fn logout(State(state): State<AppState>, Reader(caller): Reader) -> Result<StatusCode, ApiError> {
+    state.store.revoke_token(caller.token_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn user_view(user: &User) -> Value {
+    json!({ "username": user.username, "role": user.role, "created_at": user.created_at })
+}
+
+async fn list_users(State(state): State<AppState>, _: Writer) -> Result<Json<Value>, ApiError> {
+    let users = state.store.users().await?;
+    Ok(Json(json!({ "items": users.iter().map(user_view).collect::<Vec<_>>() })))
+}
+
+fn valid_username(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= MAX_USERNAME_CHARS
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    _: Writer,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let mut errors = healthmon_domain::ValidationErrors::new();
+    let username = body.get("username").and_then(Value::as_str).unwrap_or_default();
+    if !valid_username(username) {
+        errors.add("username", format!("must be 1 to {MAX_USERNAME_CHARS} letters, digits or . _ - @"));
+    }
+    let password = body.get("password").and_then(Value::as_str).unwrap_or_default();
+    if let Err(problem) = passwords::check_strength(password) {
+        errors.add("password", problem);
+    }
+    let role = match body.get("role").and_then(Value::as_str) {
+        None => Some(Role::Viewer),
+        Some(text) => Role::parse(text),
+    };
+    if role.is_none() {
+        errors.add("role", "must be admin or viewer");
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let user = User {
+        username: username.to_owned(),
+        password_hash: passwords::hash(password.to_owned()).await?,
+        role: role.unwrap_or(Role::Viewer),
+        created_at: healthmon_store::now(),
+    };
+    if !state.store.create_user(&user).await? {
+        return Err(ApiError::Conflict(format!("a user named {username} exists")));
+    }
+    tracing::info!(username, role = user.role.as_str(), "user created");
+    let location = format!("/api/v1/users/{username}");
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(user_view(&user))).into_response())
+}
+
+async fn delete_user(
+    State(state): State<AppState>,
+    _: Writer,
+    PathParam(username): PathParam<String>,
+) -> Result<StatusCode, ApiError> {
+    match state.store.delete_user(&username).await? {
+        UserDeletion::Deleted => {
+            tracing::info!(%username, "user deleted");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        UserDeletion::NotFound => Err(ApiError::NotFound("no user with that name".into())),
+        UserDeletion::LastAdmin => Err(ApiError::Conflict("the last admin cannot be deleted".into())),
+    }
+}
+
+fn token_view(token: &Token) -> Value {
+    json!({
+        "id": token.id, "name": token.name, "username": token.username, "role": token.role,
+        "created_at": token.created_at, "expires_at": token.expires_at, "last_used_at": token.last_used_at,
+    })
+}
+
+async fn list_tokens(State(state): State<AppState>, Reader(caller): Reader) -> Result<Json<Value>, ApiError> {
+    let owner = (caller.role != Role::Admin).then_some(caller.username.as_str());
+    let listed = state.store.api_tokens(owner).await?;
+    Ok(Json(json!({ "items": listed.iter().map(token_view).collect::<Vec<_>>() })))
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    Reader(caller): Reader,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let mut errors = healthmon_domain::ValidationErrors::new();
+    let name = body.get("name").and_then(Value::as_str).map(str::trim).unwrap_or_default();
+    if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME_CHARS {
+        errors.add("name", format!("is required, at most {MAX_TOKEN_NAME_CHARS} characters"));
+    }
+    let role = match body.get("role").and_then(Value::as_str) {
+        None => Some(caller.role),
+        Some(text) => Role::parse(text),
+    };
+    match role {
+        None => errors.add("role", "must be admin or viewer"),
+        Some(role) if role > caller.role => errors.add("role", "cannot be higher than your own role"),
+        Some(_) => {}
+    }
+    let days = match body.get("expires_in_days") {
+        None | Some(Value::Null) => None,
+        Some(value) => match value.as_i64().filter(|d| (1..=MAX_TOKEN_DAYS).contains(d)) {
+            Some(days) => Some(days),
+            None => {
+                errors.add("expires_in_days", format!("must be a whole number from 1 to {MAX_TOKEN_DAYS}"));
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let issued = tokens::issue();
+    let now = healthmon_store::now();
+    let token = Token {
+        id: Uuid::now_v7(),
+        hash: issued.hash,
+        username: caller.username,
+        role: role.unwrap_or(Role::Viewer),
+        kind: TokenKind::Api,
+        name: Some(name.to_owned()),
+        created_at: now,
+        expires_at: days.map(|days| now + Duration::days(days)),
+        last_used_at: None,
+    };
+    state.store.create_token(&token).await?;
+    let mut view = token_view(&token);
+    view["token"] = json!(issued.secret);
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    Reader(caller): Reader,
+    PathParam(id): PathParam<String>,
+) -> Result<StatusCode, ApiError> {
+    let not_found = || ApiError::NotFound("no API token with that id".into());
+    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let owner = (caller.role != Role::Admin).then_some(caller.username.as_str());
+    // Someone else's token is "not found" to a viewer: its existence is none of their business.
+    if !state.store.api_tokens(owner).await?.iter().any(|token| token.id == id) {
+        return Err(not_found());
+    }
+    state.store.revoke_token(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The predecessor's `POST /Login`: the same check, answering `{token}`.
+pub async fn legacy_login(
+    State(state): State<AppState>,
+    ConnectInfo(address): ConnectInfo<SocketAddr>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let (token, _, _) = issue_session(&state, address, &body).await?;
+    Ok(Json(json!({ "token": token })))
+}

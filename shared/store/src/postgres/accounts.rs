@@ -1,0 +1,162 @@
+//! Postgres users and tokens.
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use uuid::Uuid;
+
+use super::PostgresStore;
+use crate::accounts::{Accounts, Role, Token, TokenKind, User, UserDeletion};
+
+const TOKEN_COLUMNS: &str = "id, hash, username, role, kind, name, created_at, expires_at, last_used_at";
+
+fn user_from_row(row: &PgRow) -> anyhow::Result<User> {
+    let role: String = row.try_get("role").context("read role")?;
+    Ok(User {
+        username: row.try_get("username").context("read username")?,
+        password_hash: row.try_get("password_hash").context("read password hash")?,
+        role: Role::parse(&role).context("stored role is unknown")?,
+        created_at: row.try_get("created_at").context("read created_at")?,
+    })
+}
+
+fn token_from_row(row: &PgRow) -> anyhow::Result<Token> {
+    let role: String = row.try_get("role").context("read role")?;
+    let kind: String = row.try_get("kind").context("read kind")?;
+    Ok(Token {
+        id: row.try_get("id").context("read token id")?,
+        hash: row.try_get("hash").context("read token hash")?,
+        username: row.try_get("username").context("read username")?,
+        role: Role::parse(&role).context("stored role is unknown")?,
+        kind: TokenKind::parse(&kind).context("stored token kind is unknown")?,
+        name: row.try_get("name").context("read token name")?,
+        created_at: row.try_get("created_at").context("read created_at")?,
+        expires_at: row.try_get("expires_at").context("read expires_at")?,
+        last_used_at: row.try_get("last_used_at").context("read last_used_at")?,
+    })
+}
+
+#[async_trait]
+impl Accounts for PostgresStore {
+    async fn user_count(&self) -> anyhow::Result<u64> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(self.pool()).await.context("count users")?;
+        Ok(count.max(0) as u64)
+    }
+
+    async fn create_user(&self, user: &User) -> anyhow::Result<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(user.role.as_str())
+        .bind(user.created_at)
+        .execute(self.pool())
+        .await
+        .context("insert user")?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn user(&self, username: &str) -> anyhow::Result<Option<User>> {
+        let row = sqlx::query("SELECT username, password_hash, role, created_at FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await
+            .context("read user")?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn users(&self) -> anyhow::Result<Vec<User>> {
+        let rows = sqlx::query("SELECT username, password_hash, role, created_at FROM users ORDER BY username")
+            .fetch_all(self.pool())
+            .await
+            .context("list users")?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn delete_user(&self, username: &str) -> anyhow::Result<UserDeletion> {
+        let mut tx = self.pool().begin().await.context("begin")?;
+        // Locking every admin row serialises concurrent deletes of admins.
+        let admins: Vec<String> = sqlx::query_scalar("SELECT username FROM users WHERE role = 'admin' FOR UPDATE")
+            .fetch_all(&mut *tx)
+            .await
+            .context("lock admins")?;
+        let role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE username = $1 FOR UPDATE")
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await
+            .context("read user")?;
+        let outcome = match role.as_deref() {
+            None => UserDeletion::NotFound,
+            Some("admin") if admins.len() <= 1 => UserDeletion::LastAdmin,
+            Some(_) => {
+                sqlx::query("DELETE FROM users WHERE username = $1")
+                    .bind(username)
+                    .execute(&mut *tx)
+                    .await
+                    .context("delete user")?;
+                UserDeletion::Deleted
+            }
+        };
+        tx.commit().await.context("commit")?;
+        Ok(outcome)
+    }
+
+    async fn create_token(&self, token: &Token) -> anyhow::Result<()> {
+        sqlx::query(&format!("INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+            .bind(token.id)
+            .bind(&token.hash)
+            .bind(&token.username)
+            .bind(token.role.as_str())
+            .bind(token.kind.as_str())
+            .bind(&token.name)
+            .bind(token.created_at)
+            .bind(token.expires_at)
+            .bind(token.last_used_at)
+            .execute(self.pool())
+            .await
+            .context("insert token")?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> anyhow::Result<Option<Token>> {
+        let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"))
+            .bind(hash)
+            .fetch_optional(self.pool())
+            .await
+            .context("read token")?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> anyhow::Result<()> {
+        sqlx::query("UPDATE tokens SET last_used_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(at)
+            .execute(self.pool())
+            .await
+            .context("touch token")?;
+        Ok(())
+    }
+
+    async fn revoke_token(&self, id: Uuid) -> anyhow::Result<bool> {
+        let deleted =
+            sqlx::query("DELETE FROM tokens WHERE id = $1").bind(id).execute(self.pool()).await.context("revoke")?;
+        Ok(deleted.rows_affected() == 1)
+    }
+
+    async fn api_tokens(&self, username: Option<&str>) -> anyhow::Result<Vec<Token>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE kind = 'api' AND ($1::text IS NULL OR username = $1) \
+             ORDER BY created_at, id"
+        ))
+        .bind(username)
+        .fetch_all(self.pool())
+        .await
+        .context("list tokens")?;
+        rows.iter().map(token_from_row).collect()
+    }
+}
