@@ -101,7 +101,9 @@ async fn api_tokens_are_scoped_and_revocable(mode: Mode) {
 
 /// Fills path parameters with values that name nothing.
 fn concrete(path: &str) -> String {
-    path.replace("{id}", &Uuid::new_v4().to_string()).replace("{username}", "nobody-at-all")
+    path.replace("{id}", &Uuid::new_v4().to_string())
+        .replace("{username}", "nobody-at-all")
+        .replace("{hostname}", "no-such-host")
 }
 
 /// Only the status: some routes (the event stream) never finish their body.

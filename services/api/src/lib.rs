@@ -50,6 +50,8 @@ pub struct ApiConfig {
     pub cors_origins: Vec<HeaderValue>,
     /// Which addresses targets may point at; a refused URL is a 422.
     pub address_policy: AddressPolicy,
+    /// Seals credentials for the probers; without it, targets with credentials cannot be written.
+    pub sealing_key: Option<healthmon_crypto::PublicKey>,
 }
 
 impl std::fmt::Debug for ApiConfig {
@@ -68,6 +70,7 @@ impl Default for ApiConfig {
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
             address_policy: AddressPolicy::default(),
+            sealing_key: None,
         }
     }
 }
@@ -106,7 +109,8 @@ pub fn table() -> RouteTable {
     let table = routes::events::routes(table);
     let table = auth::routes::routes(table);
     let table = routes::compat::routes(table);
-    routes::legacy::routes(table)
+    let table = routes::legacy::routes(table);
+    routes::resource::routes(table)
 }
 
 /// Every route, with errors, limits, timeouts, security headers and tracing; compatibility paths

@@ -1,6 +1,6 @@
 //! JSON representations of stored things, as API.md describes them.
 
-use healthmon_domain::{HealthState, Sample, Target};
+use healthmon_domain::{Check, HealthState, Sample, Target};
 use healthmon_store::TargetRecord;
 use serde_json::{Value, json};
 
@@ -8,6 +8,12 @@ pub fn target(record: &TargetRecord) -> Value {
     let mut value = serde_json::to_value(&record.target).unwrap_or(Value::Null);
     if let Some(object) = value.as_object_mut() {
         object.remove("check_version");
+        // Credentials are write-only: a response says only whether one is set.
+        if let Check::Ssh(ssh) = &record.target.spec.check {
+            object.retain(|key, _| !key.ends_with("_sealed"));
+            object.insert("has_password".into(), json!(ssh.password.is_some()));
+            object.insert("has_private_key".into(), json!(ssh.private_key.is_some()));
+        }
         object.insert("health".into(), health(record));
     }
     value

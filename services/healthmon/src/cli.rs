@@ -15,16 +15,41 @@ use crate::{Components, start};
 struct Cli {
     #[command(flatten)]
     settings: SettingsArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Manage the key pair that seals stored credentials.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum KeysAction {
+    /// Make a new key pair, re-seal every stored credential with it, then delete the old keys.
+    /// Give probers on other hosts the new key files (`keys_dir`) before running this.
+    Rotate,
 }
 
 /// Parses settings, then runs the roles until SIGTERM or Ctrl-C. `fixed_role` pins the role of a
 /// single-role binary, whatever the settings say.
 pub fn main(fixed_role: Option<Role>) -> anyhow::Result<()> {
-    let mut settings = Settings::load(&Cli::parse().settings)?;
+    let cli = Cli::parse();
+    let mut settings = Settings::load(&cli.settings)?;
     if let Some(role) = fixed_role {
         settings.roles = role.as_str().to_owned();
     }
     telemetry::init(&settings.log_format, &settings.log);
+    if let Some(Command::Keys { action: KeysAction::Rotate }) = cli.command {
+        let runtime = tokio::runtime::Runtime::new()?;
+        let rotation = runtime.block_on(crate::keys::rotate(&settings))?;
+        println!("new key {}; re-sealed the credentials of {} targets", rotation.new_key_id, rotation.targets_resealed);
+        return Ok(());
+    }
     let all_roles = settings.role_list()?.len() == Role::ALL.len();
     anyhow::ensure!(
         all_roles || settings.nats_url.is_some(),

@@ -2,6 +2,7 @@
 //! one bus. With no settings it is self-contained: a SQLite file and the in-process bus.
 
 pub mod cli;
+pub mod keys;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -82,6 +83,7 @@ pub async fn start(settings: &Settings, components: Components) -> anyhow::Resul
         let config = healthmon_prober::ProberConfig {
             instance: settings.instance.clone(),
             address_policy: address_policy(settings)?,
+            keys_dir: settings.keys_dir.clone().into(),
         };
         let (bus, shutdown) = (bus.clone(), shutdown.clone());
         tasks.push(tokio::spawn(async move {
@@ -124,5 +126,6 @@ fn api_config(settings: &Settings) -> anyhow::Result<ApiConfig> {
         request_timeout: std::time::Duration::from_secs(settings.request_timeout_s),
         cors_origins,
         address_policy: address_policy(settings)?,
+        sealing_key: Some(healthmon_runtime::keys::sealing_key(std::path::Path::new(&settings.keys_dir))?),
     })
 }

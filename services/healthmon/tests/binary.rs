@@ -9,32 +9,122 @@ use std::time::Duration;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_healthmon");
 
-#[tokio::test]
-async fn starts_on_the_embedded_defaults_answers_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut child = Command::new(BINARY)
-        .current_dir(dir.path())
+/// The binary started in `dir` with JSON logs: the child, its address, and every log line so far
+/// and to come.
+fn spawn(dir: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, String, mpsc::Receiver<String>) {
+    let mut command = Command::new(BINARY);
+    command
+        .current_dir(dir)
         .env_clear()
         .env("HEALTHMON_LISTEN", "127.0.0.1:0")
         .env("HEALTHMON_LOG_FORMAT", "json")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start healthmon");
-    let stdout = child.stdout.take().expect("stdout");
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("start healthmon");
     let (lines_tx, lines_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
+    let streams: [Box<dyn std::io::Read + Send>; 2] =
+        [Box::new(child.stdout.take().expect("stdout")), Box::new(child.stderr.take().expect("stderr"))];
+    for stream in streams {
+        let lines_tx = lines_tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = lines_tx.send(line);
+            }
+        });
+    }
+    let mut seen = Vec::new();
     let addr = loop {
         let line = lines_rx.recv_timeout(Duration::from_secs(20)).expect("a log line within 20 s");
         let event: serde_json::Value = serde_json::from_str(&line).expect("JSON log lines");
+        seen.push(line);
         if event["message"] == "listening" {
             break event["addr"].as_str().expect("addr").to_owned();
         }
     };
+    let (replay_tx, replay_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in seen.into_iter().chain(lines_rx) {
+            let _ = replay_tx.send(line);
+        }
+    });
+    (child, addr, replay_rx)
+}
+
+fn stop(mut child: std::process::Child) -> std::process::ExitStatus {
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "healthmon did not stop within 15 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin_password = "Adm1n-pa55word-for-logs";
+    let (child, addr, logs) =
+        spawn(dir.path(), &[("HEALTHMON_ADMIN_PASSWORD", admin_password), ("HEALTHMON_LOG", "debug")]);
+    let client = reqwest::Client::new();
+    let login = |password: &'static str| {
+        client
+            .post(format!("http://{addr}/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": "admin", "password": password}))
+            .send()
+    };
+    assert_eq!(login("Wr0ng-guess-for-logs").await.expect("login").status(), 401);
+    let token: serde_json::Value = login(admin_password).await.expect("login").json().await.expect("JSON");
+    let token = token["token"].as_str().expect("token").to_owned();
+    let ssh_password = "Ssh-pa55word-for-logs";
+    let created = client
+        .post(format!("http://{addr}/api/v1/targets"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "h", "kind": "ssh", "host": "127.0.0.1", "port": 1, "username": "u", "password": ssh_password, "interval_s": 1, "trust_on_first_use": true}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(created.status(), 201);
+    let target: serde_json::Value = created.json().await.expect("JSON");
+    let target_url = format!("http://{addr}/api/v1/targets/{}", target["id"].as_str().expect("id"));
+    let user = client
+        .post(format!("http://{addr}/api/v1/users"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"username": "viewer1", "password": "Vi3wer-pa55word-for-logs"}))
+        .send()
+        .await
+        .expect("create user");
+    assert_eq!(user.status(), 201);
+    // The prober tries (and fails) the SSH target a few times, so its errors are logged too.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let target: serde_json::Value =
+            client.get(&target_url).bearer_auth(&token).send().await.expect("get").json().await.expect("JSON");
+        if target["recent_samples"].as_array().is_some_and(|samples| samples.len() >= 2) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no samples of the SSH target within 15 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(stop(child).success());
+    let all: Vec<String> = logs.try_iter().collect();
+    assert!(all.len() > 5, "logs were captured: {all:?}");
+    let text = all.join("\n");
+    for secret in [admin_password, "Wr0ng-guess-for-logs", token.as_str(), ssh_password, "Vi3wer-pa55word-for-logs"] {
+        assert!(!text.contains(secret), "a secret reached the logs");
+    }
+}
+
+#[tokio::test]
+async fn starts_on_the_embedded_defaults_answers_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (child, addr, _logs) = spawn(dir.path(), &[]);
     // Until the health board has loaded, /healthz honestly answers 503 "starting".
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let (status, body) = loop {
@@ -49,17 +139,8 @@ async fn starts_on_the_embedded_defaults_answers_and_stops_on_sigterm() {
     assert_eq!(status, 200, "{body}");
     assert_eq!((body["status"].as_str(), body["total"].as_u64()), (Some("pass"), Some(0)));
     assert!(dir.path().join("healthmon.db").exists(), "the default database is ./healthmon.db");
-
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
-    assert!(killed.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "healthmon did not stop within 15 s of SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    assert!(dir.path().join("healthmon-keys").is_dir(), "the sealing key ring is created on first start");
+    let status = stop(child);
     assert!(status.success(), "exit status {status}");
 }
 

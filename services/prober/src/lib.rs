@@ -5,6 +5,7 @@ pub mod check;
 pub mod plan;
 pub mod scheduler;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -27,12 +28,14 @@ pub struct ProberConfig {
     pub instance: String,
     /// Where probes may connect; enforced on resolved addresses and on every redirect hop.
     pub address_policy: AddressPolicy,
+    /// The key ring SSH credentials are opened with (created on first start).
+    pub keys_dir: PathBuf,
 }
 
 /// Runs the prober until `shutdown` fires.
 pub async fn run(bus: Arc<dyn EventBus>, config: ProberConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
     let launcher = SampleLauncher {
-        checker: Checker::new(Arc::new(config.address_policy.clone()))?,
+        checker: Checker::new(Arc::new(config.address_policy.clone()), &config.keys_dir)?,
         bus: bus.clone(),
         source: Arc::from(source("prober", &config.instance)),
         instance: Arc::from(config.instance.as_str()),

@@ -2,6 +2,7 @@
 //! scheduling math. Nothing in this crate performs I/O, so every rule is testable without tokio.
 
 pub mod address_policy;
+pub mod credential;
 pub mod events;
 pub mod expected_status;
 pub mod health;
@@ -10,8 +11,9 @@ pub mod schedule;
 pub mod target;
 pub mod validation;
 
+pub use credential::Credential;
 pub use expected_status::ExpectedStatus;
 pub use health::{HealthState, HealthStatus, Thresholds, Transition};
 pub use sample::Sample;
-pub use target::{Check, HttpCheck, HttpMethod, Target, TargetSpec};
+pub use target::{Check, HttpCheck, HttpMethod, Shell, SshCheck, Target, TargetSpec, TcpCheck};
 pub use validation::ValidationErrors;

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::ExpectedStatus;
 use crate::health::Thresholds;
+use crate::{Credential, ExpectedStatus};
 
 pub use parse::{apply_merge_patch, parse_spec};
 
@@ -41,7 +41,7 @@ impl TargetSpec {
     /// Whether moving from `self` to `next` changes what is checked, which resets health to unknown.
     /// Name, tags, interval, thresholds and pausing do not.
     pub fn check_differs(&self, next: &TargetSpec) -> bool {
-        self.check != next.check || self.timeout_s != next.timeout_s
+        self.check.probe_definition() != next.check.probe_definition() || self.timeout_s != next.timeout_s
     }
 }
 
@@ -86,14 +86,79 @@ impl Target {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Check {
     Http(HttpCheck),
+    Ssh(SshCheck),
+    Tcp(TcpCheck),
 }
 
 impl Check {
     pub fn kind(&self) -> &'static str {
         match self {
             Check::Http(_) => "http",
+            Check::Ssh(_) => "ssh",
+            Check::Tcp(_) => "tcp",
         }
     }
+
+    /// What the check probes, without its credentials: new credentials for the same host do not
+    /// reset health (and sealing the same password twice gives different ciphertexts anyway).
+    fn probe_definition(&self) -> Check {
+        match self {
+            Check::Ssh(ssh) => {
+                Check::Ssh(SshCheck { password: None, private_key: None, private_key_passphrase: None, ..ssh.clone() })
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// Every credential in the check, for sealing and unsealing.
+    pub fn credentials_mut(&mut self) -> Vec<&mut Credential> {
+        match self {
+            Check::Ssh(ssh) => [&mut ssh.password, &mut ssh.private_key, &mut ssh.private_key_passphrase]
+                .into_iter()
+                .filter_map(Option::as_mut)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// How a target's SSH command line is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Shell {
+    /// A POSIX shell (Linux, BSD, macOS).
+    #[default]
+    Sh,
+    /// PowerShell through OpenSSH on Windows.
+    Powershell,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SshCheck {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    #[serde(rename = "password_sealed", default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Credential>,
+    #[serde(rename = "private_key_sealed", default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<Credential>,
+    #[serde(rename = "private_key_passphrase_sealed", default, skip_serializing_if = "Option::is_none")]
+    pub private_key_passphrase: Option<Credential>,
+    /// None: the free-disk check.
+    pub command: Option<String>,
+    /// A regex stdout must match.
+    pub expect_output: Option<String>,
+    pub min_free_disk_mb: u64,
+    /// `SHA256:<base64>`, as `ssh-keygen -l -E sha256` prints it.
+    pub host_key_sha256: Option<String>,
+    pub trust_on_first_use: bool,
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TcpCheck {
+    pub host: String,
+    pub port: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

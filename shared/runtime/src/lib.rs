@@ -3,6 +3,7 @@
 
 pub mod address_policy;
 pub mod connect;
+pub mod keys;
 pub mod ops;
 pub mod outbox;
 pub mod settings;

@@ -277,7 +277,7 @@ async fn a_check_change_resets_health_and_a_rename_does_not(backend: &Backend) {
     assert_eq!(rename_events.iter().map(event_type).collect::<Vec<_>>(), [events::TARGET_UPDATED]);
 
     let mut moved_spec = renamed.spec.clone();
-    let healthmon_domain::Check::Http(check) = &mut moved_spec.check;
+    let healthmon_domain::Check::Http(check) = &mut moved_spec.check else { panic!("an http target") };
     check.url = "http://127.0.0.1:9/other".into();
     let moved = renamed.replaced(moved_spec, Utc::now());
     assert_eq!(moved.check_version, target.check_version + 1);

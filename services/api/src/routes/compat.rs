@@ -45,6 +45,7 @@ pub fn canonical_case(mut request: Request) -> Request {
         "resourcestate" => "ResourceState",
         "reset" => "Reset",
         "routes" => "Routes",
+        "resource" => "Resource",
         _ => return request,
     };
     segments[1] = canonical.to_owned();
@@ -77,7 +78,7 @@ fn status_word(record: &TargetRecord) -> Value {
 }
 
 fn summary(record: &TargetRecord) -> Option<Value> {
-    let Check::Http(check) = &record.target.spec.check;
+    let Check::Http(check) = &record.target.spec.check else { return None };
     Some(json!({
         "id": record.target.id,
         "name": record.target.spec.name,
@@ -129,8 +130,11 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let spec = parse_spec(&webserver_document(&body)?).map_err(ApiError::Validation)?;
     let target = create_target(&state, spec).await?;
-    let Check::Http(check) = &target.spec.check;
-    let body = json!({ "id": target.id, "name": target.spec.name, "url": check.url, "status": Value::Null });
+    let url = match &target.spec.check {
+        Check::Http(check) => check.url.clone(),
+        _ => String::new(),
+    };
+    let body = json!({ "id": target.id, "name": target.spec.name, "url": url, "status": Value::Null });
     Ok(created(&target, body))
 }
 

@@ -6,5 +6,6 @@ pub mod health;
 pub mod history;
 pub mod legacy;
 pub mod params;
+pub mod resource;
 pub mod table;
 pub mod targets;

@@ -6,7 +6,7 @@ use axum::http::Method;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use healthmon_domain::target::{apply_merge_patch, parse_spec};
-use healthmon_domain::{Check, HealthStatus, Target, TargetSpec};
+use healthmon_domain::{Check, Credential, HealthStatus, SshCheck, Target, TargetSpec, TcpCheck};
 use healthmon_runtime::address_policy::vet_url;
 use healthmon_store::{TargetFilter, WriteOutcome};
 use serde::Deserialize;
@@ -80,13 +80,51 @@ async fn create(
 
 /// Refuses a target whose address the policy refuses (after resolving its name), as a 422.
 async fn vet_addresses(state: &AppState, spec: &TargetSpec) -> Result<(), ApiError> {
-    let Check::Http(check) = &spec.check;
-    vet_url(&state.config.address_policy, &check.url).await.map_err(|reason| ApiError::invalid("url", reason))
+    let (field, url) = match &spec.check {
+        Check::Http(check) => ("url", check.url.clone()),
+        Check::Ssh(SshCheck { host, port, .. }) | Check::Tcp(TcpCheck { host, port }) => {
+            let host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+            ("host", format!("http://{host}:{port}/"))
+        }
+    };
+    vet_url(&state.config.address_policy, &url).await.map_err(|reason| ApiError::invalid(field, reason))
+}
+
+/// Seals every plain credential with the probers' public key, bound to this target's id.
+fn seal_credentials(state: &AppState, target: &mut Target) -> Result<(), ApiError> {
+    let target_id = target.id;
+    for credential in target.spec.check.credentials_mut() {
+        if let Credential::Plain(plain) = credential {
+            let key = state.config.sealing_key.as_ref().ok_or_else(|| {
+                ApiError::Unavailable("this API instance has no sealing key, so it cannot store credentials".into())
+            })?;
+            let sealed = key.seal(plain.as_bytes(), target_id).map_err(anyhow::Error::from)?;
+            *credential = Credential::Sealed(sealed.into_string());
+        }
+    }
+    Ok(())
+}
+
+/// A full replacement that names no credential keeps the stored ones: they are write-only, so a
+/// client that PUTs back what it read has none to send.
+pub fn with_kept_credentials(body: &Value, current: &Target) -> Value {
+    let mut document = body.clone();
+    let stored = serde_json::to_value(&current.spec).unwrap_or(Value::Null);
+    let names_a_credential = ["password", "private_key"].iter().any(|field| body.get(field).is_some());
+    if let (Some(object), false) = (document.as_object_mut(), names_a_credential) {
+        for field in ["password_sealed", "private_key_sealed", "private_key_passphrase_sealed"] {
+            if let Some(sealed) = stored.get(field) {
+                object.entry(field).or_insert_with(|| sealed.clone());
+            }
+        }
+    }
+    document
 }
 
 pub async fn create_target(state: &AppState, spec: TargetSpec) -> Result<Target, ApiError> {
     vet_addresses(state, &spec).await?;
-    let target = Target::create(spec, healthmon_store::now());
+    let mut target = Target::create(spec, healthmon_store::now());
+    seal_credentials(state, &mut target)?;
     state.store.create_target(&target, &state.source).await?;
     state.relay.kick();
     tracing::info!(target_id = %target.id, "target created");
@@ -123,8 +161,12 @@ async fn replace(
     TargetId(id): TargetId,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let spec = parse_spec(&body).map_err(ApiError::Validation)?;
-    Ok(Json(edit_target(&state, id, |_| Ok(spec.clone())).await?))
+    Ok(Json(
+        edit_target(&state, id, |current| {
+            parse_spec(&with_kept_credentials(&body, current)).map_err(ApiError::Validation)
+        })
+        .await?,
+    ))
 }
 
 #[tracing::instrument(skip_all, fields(target_id = %id))]
@@ -157,7 +199,8 @@ pub async fn edit_target(
         let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
         let spec = next_spec(&record.target)?;
         vet_addresses(state, &spec).await?;
-        let next = record.target.replaced(spec, healthmon_store::now());
+        let mut next = record.target.replaced(spec, healthmon_store::now());
+        seal_credentials(state, &mut next)?;
         match state.store.update_target(&next, &state.source).await? {
             WriteOutcome::Done => {
                 state.relay.kick();

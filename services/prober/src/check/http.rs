@@ -13,7 +13,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::redirect::Policy;
 
-use super::Outcome;
+use super::{Outcome, elapsed_ms};
 
 /// At most this much of a body is read when looking for `body_contains`.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -92,6 +92,7 @@ impl HttpChecker {
                 status_code: Some(code),
                 latency_ms,
                 error: Some(format!("HTTP {code} (expected {})", check.expected_status)),
+                observed_host_key: None,
             };
         }
         if let Some(needle) = &check.body_contains {
@@ -103,10 +104,16 @@ impl HttpChecker {
             if !found {
                 let error =
                     format!("body does not contain the expected text (first {} KiB read)", MAX_BODY_BYTES / 1024);
-                return Outcome { success: false, status_code: Some(code), latency_ms, error: Some(error) };
+                return Outcome {
+                    success: false,
+                    status_code: Some(code),
+                    latency_ms,
+                    error: Some(error),
+                    observed_host_key: None,
+                };
             }
         }
-        Outcome { success: true, status_code: Some(code), latency_ms, error: None }
+        Outcome { success: true, status_code: Some(code), latency_ms, error: None, observed_host_key: None }
     }
 }
 
@@ -201,11 +208,6 @@ async fn body_contains(response: &mut reqwest::Response, needle: &[u8]) -> Resul
         }
     }
     Ok(false)
-}
-
-/// Milliseconds, to the microsecond: finer digits are noise.
-fn elapsed_ms(started: Instant) -> f64 {
-    (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 /// A short reason without the URL (reqwest includes it; the target already names it).

@@ -14,8 +14,27 @@ const READ_ONLY: &[&str] = &["id", "created_at", "updated_at", "health", "recent
 const COMMON: &[&str] =
     &["name", "kind", "interval_s", "timeout_s", "healthy_threshold", "unhealthy_threshold", "enabled", "tags"];
 const HTTP_FIELDS: &[&str] = &["url", "method", "expected_status", "headers", "body_contains", "keepalive"];
-const ANY_KIND_FIELDS: &[&str] = HTTP_FIELDS;
-const SUPPORTED_KINDS: &str = "http";
+const SSH_FIELDS: &[&str] = &[
+    "host",
+    "port",
+    "username",
+    "password",
+    "private_key",
+    "private_key_passphrase",
+    "password_sealed",
+    "private_key_sealed",
+    "private_key_passphrase_sealed",
+    "command",
+    "expect_output",
+    "min_free_disk_mb",
+    "host_key_sha256",
+    "trust_on_first_use",
+    "shell",
+    "has_password",
+    "has_private_key",
+];
+const TCP_FIELDS: &[&str] = &["host", "port"];
+const SUPPORTED_KINDS: &str = "http, ssh, tcp";
 const MAX_NAME_CHARS: usize = 200;
 const MAX_TAGS: usize = 32;
 const MAX_TAG_CHARS: usize = 64;
@@ -57,9 +76,9 @@ pub fn apply_merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-struct Fields<'a> {
-    object: &'a Map<String, Value>,
-    errors: &'a mut ValidationErrors,
+pub(super) struct Fields<'a> {
+    pub(super) object: &'a Map<String, Value>,
+    pub(super) errors: &'a mut ValidationErrors,
 }
 
 impl Fields<'_> {
@@ -68,6 +87,8 @@ impl Fields<'_> {
         let kind = self.required_str("kind");
         let check = match kind.as_deref() {
             Some("http") => self.http_check().map(Check::Http),
+            Some("ssh") => credentials::ssh_check(&mut self).map(Check::Ssh),
+            Some("tcp") => credentials::tcp_check(&mut self).map(Check::Tcp),
             Some(other) => {
                 self.errors.add("kind", format!("\"{other}\" is not a supported kind ({SUPPORTED_KINDS})"));
                 None
@@ -96,12 +117,14 @@ impl Fields<'_> {
 
     fn reject_unknown(&mut self, kind: Option<&str>) {
         // With no valid kind we cannot tell which kind's fields belong, so any kind's are let pass.
-        let kind_fields = match kind {
-            Some("http") => HTTP_FIELDS,
-            _ => ANY_KIND_FIELDS,
+        let kind_fields: &[&[&str]] = match kind {
+            Some("http") => &[HTTP_FIELDS],
+            Some("ssh") => &[SSH_FIELDS],
+            Some("tcp") => &[TCP_FIELDS],
+            _ => &[HTTP_FIELDS, SSH_FIELDS, TCP_FIELDS],
         };
         for key in self.object.keys() {
-            let known = [COMMON, READ_ONLY, kind_fields].iter().any(|set| set.contains(&key.as_str()));
+            let known = [COMMON, READ_ONLY].iter().chain(kind_fields).any(|set| set.contains(&key.as_str()));
             if !known {
                 self.errors.add(key.clone(), "unknown field");
             }
@@ -226,7 +249,7 @@ impl Fields<'_> {
         tags
     }
 
-    fn required_str(&mut self, field: &str) -> Option<String> {
+    pub(super) fn required_str(&mut self, field: &str) -> Option<String> {
         match self.object.get(field) {
             None | Some(Value::Null) => {
                 self.errors.add(field, "is required");
@@ -240,7 +263,7 @@ impl Fields<'_> {
         }
     }
 
-    fn optional_str(&mut self, field: &str) -> Option<String> {
+    pub(super) fn optional_str(&mut self, field: &str) -> Option<String> {
         match self.object.get(field) {
             None | Some(Value::Null) => None,
             Some(Value::String(text)) => Some(text.clone()),
@@ -251,7 +274,7 @@ impl Fields<'_> {
         }
     }
 
-    fn bool(&mut self, field: &str, default: bool) -> bool {
+    pub(super) fn bool(&mut self, field: &str, default: bool) -> bool {
         match self.object.get(field) {
             None | Some(Value::Null) => default,
             Some(Value::Bool(flag)) => *flag,
@@ -262,7 +285,7 @@ impl Fields<'_> {
         }
     }
 
-    fn bounded(&mut self, field: &str, default: u32, (min, max): (u32, u32)) -> u32 {
+    pub(super) fn bounded(&mut self, field: &str, default: u32, (min, max): (u32, u32)) -> u32 {
         let value = match self.object.get(field) {
             None | Some(Value::Null) => return default,
             Some(value) => value,
@@ -289,3 +312,6 @@ fn is_valid_tag(tag: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[path = "ssh_tcp.rs"]
+mod credentials;

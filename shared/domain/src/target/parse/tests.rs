@@ -14,7 +14,7 @@ fn given_a_minimal_http_target_when_parsed_then_defaults_apply() {
     assert_eq!(spec.timeout_s, 60);
     assert_eq!((spec.healthy_threshold, spec.unhealthy_threshold), (5, 3));
     assert!(spec.enabled);
-    let Check::Http(http) = spec.check;
+    let Check::Http(http) = spec.check else { panic!("an http check") };
     assert_eq!(http.method, HttpMethod::Get);
     assert_eq!(http.expected_status.as_str(), "2xx");
     assert!(!http.keepalive);

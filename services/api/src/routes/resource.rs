@@ -1,0 +1,170 @@
+//! The HealthChecker predecessor's `/Resource` family, mapped onto SSH targets named after their
+//! host. Unlike the original, an unpinned host key is never accepted silently: pin it with
+//! `host_key_sha256`, or opt into `trust_on_first_use`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use healthmon_domain::target::parse_spec;
+use healthmon_domain::{Check, Shell};
+use healthmon_store::{TargetFilter, TargetRecord};
+use serde_json::{Map, Value, json};
+
+use super::table::{Access, RouteTable};
+use super::targets::{create_target, created, delete_target, edit_target, merge, with_kept_credentials};
+use crate::error::ApiError;
+use crate::extract::{JsonBody, PathParam, Reader, Writer};
+use crate::state::AppState;
+
+const PAGE: u32 = 1000;
+/// Fields of the original's resource documents, mapped to target fields.
+const RENAMED: &[(&str, &str)] = &[("hostname", "host"), ("user", "username")];
+
+pub fn routes(table: RouteTable) -> RouteTable {
+    let one = "/Resource/{hostname}";
+    table
+        .route(Method::GET, "/Resource", Access::Reader, "List SSH resources with their state", list)
+        .route(
+            Method::POST,
+            "/Resource",
+            Access::Admin,
+            "Add an SSH resource {hostname, username, password|private_key}",
+            create,
+        )
+        .route(Method::GET, one, Access::Reader, "An SSH resource by host name", read)
+        .route(Method::PUT, one, Access::Admin, "Replace an SSH resource", replace)
+        .route(Method::PATCH, one, Access::Admin, "Change some fields of an SSH resource", patch)
+        .route(Method::DELETE, one, Access::Admin, "Delete an SSH resource", remove)
+}
+
+/// The original's document as a target document: `hostname` names and addresses it; `os: windows`
+/// means PowerShell.
+fn target_document(body: &Value, full: bool) -> Result<Value, ApiError> {
+    let Some(object) = body.as_object() else {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    };
+    let mut document = Map::new();
+    for (key, value) in object {
+        let renamed = RENAMED.iter().find(|(old, _)| old == key).map_or(key.as_str(), |(_, new)| new);
+        match (renamed, value.as_str()) {
+            ("os", Some(os)) => {
+                let shell = if os.eq_ignore_ascii_case("windows") { "powershell" } else { "sh" };
+                document.insert("shell".into(), json!(shell));
+            }
+            ("os", None) => return Err(ApiError::invalid("os", "must be linux or windows")),
+            _ => {
+                document.insert(renamed.to_owned(), value.clone());
+            }
+        }
+    }
+    if full {
+        document.insert("kind".into(), json!("ssh"));
+        if let Some(host) = document.get("host").cloned() {
+            document.entry("name").or_insert(host);
+        }
+    }
+    Ok(Value::Object(document))
+}
+
+fn view(record: &TargetRecord) -> Option<Value> {
+    let Check::Ssh(ssh) = &record.target.spec.check else { return None };
+    Some(json!({
+        "id": record.target.id,
+        "hostname": ssh.host,
+        "port": ssh.port,
+        "username": ssh.username,
+        "os": if ssh.shell == Shell::Powershell { "windows" } else { "linux" },
+        "state": record.visible_status(),
+        "reason": record.health.reason,
+        "has_password": ssh.password.is_some(),
+        "has_private_key": ssh.private_key.is_some(),
+        "host_key_sha256": ssh.host_key_sha256,
+    }))
+}
+
+async fn ssh_records(state: &AppState) -> Result<Vec<TargetRecord>, ApiError> {
+    let mut filter = TargetFilter { kind: Some("ssh".into()), limit: PAGE, ..TargetFilter::default() };
+    let mut records = Vec::new();
+    loop {
+        let page = state.store.list_targets(&filter).await?;
+        records.extend(page.items);
+        match page.next_cursor.and_then(|cursor| cursor.parse().ok()) {
+            Some(cursor) => filter.cursor = Some(cursor),
+            None => return Ok(records),
+        }
+    }
+}
+
+async fn find(state: &AppState, hostname: &str) -> Result<TargetRecord, ApiError> {
+    ssh_records(state)
+        .await?
+        .into_iter()
+        .find(|record| matches!(&record.target.spec.check, Check::Ssh(ssh) if ssh.host.eq_ignore_ascii_case(hostname)))
+        .ok_or_else(|| ApiError::NotFound("no resource with that host name".into()))
+}
+
+async fn list(State(state): State<AppState>, _: Reader) -> Result<Json<Value>, ApiError> {
+    Ok(Json(Value::Array(ssh_records(&state).await?.iter().filter_map(view).collect())))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    _: Writer,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let spec = parse_spec(&target_document(&body, true)?).map_err(ApiError::Validation)?;
+    let Check::Ssh(ssh) = &spec.check else { return Err(ApiError::invalid("kind", "must be ssh")) };
+    if find(&state, &ssh.host).await.is_ok() {
+        return Err(ApiError::Conflict("a resource with that host name exists".into()));
+    }
+    let target = create_target(&state, spec).await?;
+    let record = state.store.get_target(target.id).await?.ok_or_else(ApiError::target_not_found)?;
+    Ok(created(&target, view(&record).unwrap_or(Value::Null)))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    _: Reader,
+    PathParam(hostname): PathParam<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(view(&find(&state, &hostname).await?).unwrap_or(Value::Null)))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    _: Writer,
+    PathParam(hostname): PathParam<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let id = find(&state, &hostname).await?.target.id;
+    let document = target_document(&body, true)?;
+    edit_target(&state, id, |current| {
+        parse_spec(&with_kept_credentials(&document, current)).map_err(ApiError::Validation)
+    })
+    .await?;
+    let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
+    Ok(Json(view(&record).unwrap_or(Value::Null)))
+}
+
+async fn patch(
+    State(state): State<AppState>,
+    _: Writer,
+    PathParam(hostname): PathParam<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let id = find(&state, &hostname).await?.target.id;
+    let document = target_document(&body, false)?;
+    edit_target(&state, id, |current| merge(current, &document)).await?;
+    let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
+    Ok(Json(view(&record).unwrap_or(Value::Null)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    _: Writer,
+    PathParam(hostname): PathParam<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = find(&state, &hostname).await?.target.id;
+    delete_target(&state, id, false).await
+}

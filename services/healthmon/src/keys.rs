@@ -1,0 +1,58 @@
+//! `healthmon keys rotate`: a new sealing key, every stored credential re-sealed with it, then
+//! the old key removed, so a leaked old private key opens nothing still in use.
+
+use std::path::Path;
+
+use anyhow::Context;
+use healthmon_crypto::{KeyRing, Sealed};
+use healthmon_domain::Credential;
+use healthmon_domain::events::source;
+use healthmon_runtime::{Settings, connect};
+use healthmon_store::WriteOutcome;
+
+const ATTEMPTS: usize = 5;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Rotation {
+    pub new_key_id: String,
+    pub targets_resealed: usize,
+}
+
+pub async fn rotate(settings: &Settings) -> anyhow::Result<Rotation> {
+    let dir = Path::new(&settings.keys_dir);
+    let ring = KeyRing::rotate(dir).with_context(|| format!("rotating the key ring in {}", dir.display()))?;
+    let store = connect::store(settings).await?;
+    let source = source("keys", &settings.instance);
+    let mut targets_resealed = 0;
+    for record in store.all_targets().await? {
+        let id = record.target.id;
+        for _ in 0..ATTEMPTS {
+            let Some(current) = store.get_target(id).await? else { break };
+            let mut spec = current.target.spec.clone();
+            let mut changed = false;
+            for credential in spec.check.credentials_mut() {
+                if let Credential::Sealed(text) = credential {
+                    let sealed = Sealed::parse(text).context("a stored credential is malformed")?;
+                    if ring.needs_reseal(&sealed) {
+                        *credential = Credential::Sealed(ring.reseal(&sealed, id).context("re-sealing")?.into_string());
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+            let next = current.target.replaced(spec, healthmon_store::now());
+            match store.update_target(&next, &source).await? {
+                WriteOutcome::Done => {
+                    targets_resealed += 1;
+                    break;
+                }
+                WriteOutcome::NotFound => break,
+                WriteOutcome::Conflict => continue,
+            }
+        }
+    }
+    let ring = KeyRing::remove_retired(dir).context("removing the retired keys")?;
+    Ok(Rotation { new_key_id: ring.current_key_id().to_owned(), targets_resealed })
+}

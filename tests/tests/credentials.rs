@@ -1,0 +1,160 @@
+//! Stored credentials are sealed for the probers: never in a response, an event or the store in
+//! plain form; bound to their target; kept when a client does not resend them.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use healthmon_bus::{StartAt, Stream};
+use healthmon_crypto::{KeyRing, Sealed};
+use healthmon_tests::{Mode, TestApp, both_modes};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+both_modes!(credentials_are_sealed_everywhere_and_bound_to_their_target, resource_routes_manage_ssh_targets);
+
+const PASSWORD: &str = "pw-Sup3r-Secret-7731";
+const KEY_MATERIAL: &str = "KEYMATERIALabcdef0123456789";
+
+fn private_key() -> String {
+    format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_MATERIAL}\n-----END OPENSSH PRIVATE KEY-----\n")
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    assert!(!text.contains(PASSWORD) && !text.contains(KEY_MATERIAL), "{what} shows a secret: {text}");
+}
+
+fn ring(app: &TestApp) -> KeyRing {
+    KeyRing::load(std::path::Path::new(&app.settings.keys_dir)).expect("the key ring")
+}
+
+async fn stored_sealed(app: &TestApp, id: &str, field: &str) -> String {
+    let record =
+        app.components.store.get_target(Uuid::parse_str(id).expect("uuid")).await.expect("read").expect("target");
+    let stored = serde_json::to_value(&record.target).expect("JSON");
+    assert_no_secret("the stored target", &stored.to_string());
+    stored[field].as_str().expect("a sealed value").to_owned()
+}
+
+async fn credentials_are_sealed_everywhere_and_bound_to_their_target(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let body = json!({
+        "name": "db-host", "kind": "ssh", "host": "127.0.0.1", "port": 2222, "username": "monitor",
+        "password": PASSWORD, "private_key": private_key(), "interval_s": 3600,
+    });
+    let created = app.create_target(body).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    assert_no_secret("the create response", &created.to_string());
+    assert_eq!((created["has_password"].as_bool(), created["has_private_key"].as_bool()), (Some(true), Some(true)));
+    assert!(created.get("password_sealed").is_none(), "{created}");
+
+    for path in [
+        format!("/api/v1/targets/{id}"),
+        "/api/v1/targets".into(),
+        "/api/v1/health".into(),
+        "/Resource".into(),
+        "/ResourceState".into(),
+    ] {
+        let (status, body) = app.call(Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_no_secret(&path, &body.to_string());
+    }
+
+    // Sealed in the store and on the bus, and only this target's id opens it.
+    let sealed = stored_sealed(&app, &id, "password_sealed").await;
+    let sealed = Sealed::parse(&sealed).expect("an hm1 value");
+    let opened = ring(&app).open(&sealed, Uuid::parse_str(&id).expect("uuid")).expect("opens for its target");
+    assert_eq!(opened.as_slice(), PASSWORD.as_bytes());
+    assert!(ring(&app).open(&sealed, Uuid::new_v4()).is_err(), "moved to another target it does not open");
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let other_ring = KeyRing::load_or_create(elsewhere.path()).expect("another ring");
+    assert!(other_ring.open(&sealed, Uuid::parse_str(&id).expect("uuid")).is_err(), "another key cannot open it");
+
+    let mut events = app.components.bus.follow(Stream::Targets, StartAt::Beginning).await.expect("follow");
+    let event = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("a target event")
+        .expect("open")
+        .expect("event");
+    let text = String::from_utf8_lossy(&event.payload);
+    assert_no_secret("the target event", &text);
+    assert!(text.contains("hm1."), "the event carries the sealed form");
+
+    // A rename keeps the credentials; a PUT that names none keeps them; a new password replaces it.
+    let path = format!("/api/v1/targets/{id}");
+    let (status, renamed) = app.call(Method::PATCH, &path, Some(&json!({"name": "db-host-2"}))).await;
+    assert_eq!((status, renamed["has_password"].as_bool()), (StatusCode::OK, Some(true)));
+    let (status, replaced) = app.call(Method::PUT, &path, Some(&renamed)).await;
+    assert_eq!((status, replaced["has_password"].as_bool()), (StatusCode::OK, Some(true)), "{replaced}");
+    assert_eq!(stored_sealed(&app, &id, "password_sealed").await, sealed.as_str(), "the same sealed value");
+    let (status, _) = app.call(Method::PATCH, &path, Some(&json!({"password": "a-brand-new-password"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let renewed = Sealed::parse(&stored_sealed(&app, &id, "password_sealed").await).expect("sealed");
+    let opened = ring(&app).open(&renewed, Uuid::parse_str(&id).expect("uuid")).expect("opens");
+    assert_eq!(opened.as_slice(), b"a-brand-new-password");
+
+    let (status, invalid) = app
+        .call(Method::POST, "/api/v1/targets", Some(&json!({"name": "x", "kind": "ssh", "host": "h", "username": "u"})))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(invalid["error"]["details"]["fields"]["password"].is_string(), "{invalid}");
+    app.stop().await;
+}
+
+async fn resource_routes_manage_ssh_targets(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let body = json!({"hostname": "db1.internal", "username": "monitor", "password": PASSWORD, "os": "windows"});
+    let (status, created) = app.call(Method::POST, "/resource", Some(&body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_no_secret("/Resource", &created.to_string());
+    assert_eq!((created["hostname"].as_str(), created["os"].as_str()), (Some("db1.internal"), Some("windows")));
+    assert_eq!(app.call(Method::POST, "/Resource", Some(&body)).await.0, StatusCode::CONFLICT);
+
+    let (status, read) = app.call(Method::GET, "/RESOURCE/db1.internal", None).await;
+    assert_eq!((status, read["username"].as_str()), (StatusCode::OK, Some("monitor")));
+    let (status, patched) = app.call(Method::PATCH, "/Resource/db1.internal", Some(&json!({"port": 2200}))).await;
+    assert_eq!(
+        (status, patched["port"].as_u64(), patched["has_password"].as_bool()),
+        (StatusCode::OK, Some(2200), Some(true))
+    );
+    let replacement = json!({"hostname": "db1.internal", "username": "other", "os": "linux"});
+    let (status, replaced) = app.call(Method::PUT, "/Resource/db1.internal", Some(&replacement)).await;
+    assert_eq!(
+        (status, replaced["username"].as_str(), replaced["os"].as_str()),
+        (StatusCode::OK, Some("other"), Some("linux"))
+    );
+    assert_eq!(replaced["has_password"], true, "credentials are kept when not resent");
+
+    let (_, listed) = app.call(Method::GET, "/Resource", None).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    let (_, targets) = app.call(Method::GET, "/api/v1/targets?kind=ssh", None).await;
+    assert_eq!(targets["items"][0]["host"], "db1.internal");
+    assert_eq!(app.call(Method::DELETE, "/Resource/db1.internal", None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(app.call(Method::GET, "/Resource/db1.internal", None).await.0, StatusCode::NOT_FOUND);
+    let (status, refused) = app.call(Method::POST, "/Resource", Some(&json!({"hostname": "x"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let _: Value = refused;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_rotation_reseals_every_credential_and_retires_the_old_key() {
+    let app = TestApp::spawn(Mode::Embedded).await;
+    let body = json!({"name": "h", "kind": "ssh", "host": "127.0.0.1", "username": "u", "password": PASSWORD, "interval_s": 3600});
+    let id = app.create_target(body).await["id"].as_str().expect("id").to_owned();
+    let before = Sealed::parse(&stored_sealed(&app, &id, "password_sealed").await).expect("sealed");
+    let old_key = before.key_id().to_owned();
+
+    let rotation = healthmon::keys::rotate(&app.settings).await.expect("rotate");
+    assert_eq!(rotation.targets_resealed, 1);
+    assert_ne!(rotation.new_key_id, old_key);
+    let after = Sealed::parse(&stored_sealed(&app, &id, "password_sealed").await).expect("sealed");
+    assert_eq!(after.key_id(), rotation.new_key_id);
+    let opened = ring(&app).open(&after, Uuid::parse_str(&id).expect("uuid")).expect("opens with the new key");
+    assert_eq!(opened.as_slice(), PASSWORD.as_bytes());
+    assert!(ring(&app).open(&before, Uuid::parse_str(&id).expect("uuid")).is_err(), "the old key is gone");
+    assert!(!std::path::Path::new(&app.settings.keys_dir).join(format!("{old_key}.key")).exists());
+    let (_, target) = app.call(Method::GET, &format!("/api/v1/targets/{id}"), None).await;
+    assert_eq!(target["has_password"], true);
+    app.stop().await;
+}
