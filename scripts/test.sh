@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite on this machine: makes sure PostgreSQL and NATS JetStream are up
-# (installing them with apt-get when absent), then lints and runs every test in the workspace.
+# Runs the whole test suite on this machine: makes sure PostgreSQL and NATS JetStream are up and
+# sshd is installed (installing them with apt-get when absent), then lints and runs every test.
 #   HEALTHMON_SKIP_LINT=1   skip cargo fmt --check and clippy
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,8 +53,16 @@ ensure_nats() {
   wait_port 4222 NATS
 }
 
+ensure_sshd() {
+  # The SSH tests start their own sshd on a loopback port; they need only the binary.
+  [ -x /usr/sbin/sshd ] && return 0
+  log "installing openssh-server"
+  apt_install openssh-server
+}
+
 ensure_postgres
 ensure_nats
+ensure_sshd
 
 if [ -z "${HEALTHMON_SKIP_LINT:-}" ]; then
   log "cargo fmt --check"

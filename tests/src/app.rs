@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use healthmon::{Components, Running, start};
 use healthmon_bus::Naming;
 use healthmon_runtime::Settings;
@@ -69,6 +70,9 @@ impl TestApp {
     }
 
     async fn launch(mode: Mode, separate_projector: bool, adjust: impl FnOnce(&mut Settings)) -> Self {
+        // Warnings show in a failed test's output; HEALTHMON_TEST_LOG=debug shows more.
+        let filter = std::env::var("HEALTHMON_TEST_LOG").unwrap_or_else(|_| "warn".into());
+        healthmon_runtime::telemetry::init("text", &filter);
         let dir = tempfile::tempdir().expect("temp dir");
         let prefix = format!("t{}", Uuid::new_v4().simple());
         let settings = match mode {
@@ -268,6 +272,28 @@ impl TestApp {
         }
     }
 
+    /// The newest transition's time, checking its direction.
+    pub async fn last_transition(&self, id: &str, from: &str, to: &str) -> DateTime<Utc> {
+        let (status, page) = self.call(Method::GET, &format!("/api/v1/targets/{id}/transitions"), None).await;
+        assert_eq!(status, StatusCode::OK);
+        let newest = &page["items"][0];
+        assert_eq!((newest["from"].as_str(), newest["to"].as_str()), (Some(from), Some(to)), "{page}");
+        time(&newest["at"])
+    }
+
+    /// Outcomes (oldest first) of the samples after `after` up to and including `until`.
+    pub async fn outcomes_between(&self, id: &str, after: Option<DateTime<Utc>>, until: DateTime<Utc>) -> Vec<bool> {
+        let mut samples: Vec<(DateTime<Utc>, bool)> = self
+            .all_samples(id)
+            .await
+            .iter()
+            .map(|s| (time(&s["at"]), s["success"].as_bool().expect("success flag")))
+            .filter(|(at, _)| after.is_none_or(|after| *at > after) && *at <= until)
+            .collect();
+        samples.sort_by_key(|(at, _)| *at);
+        samples.into_iter().map(|(_, ok)| ok).collect()
+    }
+
     pub async fn healthz(&self, query: &str) -> (StatusCode, Value) {
         self.call(Method::GET, &format!("/healthz{query}"), None).await
     }
@@ -307,4 +333,9 @@ impl Drop for TestApp {
         });
         let _ = cleanup.join();
     }
+}
+
+/// An RFC 3339 time from a JSON string.
+pub fn time(value: &Value) -> DateTime<Utc> {
+    value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc)).expect("a time")
 }

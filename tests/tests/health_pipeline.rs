@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use healthmon_tests::{Mode, TargetServer, TestApp, both_modes, wait_until};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -17,38 +16,12 @@ both_modes!(
     healthz_follows_the_aggregate_rules,
 );
 
-fn time(value: &Value) -> DateTime<Utc> {
-    value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc)).expect("a time")
-}
-
 fn http_target(server: &TargetServer, extra: Value) -> Value {
     let mut body = json!({"name": "orders-api", "kind": "http", "url": server.url(), "interval_s": 1, "timeout_s": 1});
     if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
         body.extend(extra.clone());
     }
     body
-}
-
-/// The newest transition's time, checking its direction.
-async fn last_transition(app: &TestApp, id: &str, from: &str, to: &str) -> DateTime<Utc> {
-    let (status, page) = app.call(Method::GET, &format!("/api/v1/targets/{id}/transitions"), None).await;
-    assert_eq!(status, StatusCode::OK);
-    let newest = &page["items"][0];
-    assert_eq!((newest["from"].as_str(), newest["to"].as_str()), (Some(from), Some(to)), "{page}");
-    time(&newest["at"])
-}
-
-/// Outcomes (oldest first) of the samples after `after` up to and including `until`.
-async fn outcomes_between(app: &TestApp, id: &str, after: Option<DateTime<Utc>>, until: DateTime<Utc>) -> Vec<bool> {
-    let mut samples: Vec<(DateTime<Utc>, bool)> = app
-        .all_samples(id)
-        .await
-        .iter()
-        .map(|s| (time(&s["at"]), s["success"].as_bool().expect("success flag")))
-        .filter(|(at, _)| after.is_none_or(|after| *at > after) && *at <= until)
-        .collect();
-    samples.sort_by_key(|(at, _)| *at);
-    samples.into_iter().map(|(_, ok)| ok).collect()
 }
 
 async fn default_thresholds_flip_health_after_exactly_five_and_three(mode: Mode) {
@@ -59,21 +32,21 @@ async fn default_thresholds_flip_health_after_exactly_five_and_three(mode: Mode)
     let id = created["id"].as_str().expect("id");
 
     app.wait_for_status(id, "healthy", Duration::from_secs(15)).await;
-    let healthy_at = last_transition(&app, id, "unknown", "healthy").await;
-    assert_eq!(outcomes_between(&app, id, None, healthy_at).await, vec![true; 5]);
+    let healthy_at = app.last_transition(id, "unknown", "healthy").await;
+    assert_eq!(app.outcomes_between(id, None, healthy_at).await, vec![true; 5]);
 
     server.set_status(500);
     app.wait_for_status(id, "unhealthy", Duration::from_secs(15)).await;
-    let unhealthy_at = last_transition(&app, id, "healthy", "unhealthy").await;
-    let run = outcomes_between(&app, id, Some(healthy_at), unhealthy_at).await;
+    let unhealthy_at = app.last_transition(id, "healthy", "unhealthy").await;
+    let run = app.outcomes_between(id, Some(healthy_at), unhealthy_at).await;
     let failures: Vec<bool> = run.iter().rev().take_while(|ok| !**ok).copied().collect();
     assert_eq!(failures.len(), 3, "failures before unhealthy: {run:?}");
 
     server.set_status(200);
     let target = app.wait_for_status(id, "healthy", Duration::from_secs(15)).await;
     assert!(target["health"]["reason"].as_str().unwrap_or_default().contains("5 consecutive"), "{target}");
-    let healthy_again_at = last_transition(&app, id, "unhealthy", "healthy").await;
-    let run = outcomes_between(&app, id, Some(unhealthy_at), healthy_again_at).await;
+    let healthy_again_at = app.last_transition(id, "unhealthy", "healthy").await;
+    let run = app.outcomes_between(id, Some(unhealthy_at), healthy_again_at).await;
     let successes: Vec<bool> = run.iter().rev().take_while(|ok| **ok).copied().collect();
     assert_eq!(successes.len(), 5, "successes before healthy again: {run:?}");
     app.stop().await;
@@ -86,12 +59,12 @@ async fn custom_thresholds_apply(mode: Mode) {
         app.create_target(http_target(&server, json!({"healthy_threshold": 2, "unhealthy_threshold": 1}))).await;
     let id = created["id"].as_str().expect("id");
     app.wait_for_status(id, "healthy", Duration::from_secs(10)).await;
-    let healthy_at = last_transition(&app, id, "unknown", "healthy").await;
-    assert_eq!(outcomes_between(&app, id, None, healthy_at).await, vec![true; 2]);
+    let healthy_at = app.last_transition(id, "unknown", "healthy").await;
+    assert_eq!(app.outcomes_between(id, None, healthy_at).await, vec![true; 2]);
     server.set_status(503);
     app.wait_for_status(id, "unhealthy", Duration::from_secs(10)).await;
-    let unhealthy_at = last_transition(&app, id, "healthy", "unhealthy").await;
-    let run = outcomes_between(&app, id, Some(healthy_at), unhealthy_at).await;
+    let unhealthy_at = app.last_transition(id, "healthy", "unhealthy").await;
+    let run = app.outcomes_between(id, Some(healthy_at), unhealthy_at).await;
     assert_eq!(run.last(), Some(&false));
     assert_eq!(run.iter().filter(|ok| !**ok).count(), 1, "{run:?}");
     app.stop().await;

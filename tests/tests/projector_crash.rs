@@ -34,6 +34,7 @@ fn synthetic(target_id: Uuid, check_version: i64, slot_index: i64) -> Sample {
         error: (!success).then(|| "HTTP 500".to_owned()),
         prober: "synthetic".into(),
         check_version,
+        pin_host_key: None,
     }
 }
 

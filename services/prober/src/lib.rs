@@ -14,7 +14,7 @@ use healthmon_bus::{EventBus, Stream};
 use healthmon_domain::address_policy::AddressPolicy;
 use healthmon_domain::events::{encode_sample, source};
 use healthmon_domain::sample::sample_id;
-use healthmon_domain::{Sample, Target};
+use healthmon_domain::{Check, Sample, Target};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -77,6 +77,7 @@ impl ProbeLauncher for SampleLauncher {
                     error: outcome.error,
                     prober: instance.to_string(),
                     check_version: target.check_version,
+                    pin_host_key: first_use_pin(&target, outcome.observed_host_key),
                 };
                 let payload = Bytes::from(encode_sample(&sample, &source));
                 let key = target.id.to_string();
@@ -86,5 +87,13 @@ impl ProbeLauncher for SampleLauncher {
             }
             .instrument(span),
         );
+    }
+}
+
+/// The host key to pin, when a trust-on-first-use SSH target met one while it had no pin yet.
+fn first_use_pin(target: &Target, observed: Option<String>) -> Option<String> {
+    match &target.spec.check {
+        Check::Ssh(ssh) if ssh.trust_on_first_use && ssh.host_key_sha256.is_none() => observed,
+        _ => None,
     }
 }

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use healthmon_bus::{Delivery, DurableConsumer, EventBus, Stream};
-use healthmon_domain::Sample;
 use healthmon_domain::events::{decode_sample, source};
+use healthmon_domain::{Check, Sample};
 use healthmon_runtime::outbox::OutboxRelay;
-use healthmon_store::Store;
+use healthmon_store::{Store, WriteOutcome};
 use tokio_util::sync::CancellationToken;
 
 /// The durable consumer every projector instance shares.
@@ -17,6 +17,7 @@ pub const CONSUMER: &str = "projector";
 const BATCH: usize = 1000;
 const FETCH_WAIT: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+const PIN_ATTEMPTS: usize = 5;
 
 #[derive(Clone)]
 pub struct Projector {
@@ -77,6 +78,33 @@ impl Projector {
         }
     }
 
+    /// Records the first host key a trust-on-first-use target met, once: later samples find it
+    /// pinned. The change reaches probers as a `target.updated` event through the outbox.
+    async fn pin_host_key(&self, sample: &Sample) -> anyhow::Result<()> {
+        let Some(key) = &sample.pin_host_key else { return Ok(()) };
+        for _ in 0..PIN_ATTEMPTS {
+            let Some(record) = self.store.get_target(sample.target_id).await? else { return Ok(()) };
+            let mut spec = record.target.spec.clone();
+            match &mut spec.check {
+                Check::Ssh(ssh) if ssh.trust_on_first_use && ssh.host_key_sha256.is_none() => {
+                    ssh.host_key_sha256 = Some(key.clone());
+                }
+                _ => return Ok(()),
+            }
+            let pinned = record.target.replaced(spec, healthmon_store::now());
+            match self.store.update_target(&pinned, &self.source).await? {
+                WriteOutcome::Done => {
+                    tracing::info!(target_id = %sample.target_id, host_key = %key, "pinned the host key on first use");
+                    self.relay.kick();
+                    return Ok(());
+                }
+                WriteOutcome::NotFound => return Ok(()),
+                WriteOutcome::Conflict => continue,
+            }
+        }
+        anyhow::bail!("the target kept changing while pinning its host key")
+    }
+
     /// Fetches one batch, commits it, publishes the health changes it caused, then acks it.
     pub async fn step(&self, consumer: &mut dyn DurableConsumer) -> anyhow::Result<StepReport> {
         let deliveries = consumer.fetch(BATCH, FETCH_WAIT).await.context("fetching samples")?;
@@ -109,6 +137,11 @@ impl Projector {
             }
         };
         report.stored = outcome.stored;
+        for sample in samples.iter().filter(|sample| sample.pin_host_key.is_some()) {
+            if let Err(error) = self.pin_host_key(sample).await {
+                tracing::warn!(error = %format!("{error:#}"), target_id = %sample.target_id, "could not pin a host key");
+            }
+        }
         report.changes = outcome.changes.len();
         if !outcome.changes.is_empty() {
             // Published before the ack; should this fail, the committed outbox still holds them.

@@ -54,6 +54,7 @@ async fn replaying_the_whole_stream_changes_nothing() {
             error: None,
             prober: "p".into(),
             check_version: target.check_version,
+            pin_host_key: None,
         };
         let payload = Bytes::from(encode_sample(&sample, &source("prober", "p")));
         bus.publish(Stream::Samples, &target.id.to_string(), &sample.id.to_string(), payload).await.expect("publish");

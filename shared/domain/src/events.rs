@@ -186,6 +186,7 @@ mod tests {
             error: None,
             prober: "p1".into(),
             check_version: 1,
+            pin_host_key: None,
         };
         let bytes = encode_sample(&sample, &source("prober", "p1"));
         let value: Value = serde_json::from_slice(&bytes).unwrap();

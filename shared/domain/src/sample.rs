@@ -23,6 +23,9 @@ pub struct Sample {
     /// Which version of the target's check produced this sample; older versions do not count.
     #[serde(default)]
     pub check_version: i64,
+    /// The SSH host key a trust-on-first-use target met while it had no pin: the projector pins it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_host_key: Option<String>,
 }
 
 /// Two probers probing the same slot during a hand-over produce the same id, so the bus and the

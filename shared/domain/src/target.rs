@@ -99,13 +99,20 @@ impl Check {
         }
     }
 
-    /// What the check probes, without its credentials: new credentials for the same host do not
-    /// reset health (and sealing the same password twice gives different ciphertexts anyway).
+    /// What the check probes, without credentials or host-key trust: new credentials or a pinned
+    /// key for the same host do not reset health (and sealing one password twice gives different
+    /// ciphertexts anyway).
     fn probe_definition(&self) -> Check {
         match self {
-            Check::Ssh(ssh) => {
-                Check::Ssh(SshCheck { password: None, private_key: None, private_key_passphrase: None, ..ssh.clone() })
-            }
+            // Credentials and host-key trust decide whether we may log in, not what is probed.
+            Check::Ssh(ssh) => Check::Ssh(SshCheck {
+                password: None,
+                private_key: None,
+                private_key_passphrase: None,
+                host_key_sha256: None,
+                trust_on_first_use: false,
+                ..ssh.clone()
+            }),
             other => other.clone(),
         }
     }

@@ -79,6 +79,7 @@ fn sample(target: &Target, slot: i64, success: bool) -> Sample {
         error: (!success).then(|| "connection refused".to_owned()),
         prober: "prober-1".to_owned(),
         check_version: target.check_version,
+        pin_host_key: None,
     }
 }
 

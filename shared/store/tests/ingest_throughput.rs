@@ -43,6 +43,7 @@ async fn postgres_ingests_thirty_thousand_samples_a_second() {
                     error: None,
                     prober: "bench".into(),
                     check_version: 1,
+                    pin_host_key: None,
                 })
                 .collect()
         })

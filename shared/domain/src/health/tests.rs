@@ -18,6 +18,7 @@ fn sample(slot: i64, success: bool) -> Sample {
         error: (!success).then(|| "HTTP 500".to_owned()),
         prober: "test".into(),
         check_version: 1,
+        pin_host_key: None,
     }
 }
 

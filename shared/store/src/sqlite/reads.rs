@@ -109,6 +109,7 @@ fn sample_from_row(row: &SqliteRow) -> anyhow::Result<Sample> {
         error: row.try_get("error").context("read sample error")?,
         prober: row.try_get("prober").context("read sample prober")?,
         check_version: row.try_get("check_version").context("read sample check version")?,
+        pin_host_key: None,
     })
 }
 
