@@ -8,7 +8,6 @@ use std::time::Duration;
 use healthmon_tests::{Mode, TestApp, both_modes, wait_until};
 use serde_json::json;
 
-#[allow(dead_code)] // A shared fixture: this suite uses part of it.
 #[path = "../../services/prober/tests/support/sshd.rs"]
 mod sshd;
 
