@@ -190,14 +190,8 @@ impl TestApp {
         self.login(username, &password).await
     }
 
-    /// Like `call`, with `token` (or none) instead of the admin's.
-    pub async fn call_as(
-        &self,
-        token: Option<&str>,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> (StatusCode, Value) {
+    /// Sends a request with an optional JSON body, as `token`'s holder (or nobody's).
+    async fn send(&self, token: Option<&str>, method: Method, path: &str, body: Option<&Value>) -> reqwest::Response {
         let client = match token {
             Some(token) => client_with_token(token),
             None => reqwest::Client::new(),
@@ -206,26 +200,35 @@ impl TestApp {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.expect("request");
+        request.send().await.expect("request")
+    }
+
+    /// Like `call`, with `token` (or none) instead of the admin's.
+    pub async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let response = self.send(token, method, path, body).await;
         let status = response.status();
         let text = response.text().await.expect("response body");
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Only the status, without reading the body (some routes, like the event stream, never end it).
+    pub async fn status_as(&self, token: Option<&str>, method: Method, path: &str, body: Option<&Value>) -> StatusCode {
+        self.send(token, method, path, body).await.status()
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// Sends a request with an optional JSON body and returns the status and the JSON body (or Null).
+    /// Sends a request as the admin, and returns the status and the JSON body (or Null).
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, self.url(path));
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status();
-        let text = response.text().await.expect("response body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        self.call_as(Some(&self.admin_token), method, path, body).await
     }
 
     pub async fn create_target(&self, body: Value) -> Value {
@@ -328,6 +331,7 @@ impl Drop for TestApp {
                     for stream in healthmon_bus::Stream::ALL {
                         let _ = jetstream.delete_stream(naming.stream_name(stream)).await;
                     }
+                    let _ = jetstream.delete_stream(format!("KV_{}", naming.durable_name("probers"))).await;
                 }
             });
         });

@@ -106,25 +106,6 @@ fn concrete(path: &str) -> String {
         .replace("{hostname}", "no-such-host")
 }
 
-/// Only the status: some routes (the event stream) never finish their body.
-async fn status_of(
-    app: &TestApp,
-    token: Option<&str>,
-    method: &Method,
-    path: &str,
-    body: Option<&Value>,
-) -> StatusCode {
-    let client = match token {
-        Some(token) => healthmon_tests::app::client_with_token(token),
-        None => reqwest::Client::new(),
-    };
-    let mut request = client.request(method.clone(), app.url(path));
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    request.send().await.expect("request").status()
-}
-
 async fn every_route_answers_401_and_403_by_its_rule(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     let viewer = app.user_token("viewer-1", "viewer").await;
@@ -138,9 +119,9 @@ async fn every_route_answers_401_and_403_by_its_rule(mode: Mode) {
         if doc.path == "/api/v1/auth/logout" {
             continue; // Revokes the very token it carries: covered on its own above.
         }
-        let anonymous = status_of(&app, None, &method, &path, body.as_ref()).await;
-        let as_viewer = status_of(&app, Some(&viewer), &method, &path, body.as_ref()).await;
-        let as_admin = status_of(&app, Some(&app.admin_token), &method, &path, body.as_ref()).await;
+        let anonymous = app.status_as(None, method.clone(), &path, body.as_ref()).await;
+        let as_viewer = app.status_as(Some(&viewer), method.clone(), &path, body.as_ref()).await;
+        let as_admin = app.status_as(Some(&app.admin_token), method.clone(), &path, body.as_ref()).await;
         for status in [anonymous, as_viewer, as_admin] {
             assert!(
                 !status.is_server_error()
@@ -306,5 +287,28 @@ async fn refused_target_addresses_are_422(mode: Mode) {
     let (status, _) =
         app.call(Method::POST, "/webservers", Some(&json!({"name": "x", "url": "http://169.254.169.254/"}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_answers_only_configured_origins() {
+    let app =
+        TestApp::spawn_with(Mode::Embedded, |settings| settings.cors_origins = "https://status.example.com".into())
+            .await;
+    let preflight = |origin: &'static str| {
+        reqwest::Client::new()
+            .request(Method::OPTIONS, app.url("/api/v1/targets"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+    };
+    let allowed = preflight("https://status.example.com").await.expect("preflight");
+    let header = |response: &reqwest::Response, name: &str| {
+        response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    };
+    assert_eq!(header(&allowed, "access-control-allow-origin").as_deref(), Some("https://status.example.com"));
+    let refused = preflight("https://evil.example.net").await.expect("preflight");
+    assert_eq!(header(&refused, "access-control-allow-origin"), None);
     app.stop().await;
 }

@@ -43,6 +43,9 @@ async fn every_invalid_input_gets_its_json_error(mode: Mode) {
         (status, body["error"]["code"].as_str()),
         (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type"))
     );
+    let deeply_nested = format!("{}{}", "[".repeat(5000), "]".repeat(5000)).into_bytes();
+    let (status, body) = raw(&app, Some("application/json"), deeply_nested).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
     let (status, body) = raw(&app, Some("application/json"), vec![b' '; 70 * 1024]).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::http::HeaderValue;
 use healthmon_api::ApiConfig;
-use healthmon_bus::EventBus;
+use healthmon_bus::{EventBus, NatsBus};
 use healthmon_domain::address_policy::AddressPolicy;
 use healthmon_projector::Projector;
 use healthmon_runtime::ops::{self, Readiness, Server};
@@ -25,11 +25,14 @@ use tokio_util::sync::CancellationToken;
 pub struct Components {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn EventBus>,
+    /// The same bus as NATS, when it is NATS: prober membership lives in its KV buckets.
+    pub nats: Option<NatsBus>,
 }
 
 impl Components {
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
-        Ok(Self { store: connect::store(settings).await?, bus: connect::bus(settings).await? })
+        let (bus, nats) = connect::bus(settings).await?;
+        Ok(Self { store: connect::store(settings).await?, bus, nats })
     }
 }
 
@@ -64,7 +67,7 @@ impl Running {
 pub async fn start(settings: &Settings, components: Components) -> anyhow::Result<Running> {
     let roles = settings.role_list()?;
     let shutdown = CancellationToken::new();
-    let Components { store, bus } = components;
+    let Components { store, bus, nats } = components;
     let relay = OutboxRelay::new(store.clone(), bus.clone());
     let mut tasks = Vec::new();
     if roles.contains(&Role::Api) || roles.contains(&Role::Projector) {
@@ -84,6 +87,7 @@ pub async fn start(settings: &Settings, components: Components) -> anyhow::Resul
             instance: settings.instance.clone(),
             address_policy: address_policy(settings)?,
             keys_dir: settings.keys_dir.clone().into(),
+            membership: prober_membership(nats),
         };
         let (bus, shutdown) = (bus.clone(), shutdown.clone());
         tasks.push(tokio::spawn(async move {
@@ -103,6 +107,16 @@ pub async fn start(settings: &Settings, components: Components) -> anyhow::Resul
     let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
     tracing::info!(roles = %names.join(","), addr = %server.addr, instance = %settings.instance, "healthmon started");
     Ok(Running { addr: server.addr, shutdown, tasks, server })
+}
+
+/// Alone on the in-process bus; with NATS, a member of the probers' KV bucket.
+fn prober_membership(nats: Option<NatsBus>) -> healthmon_prober::MembershipConfig {
+    match nats {
+        None => healthmon_prober::MembershipConfig::Solo,
+        Some(nats) => {
+            healthmon_prober::MembershipConfig::NatsKv { nats, heartbeat_ttl: healthmon_prober::DEFAULT_HEARTBEAT_TTL }
+        }
+    }
 }
 
 fn address_policy(settings: &Settings) -> anyhow::Result<AddressPolicy> {

@@ -2,6 +2,8 @@
 //! one `probe.sampled` event per probe.
 
 pub mod check;
+pub mod membership;
+pub mod ownership;
 pub mod plan;
 pub mod scheduler;
 
@@ -20,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::check::Checker;
+use crate::membership::Membership;
+pub use crate::membership::{DEFAULT_HEARTBEAT_TTL, MembershipConfig};
 use crate::scheduler::{ProbeDone, ProbeLauncher, Scheduler};
 
 #[derive(Debug, Clone)]
@@ -30,6 +34,8 @@ pub struct ProberConfig {
     pub address_policy: AddressPolicy,
     /// The key ring SSH credentials are opened with (created on first start).
     pub keys_dir: PathBuf,
+    /// How this prober learns which others are alive, and so which targets are its own.
+    pub membership: MembershipConfig,
 }
 
 /// Runs the prober until `shutdown` fires.
@@ -40,11 +46,27 @@ pub async fn run(bus: Arc<dyn EventBus>, config: ProberConfig, shutdown: Cancell
         source: Arc::from(source("prober", &config.instance)),
         instance: Arc::from(config.instance.as_str()),
     };
+    let membership = Membership::join(&config.membership, &config.instance, shutdown.clone()).await?;
     let (plan_tx, plan_rx) = mpsc::channel(1024);
+    let (owned_tx, owned_rx) = mpsc::channel(1024);
     let follower = tokio::spawn(plan::follow(bus, plan_tx, shutdown.clone()));
-    tracing::info!(instance = %config.instance, address_policy = %config.address_policy, "prober started");
-    Scheduler::new(launcher).run(plan_rx, shutdown).await;
+    let filter = tokio::spawn(ownership::filter(
+        plan_rx,
+        membership.members(),
+        membership.name().to_string(),
+        owned_tx,
+        shutdown.clone(),
+    ));
+    tracing::info!(
+        instance = %config.instance,
+        address_policy = %config.address_policy,
+        membership = ?config.membership,
+        "prober started"
+    );
+    Scheduler::new(launcher).run(owned_rx, shutdown).await;
     follower.abort();
+    filter.abort();
+    membership.left().await;
     Ok(())
 }
 

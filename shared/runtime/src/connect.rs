@@ -13,13 +13,14 @@ pub async fn store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 /// NATS JetStream when a URL is set, else the in-process bus (usable only inside one process).
-pub async fn bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> {
+/// With NATS, the concrete handle comes too: membership uses its KV buckets on the same connection.
+pub async fn bus(settings: &Settings) -> anyhow::Result<(Arc<dyn EventBus>, Option<NatsBus>)> {
     let naming = Naming::new(settings.nats_prefix.clone());
     match &settings.nats_url {
         Some(url) => {
             let bus = NatsBus::connect(url, naming, NatsOptions::default()).await.context("connecting to NATS")?;
-            Ok(Arc::new(bus))
+            Ok((Arc::new(bus.clone()), Some(bus)))
         }
-        None => Ok(Arc::new(MemoryBus::new(naming))),
+        None => Ok((Arc::new(MemoryBus::new(naming)), None)),
     }
 }

@@ -104,6 +104,11 @@ async fn find(state: &AppState, hostname: &str) -> Result<TargetRecord, ApiError
         .ok_or_else(|| ApiError::NotFound("no resource with that host name".into()))
 }
 
+async fn current_view(state: &AppState, id: uuid::Uuid) -> Result<Json<Value>, ApiError> {
+    let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
+    Ok(Json(view(&record).unwrap_or(Value::Null)))
+}
+
 async fn list(State(state): State<AppState>, _: Reader) -> Result<Json<Value>, ApiError> {
     Ok(Json(Value::Array(ssh_records(&state).await?.iter().filter_map(view).collect())))
 }
@@ -143,8 +148,7 @@ async fn replace(
         parse_spec(&with_kept_credentials(&document, current)).map_err(ApiError::Validation)
     })
     .await?;
-    let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
-    Ok(Json(view(&record).unwrap_or(Value::Null)))
+    current_view(&state, id).await
 }
 
 async fn patch(
@@ -156,8 +160,7 @@ async fn patch(
     let id = find(&state, &hostname).await?.target.id;
     let document = target_document(&body, false)?;
     edit_target(&state, id, |current| merge(current, &document)).await?;
-    let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
-    Ok(Json(view(&record).unwrap_or(Value::Null)))
+    current_view(&state, id).await
 }
 
 async fn remove(
