@@ -199,3 +199,42 @@ async fn healthz_follows_the_aggregate_rules(mode: Mode) {
     assert_eq!(head.status(), StatusCode::OK);
     app.stop().await;
 }
+
+mod staleness {
+    use super::*;
+
+    both_modes!(a_target_whose_samples_stop_turns_stale_and_fails_healthz);
+
+    async fn a_target_whose_samples_stop_turns_stale_and_fails_healthz(mode: Mode) {
+        let app = TestApp::spawn(mode).await;
+        let server = TargetServer::start().await;
+        // Probes that hang for 5 s leave a 1 s target without samples for over 3 intervals.
+        server.set_delay(Duration::from_secs(5));
+        let created = app.create_target(http_target(&server, json!({"timeout_s": 10}))).await;
+        let id = created["id"].as_str().expect("id");
+        let stale = app.wait_for_status(id, "stale", Duration::from_secs(10)).await;
+        assert!(
+            stale["health"]["reason"].as_str().unwrap_or_default().contains("no sample for 3 intervals"),
+            "{stale}"
+        );
+        let body = wait_until("/healthz to count the stale target", Duration::from_secs(10), || async {
+            let (status, body) = app.healthz("").await;
+            (body["counts"]["stale"] == 1).then_some((status, body))
+        })
+        .await;
+        assert_eq!(body.0, StatusCode::SERVICE_UNAVAILABLE, "{}", body.1);
+
+        server.set_delay(Duration::ZERO);
+        let resumed = app.wait_for_status(id, "healthy", Duration::from_secs(20)).await;
+        let (_, transitions) = app.call(Method::GET, &format!("/api/v1/targets/{id}/transitions"), None).await;
+        let items = transitions["items"].as_array().expect("items");
+        let path: Vec<&str> = items.iter().rev().filter_map(|t| t["to"].as_str()).collect();
+        // While probes hang, each late answer brings it to unknown and the silence after it back to
+        // stale; it becomes healthy again only through unknown, with 5 fresh successes.
+        assert_eq!(path.first(), Some(&"stale"), "{transitions}");
+        assert!(path.ends_with(&["unknown", "healthy"]), "{transitions}");
+        assert!(!path[..path.len() - 1].contains(&"healthy"), "{transitions}");
+        assert_eq!(resumed["health"]["status"], "healthy");
+        app.stop().await;
+    }
+}

@@ -18,6 +18,8 @@ const BATCH: usize = 1000;
 const FETCH_WAIT: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const PIN_ATTEMPTS: usize = 5;
+/// How often silent targets are looked for; staleness shows within 3 intervals plus this.
+const STALE_SWEEP: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct Projector {
@@ -46,8 +48,42 @@ impl Projector {
         bus.durable_consumer(Stream::Samples, CONSUMER, self.ack_wait).await.context("opening the samples consumer")
     }
 
-    /// Consumes until `shutdown` fires; failures are retried with backoff, never fatal.
+    /// Marks silent targets stale (so a dead prober fleet cannot leave the dashboard green) and
+    /// publishes those changes. Returns how many targets turned stale.
+    pub async fn sweep_stale(&self) -> anyhow::Result<usize> {
+        let changes =
+            self.store.mark_stale(healthmon_store::now(), &self.source).await.context("marking stale targets")?;
+        if !changes.is_empty() {
+            tracing::info!(count = changes.len(), "targets turned stale");
+            self.relay.kick();
+        }
+        Ok(changes.len())
+    }
+
+    async fn sweep_stale_until(self, shutdown: CancellationToken) {
+        let mut ticks = tokio::time::interval(STALE_SWEEP);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticks.tick() => {
+                    if let Err(error) = self.sweep_stale().await {
+                        tracing::warn!(error = %format!("{error:#}"), "staleness sweep failed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Consumes until `shutdown` fires; failures are retried with backoff, never fatal. Sweeps for
+    /// stale targets alongside.
     pub async fn run(self, bus: Arc<dyn EventBus>, shutdown: CancellationToken) {
+        let sweeper = tokio::spawn(self.clone().sweep_stale_until(shutdown.clone()));
+        self.consume(bus, shutdown).await;
+        sweeper.abort();
+    }
+
+    async fn consume(self, bus: Arc<dyn EventBus>, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
         let mut consumer: Option<Box<dyn DurableConsumer>> = None;
         loop {

@@ -70,6 +70,7 @@ pub struct HealthState {
     pub reason: Option<String>,
     pub consecutive_successes: u32,
     pub consecutive_failures: u32,
+    /// When the newest counted sample's probe finished.
     pub last_sample_at: Option<DateTime<Utc>>,
     /// The slot of the newest sample counted; samples at or before it never move the counters.
     pub last_slot: Option<i64>,
@@ -107,7 +108,44 @@ impl HealthState {
             };
         }
         self.last_slot = Some(sample.slot);
-        self.last_sample_at = Some(sample.at);
+        // When the probe finished: a slow probe's news is as fresh as its answer, not its start.
+        self.last_sample_at = Some(sample.at + chrono::Duration::microseconds((sample.latency_ms * 1000.0) as i64));
+        // Samples again after a silence: the target starts over from unknown.
+        let resumed = self.status == HealthStatus::Stale;
+        if resumed {
+            self.status = HealthStatus::Unknown;
+        }
+        let crossed = self.count(sample, thresholds);
+        match (crossed, resumed) {
+            (Some(mut transition), true) => {
+                transition.from = HealthStatus::Stale;
+                Some(transition)
+            }
+            (None, true) => {
+                let mut transition = self.move_to(HealthStatus::Unknown, "samples arrived again".to_owned(), sample);
+                transition.from = HealthStatus::Stale;
+                Some(transition)
+            }
+            (crossed, false) => crossed,
+        }
+    }
+
+    /// Marks the target stale: no sample for too long. Counters restart, so the next samples take it
+    /// through unknown and the thresholds again. The transition sorts after every sample counted.
+    pub fn mark_stale(&mut self, at: DateTime<Utc>, reason: String) -> Option<Transition> {
+        if self.status == HealthStatus::Stale {
+            return None;
+        }
+        let from = self.status;
+        self.status = HealthStatus::Stale;
+        self.consecutive_successes = 0;
+        self.consecutive_failures = 0;
+        self.since = Some(at);
+        self.reason = Some(reason.clone());
+        Some(Transition { from, to: HealthStatus::Stale, at, reason, slot: self.last_slot.unwrap_or(0) + 1 })
+    }
+
+    fn count(&mut self, sample: &Sample, thresholds: Thresholds) -> Option<Transition> {
         if sample.success {
             self.consecutive_successes = self.consecutive_successes.saturating_add(1);
             self.consecutive_failures = 0;

@@ -59,6 +59,17 @@ pub(crate) fn reset_if_check_changed(
     Some((PendingTransition { target_id: target.id, transition }, change))
 }
 
+/// Marks one target stale; the change to record, if it was not stale already.
+pub(crate) fn stale_change(
+    record: &mut crate::TargetRecord,
+    now: DateTime<Utc>,
+) -> Option<(PendingTransition, HealthChanged)> {
+    let reason = format!("no sample for {} intervals", crate::STALE_AFTER_INTERVALS);
+    let transition = record.health.mark_stale(now, reason)?;
+    let change = HealthChanged::new(&record.target, &transition, 0, 0);
+    Some((PendingTransition { target_id: record.target.id, transition }, change))
+}
+
 /// What ingest needs to know about a target. Deliberately not the full definition, so a batch
 /// does not parse every target's JSON.
 pub(crate) struct IngestTarget {

@@ -48,6 +48,15 @@ pub trait Store: Accounts + Send + Sync + 'static {
     /// Applying the same samples again changes nothing.
     async fn ingest(&self, samples: &[Sample], source: &str) -> anyhow::Result<IngestOutcome>;
 
+    /// Marks `stale` every enabled target whose newest sample (or last change, if it has none) is
+    /// older than [`STALE_AFTER_INTERVALS`] of its intervals, recording each as a transition and a
+    /// `health.changed` event. Returns the changes; a target already stale is left alone.
+    async fn mark_stale(
+        &self,
+        now: DateTime<Utc>,
+        source: &str,
+    ) -> anyhow::Result<Vec<healthmon_domain::events::HealthChanged>>;
+
     /// Samples newest first (by slot), filtered by `at` in [from, to).
     async fn samples(&self, query: &SampleQuery) -> anyhow::Result<Page<Sample>>;
 
@@ -84,6 +93,9 @@ pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         anyhow::bail!("unsupported database URL scheme (use postgres:// or sqlite://)")
     }
 }
+
+/// A target with no sample for this many of its intervals is stale.
+pub const STALE_AFTER_INTERVALS: i64 = 3;
 
 /// Now, truncated to microseconds, which is what both databases keep.
 pub fn now() -> DateTime<Utc> {

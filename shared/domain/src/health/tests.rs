@@ -158,3 +158,27 @@ proptest! {
         prop_assert_eq!(replayed, state);
     }
 }
+
+#[test]
+fn given_healthy_when_marked_stale_then_counters_restart_and_it_passes_through_unknown() {
+    let mut state = HealthState::new(1);
+    run(&mut state, &[true; 5], 1);
+    let stale = state.mark_stale(Utc::now(), "no sample for 3 intervals".into()).unwrap();
+    assert_eq!((stale.from, stale.to, stale.slot), (HealthStatus::Healthy, HealthStatus::Stale, 6));
+    assert_eq!((state.consecutive_successes, state.consecutive_failures), (0, 0));
+    assert!(state.mark_stale(Utc::now(), "again".into()).is_none(), "stale once");
+
+    let resumed = run(&mut state, &[true], 6);
+    assert_eq!((resumed[0].from, resumed[0].to), (HealthStatus::Stale, HealthStatus::Unknown));
+    assert!(run(&mut state, &[true; 3], 7).is_empty());
+    let healthy = run(&mut state, &[true], 10);
+    assert_eq!((healthy[0].from, healthy[0].to), (HealthStatus::Unknown, HealthStatus::Healthy));
+}
+
+#[test]
+fn given_stale_when_a_sample_crosses_a_threshold_at_once_then_it_moves_from_stale_directly() {
+    let mut state = HealthState::new(1);
+    state.mark_stale(Utc::now(), "silence".into());
+    let change = state.observe(&sample(1, false), Thresholds { healthy: 1, unhealthy: 1 }).unwrap();
+    assert_eq!((change.from, change.to), (HealthStatus::Stale, HealthStatus::Unhealthy));
+}

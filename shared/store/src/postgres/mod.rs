@@ -4,6 +4,7 @@ mod accounts;
 mod ingest;
 mod outbox;
 mod reads;
+mod stale;
 mod targets;
 
 use std::str::FromStr;
@@ -79,6 +80,14 @@ impl Store for PostgresStore {
 
     async fn ingest(&self, samples: &[Sample], source: &str) -> anyhow::Result<IngestOutcome> {
         ingest::ingest(&self.pool, samples, source).await
+    }
+
+    async fn mark_stale(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        source: &str,
+    ) -> anyhow::Result<Vec<healthmon_domain::events::HealthChanged>> {
+        stale::mark_stale(&self.pool, now, source).await
     }
 
     async fn samples(&self, query: &SampleQuery) -> anyhow::Result<Page<Sample>> {

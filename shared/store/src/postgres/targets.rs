@@ -127,7 +127,11 @@ pub(super) async fn delete(pool: &PgPool, id: Uuid, keep_history: bool, source: 
 }
 
 /// Inserts or replaces one target's health row.
-async fn write_health(tx: &mut Transaction<'_, Postgres>, target_id: Uuid, health: &HealthState) -> anyhow::Result<()> {
+pub(super) async fn write_health(
+    tx: &mut Transaction<'_, Postgres>,
+    target_id: Uuid,
+    health: &HealthState,
+) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO target_health (target_id, status, since, reason, consecutive_successes, consecutive_failures, \
          last_sample_at, last_slot, check_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \

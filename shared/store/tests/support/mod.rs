@@ -1,4 +1,6 @@
 //! What every contract suite shares: a store on a fresh database per test, for each backend.
+// Each suite uses a part of it.
+#![allow(dead_code)]
 
 use std::sync::Arc;
 
