@@ -374,7 +374,9 @@ async fn five_successes_make_a_target_healthy_once(backend: &Backend) {
     let health = record(backend, target.id).await.health;
     assert_eq!(health.status, HealthStatus::Healthy);
     assert_eq!(health.since, Some(at(5)));
-    assert_eq!((health.consecutive_successes, health.last_slot, health.last_sample_at), (9, Some(9), Some(at(9))));
+    // `last_sample_at` is when the newest probe finished: its start plus its latency.
+    let finished = at(9) + chrono::Duration::microseconds(12_250);
+    assert_eq!((health.consecutive_successes, health.last_slot, health.last_sample_at), (9, Some(9), Some(finished)));
 
     let health_events: Vec<_> =
         drain(&*backend.store).await.into_iter().filter(|event| event.stream == OutboxStream::Health).collect();
