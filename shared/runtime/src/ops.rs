@@ -19,7 +19,9 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    /// Each dependency's state; ready when every one is `ok`.
+    /// Each dependency's state. Ready when every one is `ok`; `degraded` (still serving, so still
+    /// ready) when only the bus is away: the API answers from its last snapshot and the database,
+    /// and the other roles catch up when the bus returns. Without its database a process is not ready.
     pub async fn report(&self) -> (bool, serde_json::Value) {
         let bus = self.bus.check().await;
         let store = match &self.store {
@@ -30,12 +32,17 @@ impl Readiness {
             Ok(()) => "ok".to_owned(),
             Err(_) => "unavailable".to_owned(),
         };
-        let ready = bus.is_ok() && store.as_ref().is_none_or(Result::is_ok);
+        let database_ok = store.as_ref().is_none_or(Result::is_ok);
+        let status = match (database_ok, bus.is_ok()) {
+            (true, true) => "ready",
+            (true, false) => "degraded",
+            (false, _) => "not_ready",
+        };
         let mut checks = json!({ "bus": describe(&bus) });
         if let Some(store) = &store {
             checks["database"] = json!(describe(store));
         }
-        (ready, json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": checks }))
+        (database_ok, json!({ "status": status, "checks": checks }))
     }
 }
 
