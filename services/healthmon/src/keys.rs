@@ -8,9 +8,7 @@ use healthmon_crypto::{KeyRing, Sealed};
 use healthmon_domain::Credential;
 use healthmon_domain::events::source;
 use healthmon_runtime::{Settings, connect};
-use healthmon_store::WriteOutcome;
-
-const ATTEMPTS: usize = 5;
+use healthmon_store::modify_target;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Rotation {
@@ -26,9 +24,9 @@ pub async fn rotate(settings: &Settings) -> anyhow::Result<Rotation> {
     let mut targets_resealed = 0;
     for record in store.all_targets().await? {
         let id = record.target.id;
-        for _ in 0..ATTEMPTS {
-            let Some(current) = store.get_target(id).await? else { break };
-            let mut spec = current.target.spec.clone();
+        // An error here stops the rotation before the old key is removed, so nothing becomes unreadable.
+        let resealed = modify_target(store.as_ref(), id, &source, |target| {
+            let mut spec = target.spec.clone();
             let mut changed = false;
             for credential in spec.check.credentials_mut() {
                 if let Credential::Sealed(text) = credential {
@@ -39,19 +37,10 @@ pub async fn rotate(settings: &Settings) -> anyhow::Result<Rotation> {
                     }
                 }
             }
-            if !changed {
-                break;
-            }
-            let next = current.target.replaced(spec, healthmon_store::now());
-            match store.update_target(&next, &source).await? {
-                WriteOutcome::Done => {
-                    targets_resealed += 1;
-                    break;
-                }
-                WriteOutcome::NotFound => break,
-                WriteOutcome::Conflict => continue,
-            }
-        }
+            Ok(changed.then_some(spec))
+        })
+        .await?;
+        targets_resealed += usize::from(resealed);
     }
     let ring = KeyRing::remove_retired(dir).context("removing the retired keys")?;
     Ok(Rotation { new_key_id: ring.current_key_id().to_owned(), targets_resealed })

@@ -9,7 +9,7 @@ use healthmon_bus::{Delivery, DurableConsumer, EventBus, Stream};
 use healthmon_domain::events::{decode_sample, source};
 use healthmon_domain::{Check, Sample};
 use healthmon_runtime::outbox::OutboxRelay;
-use healthmon_store::{Store, WriteOutcome};
+use healthmon_store::{Store, modify_target};
 use tokio_util::sync::CancellationToken;
 
 /// The durable consumer every projector instance shares.
@@ -17,7 +17,6 @@ pub const CONSUMER: &str = "projector";
 const BATCH: usize = 1000;
 const FETCH_WAIT: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-const PIN_ATTEMPTS: usize = 5;
 /// How often silent targets are looked for; staleness shows within 3 intervals plus this.
 const STALE_SWEEP: Duration = Duration::from_secs(1);
 
@@ -118,27 +117,23 @@ impl Projector {
     /// pinned. The change reaches probers as a `target.updated` event through the outbox.
     async fn pin_host_key(&self, sample: &Sample) -> anyhow::Result<()> {
         let Some(key) = &sample.pin_host_key else { return Ok(()) };
-        for _ in 0..PIN_ATTEMPTS {
-            let Some(record) = self.store.get_target(sample.target_id).await? else { return Ok(()) };
-            let mut spec = record.target.spec.clone();
+        let pinned = modify_target(self.store.as_ref(), sample.target_id, &self.source, |target| {
+            let mut spec = target.spec.clone();
             match &mut spec.check {
                 Check::Ssh(ssh) if ssh.trust_on_first_use && ssh.host_key_sha256.is_none() => {
                     ssh.host_key_sha256 = Some(key.clone());
+                    Ok(Some(spec))
                 }
-                _ => return Ok(()),
+                _ => Ok(None),
             }
-            let pinned = record.target.replaced(spec, healthmon_store::now());
-            match self.store.update_target(&pinned, &self.source).await? {
-                WriteOutcome::Done => {
-                    tracing::info!(target_id = %sample.target_id, host_key = %key, "pinned the host key on first use");
-                    self.relay.kick();
-                    return Ok(());
-                }
-                WriteOutcome::NotFound => return Ok(()),
-                WriteOutcome::Conflict => continue,
-            }
+        })
+        .await
+        .context("pinning the host key")?;
+        if pinned {
+            tracing::info!(target_id = %sample.target_id, host_key = %key, "pinned the host key on first use");
+            self.relay.kick();
         }
-        anyhow::bail!("the target kept changing while pinning its host key")
+        Ok(())
     }
 
     /// Fetches one batch, commits it, publishes the health changes it caused, then acks it.

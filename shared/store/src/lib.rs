@@ -3,6 +3,7 @@
 
 pub mod accounts;
 mod common;
+mod modify;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(feature = "testing")]
@@ -17,6 +18,7 @@ use healthmon_domain::{Sample, Target};
 use uuid::Uuid;
 
 pub use accounts::Accounts;
+pub use modify::modify_target;
 pub use types::*;
 
 #[async_trait]
