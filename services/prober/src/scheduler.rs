@@ -53,10 +53,6 @@ impl<L: ProbeLauncher> Scheduler<L> {
         Self { launcher, entries: HashMap::new(), queue: DelayQueue::new(), finished_tx, finished_rx }
     }
 
-    pub fn planned(&self) -> usize {
-        self.entries.len()
-    }
-
     pub async fn run(mut self, mut plan: mpsc::Receiver<PlanChange>, shutdown: CancellationToken) {
         loop {
             tokio::select! {

@@ -14,12 +14,6 @@ pub enum Credential {
     Sealed(String),
 }
 
-impl Credential {
-    pub fn is_sealed(&self) -> bool {
-        matches!(self, Credential::Sealed(_))
-    }
-}
-
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -30,10 +30,6 @@ impl ValidationErrors {
     pub fn fields(&self) -> &BTreeMap<String, String> {
         &self.0
     }
-
-    pub fn into_result<T>(self, value: T) -> Result<T, Self> {
-        if self.is_empty() { Ok(value) } else { Err(self) }
-    }
 }
 
 impl fmt::Display for ValidationErrors {

@@ -8,12 +8,12 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use healthmon_domain::target::parse_spec;
 use healthmon_domain::{Check, HealthStatus};
-use healthmon_store::{SampleQuery, TargetFilter, TargetRecord};
+use healthmon_store::{SampleQuery, TargetRecord};
 use serde_json::{Value, json};
 
 use super::health::{HealthzParams, healthz};
 use super::table::{Access, RouteTable};
-use super::targets::{create_target, created, delete_target, edit_target, merge};
+use super::targets::{all_of_kind, create_target, created, delete_target, edit_target, merge};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Query, Reader, TargetId, Writer};
 use crate::state::AppState;
@@ -97,17 +97,7 @@ fn request_view(sample: &healthmon_domain::Sample) -> Value {
 }
 
 async fn list(State(state): State<AppState>, _: Reader) -> Result<Json<Value>, ApiError> {
-    let mut items = Vec::new();
-    let mut filter = TargetFilter { kind: Some("http".into()), limit: PAGE, ..TargetFilter::default() };
-    loop {
-        let page = state.store.list_targets(&filter).await?;
-        items.extend(page.items.iter().filter_map(summary));
-        match page.next_cursor.and_then(|cursor| cursor.parse().ok()) {
-            Some(cursor) => filter.cursor = Some(cursor),
-            None => break,
-        }
-    }
-    Ok(Json(Value::Array(items)))
+    Ok(Json(Value::Array(all_of_kind(&state, "http").await?.iter().filter_map(summary).collect())))
 }
 
 fn webserver_document(body: &Value) -> Result<Value, ApiError> {

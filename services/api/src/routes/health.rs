@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::table::{Access, RouteTable};
+use super::targets::resync as resync_from_store;
 use crate::auth::authenticate;
 use crate::board::render;
 use crate::error::ApiError;
@@ -92,7 +93,6 @@ async fn breakdown(State(state): State<AppState>, _: Reader) -> Result<Json<Valu
 
 #[tracing::instrument(skip_all)]
 async fn resync(State(state): State<AppState>, _: Writer) -> Result<Json<Value>, ApiError> {
-    state.board.resync().await.map_err(|error| ApiError::Unavailable(format!("resync failed: {error}")))?;
-    state.relay.kick();
+    resync_from_store(&state).await?;
     Ok(Json(json!({ "status": "resynced" })))
 }

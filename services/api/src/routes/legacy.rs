@@ -8,6 +8,7 @@ use healthmon_domain::HealthStatus;
 use serde_json::{Value, json};
 
 use super::table::{Access, RouteTable};
+use super::targets::resync;
 use crate::auth::routes::legacy_login;
 use crate::error::ApiError;
 use crate::extract::{Reader, Writer};
@@ -58,8 +59,7 @@ async fn resource_state(State(state): State<AppState>, _: Reader) -> Result<Json
 }
 
 async fn reset(State(state): State<AppState>, _: Writer) -> Result<Json<Value>, ApiError> {
-    state.board.resync().await.map_err(|error| ApiError::Unavailable(format!("reset failed: {error}")))?;
-    state.relay.kick();
+    resync(&state).await?;
     Ok(Json(json!({ "status": "reset", "history": "kept" })))
 }
 

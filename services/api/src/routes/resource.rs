@@ -8,16 +8,15 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use healthmon_domain::target::parse_spec;
 use healthmon_domain::{Check, Shell};
-use healthmon_store::{TargetFilter, TargetRecord};
+use healthmon_store::TargetRecord;
 use serde_json::{Map, Value, json};
 
 use super::table::{Access, RouteTable};
-use super::targets::{create_target, created, delete_target, edit_target, merge, with_kept_credentials};
+use super::targets::{all_of_kind, create_target, created, delete_target, edit_target, merge, with_kept_credentials};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, Reader, Writer};
 use crate::state::AppState;
 
-const PAGE: u32 = 1000;
 /// Fields of the original's resource documents, mapped to target fields.
 const RENAMED: &[(&str, &str)] = &[("hostname", "host"), ("user", "username")];
 
@@ -83,21 +82,8 @@ fn view(record: &TargetRecord) -> Option<Value> {
     }))
 }
 
-async fn ssh_records(state: &AppState) -> Result<Vec<TargetRecord>, ApiError> {
-    let mut filter = TargetFilter { kind: Some("ssh".into()), limit: PAGE, ..TargetFilter::default() };
-    let mut records = Vec::new();
-    loop {
-        let page = state.store.list_targets(&filter).await?;
-        records.extend(page.items);
-        match page.next_cursor.and_then(|cursor| cursor.parse().ok()) {
-            Some(cursor) => filter.cursor = Some(cursor),
-            None => return Ok(records),
-        }
-    }
-}
-
 async fn find(state: &AppState, hostname: &str) -> Result<TargetRecord, ApiError> {
-    ssh_records(state)
+    all_of_kind(state, "ssh")
         .await?
         .into_iter()
         .find(|record| matches!(&record.target.spec.check, Check::Ssh(ssh) if ssh.host.eq_ignore_ascii_case(hostname)))
@@ -110,7 +96,7 @@ async fn current_view(state: &AppState, id: uuid::Uuid) -> Result<Json<Value>, A
 }
 
 async fn list(State(state): State<AppState>, _: Reader) -> Result<Json<Value>, ApiError> {
-    Ok(Json(Value::Array(ssh_records(&state).await?.iter().filter_map(view).collect())))
+    Ok(Json(Value::Array(all_of_kind(&state, "ssh").await?.iter().filter_map(view).collect())))
 }
 
 async fn create(

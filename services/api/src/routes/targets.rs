@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use healthmon_domain::target::{apply_merge_patch, parse_spec};
 use healthmon_domain::{Check, Credential, HealthStatus, SshCheck, Target, TargetSpec, TcpCheck};
 use healthmon_runtime::address_policy::vet_url;
-use healthmon_store::{TargetFilter, WriteOutcome};
+use healthmon_store::{TargetFilter, TargetRecord, WriteOutcome};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -76,6 +76,27 @@ async fn create(
     let spec = parse_spec(&body).map_err(ApiError::Validation)?;
     let target = create_target(&state, spec).await?;
     Ok(created(&target, views::new_target(&target)))
+}
+
+/// Every target of one kind, read page by page (the compatibility lists return everything).
+pub async fn all_of_kind(state: &AppState, kind: &str) -> Result<Vec<TargetRecord>, ApiError> {
+    let mut filter = TargetFilter { kind: Some(kind.into()), limit: params::MAX_LIMIT, ..TargetFilter::default() };
+    let mut records = Vec::new();
+    loop {
+        let page = state.store.list_targets(&filter).await?;
+        records.extend(page.items);
+        match page.next_cursor.and_then(|cursor| cursor.parse().ok()) {
+            Some(cursor) => filter.cursor = Some(cursor),
+            None => return Ok(records),
+        }
+    }
+}
+
+/// Rebuilds the health board from the store and relays anything pending; history stays.
+pub async fn resync(state: &AppState) -> Result<(), ApiError> {
+    state.board.resync().await.map_err(|error| ApiError::Unavailable(format!("resync failed: {error}")))?;
+    state.relay.kick();
+    Ok(())
 }
 
 /// Refuses a target whose address the policy refuses (after resolving its name), as a 422.
