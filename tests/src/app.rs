@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use healthmon::{Components, Running, start};
 use healthmon_bus::Naming;
 use healthmon_runtime::Settings;
+use healthmon_store::SampleQuery;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use uuid::Uuid;
@@ -32,7 +33,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// The store and bus of the API (shared by every role in embedded mode).
     pub components: Components,
-    others: Vec<Running>,
+    /// The prober, in distributed mode (in embedded mode it runs inside `api`).
+    prober: Option<Running>,
     api: Option<Running>,
     projector: Option<Running>,
     _dir: tempfile::TempDir,
@@ -92,6 +94,8 @@ impl TestApp {
                 nats_prefix: prefix,
                 instance: "api-1".into(),
                 projector_ack_wait_s: 2,
+                // A killed projector's lease runs out this much later; tests restart one often.
+                projector_lease_ttl_s: 2,
                 ..Settings::default()
             },
         };
@@ -109,7 +113,7 @@ impl TestApp {
             admin_token: String::new(),
             settings: settings.clone(),
             components: components.clone(),
-            others: Vec::new(),
+            prober: None,
             api: None,
             projector: None,
             _dir: dir,
@@ -124,8 +128,7 @@ impl TestApp {
             }
             (Mode::Distributed, _) => {
                 app.api = Some(app.start_roles("api", "api-1", Some(components)).await);
-                let prober = app.start_roles("prober", "prober-1", None).await;
-                app.others.push(prober);
+                app.prober = Some(app.start_roles("prober", "prober-1", None).await);
                 app.start_projector().await;
             }
         }
@@ -222,6 +225,11 @@ impl TestApp {
         self.send(token, method, path, body).await.status()
     }
 
+    /// Where the separately running prober listens (its `/livez`, `/readyz`, `/metrics`).
+    pub fn prober_addr(&self) -> Option<SocketAddr> {
+        self.prober.as_ref().map(|running| running.addr)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -275,6 +283,25 @@ impl TestApp {
         }
     }
 
+    /// The slots of the target's whole history, oldest first, read from the store (the API does
+    /// not show slots).
+    pub async fn sample_slots(&self, id: &str) -> Vec<i64> {
+        let target_id: Uuid = id.parse().expect("a target id");
+        let mut slots = Vec::new();
+        let mut before_slot = None;
+        loop {
+            let query = SampleQuery { target_id, limit: 1000, before_slot, from: None, to: None };
+            let page = self.components.store.samples(&query).await.expect("read samples");
+            slots.extend(page.items.iter().map(|sample| sample.slot));
+            match page.next_cursor {
+                Some(cursor) => before_slot = Some(cursor.parse().expect("a slot cursor")),
+                None => break,
+            }
+        }
+        slots.sort_unstable();
+        slots
+    }
+
     /// The newest transition's time, checking its direction.
     pub async fn last_transition(&self, id: &str, from: &str, to: &str) -> DateTime<Utc> {
         let (status, page) = self.call(Method::GET, &format!("/api/v1/targets/{id}/transitions"), None).await;
@@ -303,7 +330,7 @@ impl TestApp {
 
     /// Stops every role gracefully (dropping the app afterwards removes its database and streams).
     pub async fn stop(mut self) {
-        let runnings = self.api.take().into_iter().chain(self.projector.take()).chain(self.others.drain(..));
+        let runnings = self.api.take().into_iter().chain(self.projector.take()).chain(self.prober.take());
         for running in runnings {
             let _ = running.stop().await;
         }
@@ -314,7 +341,7 @@ impl Drop for TestApp {
     /// Removes the test's Postgres database and NATS streams, also when the test panicked, so the
     /// shared servers do not fill up. Runs on a thread of its own: Drop cannot await.
     fn drop(&mut self) {
-        for running in self.api.take().into_iter().chain(self.projector.take()).chain(self.others.drain(..)) {
+        for running in self.api.take().into_iter().chain(self.projector.take()).chain(self.prober.take()) {
             running.kill();
         }
         if self.mode != Mode::Distributed {
@@ -331,7 +358,9 @@ impl Drop for TestApp {
                     for stream in healthmon_bus::Stream::ALL {
                         let _ = jetstream.delete_stream(naming.stream_name(stream)).await;
                     }
-                    let _ = jetstream.delete_stream(format!("KV_{}", naming.durable_name("probers"))).await;
+                    for bucket in ["probers", healthmon_projector::lease::BUCKET] {
+                        let _ = jetstream.delete_stream(format!("KV_{}", naming.durable_name(bucket))).await;
+                    }
                 }
             });
         });

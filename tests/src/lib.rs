@@ -2,10 +2,14 @@
 //! a fresh database and bus prefix, plus real local HTTP targets whose answers tests switch.
 
 pub mod app;
+pub mod history;
+pub mod private_nats;
+pub mod prometheus;
 pub mod target_server;
 pub mod wait;
 
 pub use app::{Mode, TestApp};
+pub use private_nats::PrivateNats;
 pub use target_server::TargetServer;
 pub use wait::wait_until;
 

@@ -1,63 +1,14 @@
 //! With NATS down, the API keeps answering `/healthz` from its last snapshot and reads from the
-//! database, reports `degraded` in `/readyz`, and is `ready` again when NATS returns.
+//! database, reports `degraded` in `/readyz`, and is `ready` again when NATS returns; the prober
+//! keeps probing, buffers its samples and publishes them all when NATS is back.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use healthmon_tests::{Mode, TargetServer, TestApp, wait_until};
+use chrono::Utc;
+use healthmon_tests::history::missing_slots;
+use healthmon_tests::{Mode, PrivateNats, TargetServer, TestApp, prometheus, wait_until};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-
-/// A nats-server of this test's own, so stopping it disturbs nobody else.
-struct PrivateNats {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl PrivateNats {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let mut nats = Self { port, dir: tempfile::tempdir().expect("temp dir"), child: None };
-        nats.resume();
-        nats
-    }
-
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts (again) on the same port and store directory.
-    fn resume(&mut self) {
-        let child = Command::new("/usr/sbin/nats-server")
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
-            .arg(self.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nats-server");
-        self.child = Some(child);
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "nats-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateNats {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_nats_the_api_serves_its_snapshot_and_reports_degraded() {
@@ -98,5 +49,47 @@ async fn without_nats_the_api_serves_its_snapshot_and_reports_degraded() {
         (body["status"] == "ready").then_some(())
     })
     .await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prober_buffers_samples_through_a_nats_outage_and_loses_none() {
+    let mut nats = PrivateNats::start();
+    let url = nats.url();
+    let app = TestApp::spawn_with(Mode::Distributed, |settings| settings.nats_url = Some(url)).await;
+    let prober = app.prober_addr().expect("a prober of its own");
+    let server = TargetServer::start().await;
+    let created =
+        app.create_target(json!({"name": "steady", "kind": "http", "url": server.url(), "interval_s": 1})).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    wait_until("samples before the outage", Duration::from_secs(15), || async {
+        (app.sample_slots(&id).await.len() >= 2).then_some(())
+    })
+    .await;
+
+    nats.stop();
+    let stopped_at = Utc::now().timestamp_millis();
+    let hits = server.hits();
+    // About 4 s without NATS, measured in probes: the prober keeps probing all along.
+    wait_until("four probes during the outage", Duration::from_secs(10), || async {
+        (server.hits() >= hits + 4).then_some(())
+    })
+    .await;
+    nats.resume();
+    let resumed_at = Utc::now().timestamp_millis();
+
+    let slots = wait_until("samples from after the outage", Duration::from_secs(30), || async {
+        let slots = app.sample_slots(&id).await;
+        (slots.last().is_some_and(|last| *last > resumed_at + 2000)).then_some(slots)
+    })
+    .await;
+    assert_eq!(missing_slots(&slots, 1000), Vec::<i64>::new(), "no slot is missing across the outage: {slots:?}");
+    let during = slots.iter().filter(|slot| (stopped_at..resumed_at).contains(*slot)).count();
+    assert!(during >= 3, "the samples probed during the outage were stored: {during} of {slots:?}");
+    let (status, _, metrics) = prometheus::scrape(prober).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(prometheus::value(&metrics, "healthmon_prober_samples_dropped_total").unwrap_or(0.0), 0.0, "{metrics}");
+    let published = prometheus::value(&metrics, "healthmon_prober_samples_published_total").unwrap_or(0.0);
+    assert!(published >= slots.len() as f64, "every stored sample was counted as published: {metrics}");
     app.stop().await;
 }

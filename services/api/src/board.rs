@@ -1,6 +1,7 @@
 //! The health board: every target's status in memory, so the aggregate health check is a pointer
 //! load and never touches the database or the bus. Fed by target and health events.
 
+mod gauges;
 mod keeper;
 mod tally;
 
@@ -10,6 +11,8 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use tokio::sync::{broadcast, mpsc};
 
+use gauges::StatusGauges;
+pub use gauges::TARGETS_METRIC;
 pub use keeper::run_keeper;
 pub use tally::{Aggregate, Counts, Tally};
 
@@ -26,6 +29,7 @@ pub struct HealthBoard {
     current: Arc<ArcSwap<Aggregate>>,
     events: broadcast::Sender<HealthEvent>,
     resync: mpsc::Sender<tokio::sync::oneshot::Sender<anyhow::Result<()>>>,
+    gauges: StatusGauges,
 }
 
 impl HealthBoard {
@@ -33,7 +37,12 @@ impl HealthBoard {
     pub fn new() -> (Self, mpsc::Receiver<tokio::sync::oneshot::Sender<anyhow::Result<()>>>) {
         let (events, _) = broadcast::channel(1024);
         let (resync, requests) = mpsc::channel(8);
-        let board = Self { current: Arc::new(ArcSwap::from_pointee(Aggregate::starting())), events, resync };
+        let board = Self {
+            current: Arc::new(ArcSwap::from_pointee(Aggregate::starting())),
+            events,
+            resync,
+            gauges: StatusGauges::register(),
+        };
         (board, requests)
     }
 
@@ -42,6 +51,7 @@ impl HealthBoard {
     }
 
     pub fn publish(&self, aggregate: Aggregate) {
+        self.gauges.show(&aggregate.all);
         self.current.store(Arc::new(aggregate));
     }
 

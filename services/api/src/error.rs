@@ -5,7 +5,9 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use healthmon_domain::ValidationErrors;
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -80,6 +82,22 @@ impl ApiError {
     }
 }
 
+/// Every error: `code` is stable, `message` is for people, `details.fields` names each bad field
+/// of a 422.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    #[schema(example = "validation_failed")]
+    pub code: &'static str,
+    pub message: String,
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let details = match &self {
@@ -89,7 +107,7 @@ impl IntoResponse for ApiError {
         if let Self::Internal(cause) = &self {
             tracing::error!(error = %format!("{cause:#}"), "request failed");
         }
-        let body = json!({ "error": { "code": self.code(), "message": self.to_string(), "details": details } });
+        let body = ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string(), details } };
         let mut response = (self.status(), Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {

@@ -5,6 +5,10 @@ pub mod auth;
 pub mod board;
 pub mod error;
 pub mod extract;
+pub mod http_metrics;
+pub mod openapi;
+pub mod request_id;
+pub mod resync;
 pub mod routes;
 pub mod state;
 pub mod views;
@@ -86,9 +90,10 @@ pub async fn start(
     auth::bootstrap::ensure_admin(store.as_ref(), config.admin_password.as_deref()).await?;
     let (board, resync_requests) = HealthBoard::new();
     tokio::spawn(board::run_keeper(board.clone(), resync_requests, store.clone(), bus.clone(), shutdown.clone()));
-    let readiness = Readiness { store: Some(store.clone()), bus };
+    let readiness = Readiness { store: Some(store.clone()), bus: bus.clone() };
     Ok(AppState {
         store,
+        bus,
         board,
         relay,
         readiness,
@@ -110,7 +115,8 @@ pub fn table() -> RouteTable {
     let table = auth::routes::routes(table);
     let table = routes::compat::routes(table);
     let table = routes::legacy::routes(table);
-    routes::resource::routes(table)
+    let table = routes::resource::routes(table);
+    openapi::routes(table)
 }
 
 /// Every route, with errors, limits, timeouts, security headers and tracing; compatibility paths
@@ -131,11 +137,20 @@ pub fn router(mut state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(timeout)
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id = %request_id::of(request),
+            )
         }));
-    let mut api = with_security_headers(
-        traced.merge(routes::health::probe_router()).with_state(state).merge(ops::router(readiness)),
-    );
+    http_metrics::register();
+    let measured = traced
+        .merge(routes::health::probe_router())
+        .with_state(state)
+        .merge(ops::router(readiness))
+        .layer(axum::middleware::from_fn(http_metrics::record));
+    let mut api = with_security_headers(measured);
     if !config.cors_origins.is_empty() {
         api = api.layer(
             CorsLayer::new()
@@ -144,8 +159,14 @@ pub fn router(mut state: AppState) -> Router {
                 .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
         );
     }
-    let case_insensitive = ServiceBuilder::new().map_request(routes::compat::canonical_case).service(api);
-    Router::new().fallback_service(case_insensitive)
+    let (set_request_id, propagate_request_id) = request_id::layers();
+    let outer = ServiceBuilder::new()
+        .map_request(request_id::drop_unfit)
+        .layer(set_request_id)
+        .layer(propagate_request_id)
+        .map_request(routes::compat::canonical_case)
+        .service(api);
+    Router::new().fallback_service(outer)
 }
 
 /// Headers that keep browsers from sniffing, framing or leaking what the API returns.

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use healthmon_bus::EventBus;
 use healthmon_runtime::ops::Readiness;
 use healthmon_runtime::outbox::OutboxRelay;
 use healthmon_store::Store;
@@ -15,6 +16,8 @@ use crate::routes::table::RouteDoc;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Where resync republishes the store's view (everything else is published via the outbox).
+    pub bus: Arc<dyn EventBus>,
     pub board: HealthBoard,
     pub relay: OutboxRelay,
     pub readiness: Readiness,

@@ -1,8 +1,11 @@
 //! The command line shared by `healthmon` and the single-role binaries.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 use healthmon_runtime::{Role, Settings, SettingsArgs, shutdown, telemetry};
 
+use crate::client::args::ClientCommand;
 use crate::{Components, start};
 
 #[derive(Parser)]
@@ -13,7 +16,7 @@ use crate::{Components, start};
                   in-process bus. Settings layer as defaults < TOML file (--config) < HEALTHMON_* environment < flags."
 )]
 struct Cli {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Server settings")]
     settings: SettingsArgs,
     #[command(subcommand)]
     command: Option<Command>,
@@ -26,6 +29,8 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    #[command(flatten)]
+    Client(ClientCommand),
 }
 
 #[derive(clap::Subcommand)]
@@ -36,9 +41,13 @@ enum KeysAction {
 }
 
 /// Parses settings, then runs the roles until SIGTERM or Ctrl-C. `fixed_role` pins the role of a
-/// single-role binary, whatever the settings say.
-pub fn main(fixed_role: Option<Role>) -> anyhow::Result<()> {
+/// single-role binary, whatever the settings say. Client commands run first: they talk to a
+/// server over HTTP and need none of its settings.
+pub fn main(fixed_role: Option<Role>) -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    if let Some(Command::Client(command)) = cli.command {
+        return Ok(crate::client::run(command));
+    }
     let mut settings = Settings::load(&cli.settings)?;
     if let Some(role) = fixed_role {
         settings.roles = role.as_str().to_owned();
@@ -48,7 +57,7 @@ pub fn main(fixed_role: Option<Role>) -> anyhow::Result<()> {
         let runtime = tokio::runtime::Runtime::new()?;
         let rotation = runtime.block_on(crate::keys::rotate(&settings))?;
         println!("new key {}; re-sealed the credentials of {} targets", rotation.new_key_id, rotation.targets_resealed);
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
     let all_roles = settings.role_list()?.len() == Role::ALL.len();
     anyhow::ensure!(
@@ -62,5 +71,6 @@ pub fn main(fixed_role: Option<Role>) -> anyhow::Result<()> {
         shutdown::signal().await;
         tracing::info!("shutting down");
         running.stop().await
-    })
+    })?;
+    Ok(ExitCode::SUCCESS)
 }

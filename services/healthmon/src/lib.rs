@@ -2,6 +2,7 @@
 //! one bus. With no settings it is self-contained: a SQLite file and the in-process bus.
 
 pub mod cli;
+pub mod client;
 pub mod keys;
 
 use std::net::SocketAddr;
@@ -12,7 +13,9 @@ use axum::http::HeaderValue;
 use healthmon_api::ApiConfig;
 use healthmon_bus::{EventBus, NatsBus};
 use healthmon_domain::address_policy::AddressPolicy;
+use healthmon_prober::MembershipConfig;
 use healthmon_projector::Projector;
+use healthmon_projector::lease::LeaseConfig;
 use healthmon_runtime::ops::{self, Readiness, Server};
 use healthmon_runtime::outbox::OutboxRelay;
 use healthmon_runtime::{Role, Settings, connect};
@@ -66,6 +69,8 @@ impl Running {
 /// Starts the roles the settings name, sharing `components`.
 pub async fn start(settings: &Settings, components: Components) -> anyhow::Result<Running> {
     let roles = settings.role_list()?;
+    // Before any role records a metric: what is recorded before installation is lost.
+    healthmon_runtime::metrics::install();
     let shutdown = CancellationToken::new();
     let Components { store, bus, nats } = components;
     let relay = OutboxRelay::new(store.clone(), bus.clone());
@@ -80,14 +85,16 @@ pub async fn start(settings: &Settings, components: Components) -> anyhow::Resul
             &settings.instance,
             std::time::Duration::from_secs(settings.projector_ack_wait_s),
         );
-        tasks.push(tokio::spawn(projector.run(bus.clone(), shutdown.clone())));
+        let lease = projector_lease(nats.clone(), settings)?;
+        tasks.push(tokio::spawn(projector.run(bus.clone(), lease, shutdown.clone())));
     }
     if roles.contains(&Role::Prober) {
         let config = healthmon_prober::ProberConfig {
             instance: settings.instance.clone(),
             address_policy: address_policy(settings)?,
             keys_dir: settings.keys_dir.clone().into(),
-            membership: prober_membership(nats),
+            membership: prober_membership(nats, settings)?,
+            buffer_bound: settings.prober_buffer,
         };
         let (bus, shutdown) = (bus.clone(), shutdown.clone());
         tasks.push(tokio::spawn(async move {
@@ -110,13 +117,26 @@ pub async fn start(settings: &Settings, components: Components) -> anyhow::Resul
 }
 
 /// Alone on the in-process bus; with NATS, a member of the probers' KV bucket.
-fn prober_membership(nats: Option<NatsBus>) -> healthmon_prober::MembershipConfig {
-    match nats {
-        None => healthmon_prober::MembershipConfig::Solo,
+fn prober_membership(nats: Option<NatsBus>, settings: &Settings) -> anyhow::Result<MembershipConfig> {
+    Ok(match nats {
+        None => MembershipConfig::Solo,
         Some(nats) => {
-            healthmon_prober::MembershipConfig::NatsKv { nats, heartbeat_ttl: healthmon_prober::DEFAULT_HEARTBEAT_TTL }
+            MembershipConfig::NatsKv { nats, heartbeat_ttl: ttl("heartbeat_ttl_s", settings.heartbeat_ttl_s)? }
         }
-    }
+    })
+}
+
+/// Always active on the in-process bus; with NATS, active while holding the lease.
+fn projector_lease(nats: Option<NatsBus>, settings: &Settings) -> anyhow::Result<LeaseConfig> {
+    Ok(match nats {
+        None => LeaseConfig::Solo,
+        Some(nats) => LeaseConfig::NatsKv { nats, ttl: ttl("projector_lease_ttl_s", settings.projector_lease_ttl_s)? },
+    })
+}
+
+fn ttl(name: &str, seconds: u64) -> anyhow::Result<std::time::Duration> {
+    anyhow::ensure!(seconds >= 1, "{name}: must be at least 1 second");
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 fn address_policy(settings: &Settings) -> anyhow::Result<AddressPolicy> {

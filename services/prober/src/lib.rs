@@ -1,7 +1,9 @@
 //! The prober role: follows the target plan, probes each target on its own interval and publishes
-//! one `probe.sampled` event per probe.
+//! one `probe.sampled` event per probe, through a bounded buffer that rides out bus outages.
 
+pub mod buffer;
 pub mod check;
+mod launcher;
 pub mod membership;
 pub mod ownership;
 pub mod plan;
@@ -10,21 +12,19 @@ pub mod scheduler;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use chrono::Utc;
-use healthmon_bus::{EventBus, Stream};
+use healthmon_bus::EventBus;
 use healthmon_domain::address_policy::AddressPolicy;
-use healthmon_domain::events::{encode_sample, source};
-use healthmon_domain::sample::sample_id;
-use healthmon_domain::{Check, Sample, Target};
+use healthmon_domain::events::source;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
+use tokio_util::task::AbortOnDropHandle;
 
+use crate::buffer::SampleBuffer;
 use crate::check::Checker;
+use crate::launcher::SampleLauncher;
 use crate::membership::Membership;
 pub use crate::membership::{DEFAULT_HEARTBEAT_TTL, MembershipConfig};
-use crate::scheduler::{ProbeDone, ProbeLauncher, Scheduler};
+use crate::scheduler::Scheduler;
 
 #[derive(Debug, Clone)]
 pub struct ProberConfig {
@@ -36,16 +36,28 @@ pub struct ProberConfig {
     pub keys_dir: PathBuf,
     /// How this prober learns which others are alive, and so which targets are its own.
     pub membership: MembershipConfig,
+    /// Samples held while the bus cannot take them; beyond it the oldest are dropped.
+    pub buffer_bound: usize,
 }
 
 /// Runs the prober until `shutdown` fires.
 pub async fn run(bus: Arc<dyn EventBus>, config: ProberConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let launcher = SampleLauncher {
-        checker: Checker::new(Arc::new(config.address_policy.clone()), &config.keys_dir)?,
-        bus: bus.clone(),
-        source: Arc::from(source("prober", &config.instance)),
-        instance: Arc::from(config.instance.as_str()),
-    };
+    // The metrics below go nowhere unless the recorder is installed first.
+    healthmon_runtime::metrics::install();
+    let buffer = SampleBuffer::new(config.buffer_bound);
+    let launcher = SampleLauncher::new(
+        Checker::new(Arc::new(config.address_policy.clone()), &config.keys_dir)?,
+        buffer.clone(),
+        source("prober", &config.instance),
+        &config.instance,
+    );
+    // Aborted with this task, so a killed prober flushes nothing, as a crash would.
+    let publisher = AbortOnDropHandle::new(tokio::spawn(buffer::publish_until_flushed(
+        buffer,
+        bus.clone(),
+        shutdown.clone(),
+        buffer::FLUSH_LIMIT,
+    )));
     let membership = Membership::join(&config.membership, &config.instance, shutdown.clone()).await?;
     let (plan_tx, plan_rx) = mpsc::channel(1024);
     let (owned_tx, owned_rx) = mpsc::channel(1024);
@@ -61,61 +73,15 @@ pub async fn run(bus: Arc<dyn EventBus>, config: ProberConfig, shutdown: Cancell
         instance = %config.instance,
         address_policy = %config.address_policy,
         membership = ?config.membership,
+        buffer_bound = config.buffer_bound,
         "prober started"
     );
     Scheduler::new(launcher).run(owned_rx, shutdown).await;
     follower.abort();
     filter.abort();
-    membership.left().await;
+    let (_, published) = tokio::join!(membership.left(), publisher);
+    if let Err(error) = published {
+        tracing::error!(%error, "the sample publisher failed");
+    }
     Ok(())
-}
-
-/// Probes in a task of its own and publishes the sample.
-struct SampleLauncher {
-    checker: Checker,
-    bus: Arc<dyn EventBus>,
-    source: Arc<str>,
-    instance: Arc<str>,
-}
-
-impl ProbeLauncher for SampleLauncher {
-    fn launch(&self, target: Arc<Target>, slot_ms: i64, done: ProbeDone) {
-        let (checker, bus, source, instance) =
-            (self.checker.clone(), self.bus.clone(), self.source.clone(), self.instance.clone());
-        let span = tracing::debug_span!("probe", target_id = %target.id, slot = slot_ms);
-        tokio::spawn(
-            async move {
-                let at = Utc::now();
-                let outcome = checker.check(&target).await;
-                drop(done);
-                let sample = Sample {
-                    id: sample_id(target.id, slot_ms),
-                    target_id: target.id,
-                    slot: slot_ms,
-                    at,
-                    success: outcome.success,
-                    status_code: outcome.status_code,
-                    latency_ms: outcome.latency_ms,
-                    error: outcome.error,
-                    prober: instance.to_string(),
-                    check_version: target.check_version,
-                    pin_host_key: first_use_pin(&target, outcome.observed_host_key),
-                };
-                let payload = Bytes::from(encode_sample(&sample, &source));
-                let key = target.id.to_string();
-                if let Err(error) = bus.publish(Stream::Samples, &key, &sample.id.to_string(), payload).await {
-                    tracing::warn!(error = %format!("{error:#}"), "could not publish a sample");
-                }
-            }
-            .instrument(span),
-        );
-    }
-}
-
-/// The host key to pin, when a trust-on-first-use SSH target met one while it had no pin yet.
-fn first_use_pin(target: &Target, observed: Option<String>) -> Option<String> {
-    match &target.spec.check {
-        Check::Ssh(ssh) if ssh.trust_on_first_use && ssh.host_key_sha256.is_none() => observed,
-        _ => None,
-    }
 }

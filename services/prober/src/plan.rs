@@ -21,7 +21,8 @@ pub enum PlanChange {
     Remove(Uuid),
 }
 
-/// Applies each target event once, newest revision wins, however often it is delivered.
+/// Applies each target event once, newest revision wins, however often it is delivered; a resync
+/// (the store's word) wins whatever the revisions.
 #[derive(Default)]
 pub struct PlanBook {
     revisions: HashMap<Uuid, i64>,
@@ -30,14 +31,16 @@ pub struct PlanBook {
 impl PlanBook {
     pub fn apply(&mut self, change: TargetChanged) -> Option<PlanChange> {
         let id = change.target_id();
-        if self.revisions.get(&id).is_some_and(|&known| known >= change.revision()) {
+        if !change.supersedes(self.revisions.get(&id).copied()) {
             return None;
         }
-        self.revisions.insert(id, change.revision());
-        Some(match change {
-            TargetChanged::Created { target } | TargetChanged::Updated { target } if target.spec.enabled => {
-                PlanChange::Upsert(Arc::new(target))
-            }
+        // A resync saying the target is absent carries no revision: the bar stays where it was, so
+        // an older event replayed later still cannot bring the target back.
+        if let Some(revision) = change.revision() {
+            self.revisions.insert(id, revision);
+        }
+        Some(match change.present() {
+            Some(target) if target.spec.enabled => PlanChange::Upsert(Arc::new(target.clone())),
             _ => PlanChange::Remove(id),
         })
     }
@@ -91,4 +94,104 @@ async fn follow_once(
         }
     }
     Ok(Ended::StreamEnded)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use healthmon_domain::target::parse_spec;
+
+    use super::*;
+
+    fn target(revision: i64, enabled: bool) -> Target {
+        let spec = parse_spec(&serde_json::json!({
+            "name": "t", "kind": "tcp", "host": "localhost", "port": 1, "enabled": enabled
+        }))
+        .expect("a valid spec");
+        Target { revision, ..Target::create(spec, Utc::now()) }
+    }
+
+    fn with_revision(target: &Target, revision: i64) -> Target {
+        Target { revision, ..target.clone() }
+    }
+
+    fn upserted(change: Option<PlanChange>) -> Option<i64> {
+        match change {
+            Some(PlanChange::Upsert(target)) => Some(target.revision),
+            _ => None,
+        }
+    }
+
+    fn removed(change: &Option<PlanChange>, id: Uuid) -> bool {
+        matches!(change, Some(PlanChange::Remove(removed)) if *removed == id)
+    }
+
+    #[test]
+    fn given_a_planned_target_when_an_older_or_repeated_event_arrives_then_nothing_changes() {
+        let mut book = PlanBook::default();
+        let stored = target(2, true);
+        assert_eq!(upserted(book.apply(TargetChanged::Created { target: stored.clone() })), Some(2));
+
+        assert!(book.apply(TargetChanged::Updated { target: stored.clone() }).is_none());
+        assert!(book.apply(TargetChanged::Updated { target: with_revision(&stored, 1) }).is_none());
+    }
+
+    #[test]
+    fn given_a_forged_delete_when_the_store_resyncs_the_target_then_it_is_planned_again() {
+        let mut book = PlanBook::default();
+        let stored = target(1, true);
+        book.apply(TargetChanged::Created { target: stored.clone() });
+        let forged = book.apply(TargetChanged::Deleted { id: stored.id, revision: 7, keep_history: true });
+        assert!(removed(&forged, stored.id));
+
+        let resynced = book.apply(TargetChanged::resynced(stored.id, Some(stored.clone())));
+
+        assert_eq!(upserted(resynced), Some(1), "the store wins over a higher revision");
+        assert_eq!(
+            upserted(book.apply(TargetChanged::Updated { target: with_revision(&stored, 2) })),
+            Some(2),
+            "after the resync the store's revision is the bar again"
+        );
+    }
+
+    #[test]
+    fn given_a_planned_target_when_a_resync_at_the_same_revision_arrives_then_it_is_upserted_unchanged() {
+        let mut book = PlanBook::default();
+        let stored = target(3, true);
+        book.apply(TargetChanged::Created { target: stored.clone() });
+
+        let resynced = book.apply(TargetChanged::resynced(stored.id, Some(stored.clone())));
+
+        assert!(matches!(resynced, Some(PlanChange::Upsert(planned)) if *planned == stored));
+    }
+
+    #[test]
+    fn given_a_paused_target_in_the_store_when_resynced_then_it_is_removed_from_the_plan() {
+        let mut book = PlanBook::default();
+        let running = target(1, true);
+        book.apply(TargetChanged::Created { target: running.clone() });
+        let paused = Target { spec: target(1, false).spec, ..running.clone() };
+
+        assert!(removed(&book.apply(TargetChanged::resynced(running.id, Some(paused))), running.id));
+    }
+
+    #[test]
+    fn given_a_target_the_store_lost_when_resynced_absent_then_it_leaves_the_plan_and_old_events_stay_old() {
+        let mut book = PlanBook::default();
+        let lost = target(4, true);
+        book.apply(TargetChanged::Updated { target: lost.clone() });
+
+        let resynced = book.apply(TargetChanged::resynced(lost.id, None));
+
+        assert!(removed(&resynced, lost.id));
+        assert!(book.apply(TargetChanged::Updated { target: lost.clone() }).is_none(), "a replay does not revive it");
+        assert_eq!(upserted(book.apply(TargetChanged::Updated { target: with_revision(&lost, 5) })), Some(5));
+    }
+
+    #[test]
+    fn given_an_unknown_target_when_resynced_absent_then_a_harmless_remove_follows() {
+        let mut book = PlanBook::default();
+        let id = Uuid::now_v7();
+        assert!(removed(&book.apply(TargetChanged::resynced(id, None)), id));
+    }
 }

@@ -8,6 +8,7 @@ use chrono::Utc;
 use futures::StreamExt;
 use healthmon_domain::Target;
 use healthmon_domain::schedule::{next_slot_after, slot_offset_ms};
+use metrics::Gauge;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::time::{DelayQueue, delay_queue};
@@ -39,8 +40,13 @@ struct Entry {
     in_flight: bool,
 }
 
+pub const OWNED_TARGETS_METRIC: &str = "healthmon_prober_owned_targets";
+
 pub struct Scheduler<L> {
     launcher: L,
+    /// Moved by each scheduler's own changes rather than set, so several probers in one process
+    /// (as in tests) add up instead of overwriting each other.
+    owned: Gauge,
     entries: HashMap<Uuid, Entry>,
     queue: DelayQueue<Uuid>,
     finished_tx: mpsc::UnboundedSender<Uuid>,
@@ -50,7 +56,15 @@ pub struct Scheduler<L> {
 impl<L: ProbeLauncher> Scheduler<L> {
     pub fn new(launcher: L) -> Self {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
-        Self { launcher, entries: HashMap::new(), queue: DelayQueue::new(), finished_tx, finished_rx }
+        metrics::describe_gauge!(OWNED_TARGETS_METRIC, "Targets the probers of this process own and probe");
+        Self {
+            launcher,
+            owned: metrics::gauge!(OWNED_TARGETS_METRIC),
+            entries: HashMap::new(),
+            queue: DelayQueue::new(),
+            finished_tx,
+            finished_rx,
+        }
     }
 
     pub async fn run(mut self, mut plan: mpsc::Receiver<PlanChange>, shutdown: CancellationToken) {
@@ -89,12 +103,14 @@ impl<L: ProbeLauncher> Scheduler<L> {
                     None => {
                         let key = self.queue.insert(target.id, delay);
                         self.entries.insert(target.id, Entry { target, key, slot_ms, in_flight: false });
+                        self.owned.increment(1.0);
                     }
                 }
             }
             PlanChange::Remove(id) => {
                 if let Some(entry) = self.entries.remove(&id) {
                     self.queue.try_remove(&entry.key);
+                    self.owned.decrement(1.0);
                 }
             }
         }
@@ -115,6 +131,12 @@ impl<L: ProbeLauncher> Scheduler<L> {
     }
 }
 
+impl<L> Drop for Scheduler<L> {
+    fn drop(&mut self) {
+        self.owned.decrement(self.entries.len() as f64);
+    }
+}
+
 fn interval_ms(target: &Target) -> i64 {
     i64::from(target.spec.interval_s) * 1000
 }
@@ -126,4 +148,55 @@ fn first_slot(target: &Target, now_ms: i64) -> i64 {
 
 fn delay_until(slot_ms: i64, now_ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(slot_ms - now_ms).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use healthmon_domain::target::parse_spec;
+
+    use super::*;
+
+    struct NoProbes;
+
+    impl ProbeLauncher for NoProbes {
+        fn launch(&self, _target: Arc<Target>, _slot_ms: i64, _done: ProbeDone) {}
+    }
+
+    fn target(interval_s: u32) -> Target {
+        let spec = parse_spec(&serde_json::json!({
+            "name": "t", "kind": "tcp", "host": "localhost", "port": 1, "interval_s": interval_s
+        }))
+        .expect("a valid spec");
+        Target::create(spec, Utc::now())
+    }
+
+    #[tokio::test]
+    async fn given_a_planned_target_when_upserted_again_unchanged_then_its_slot_stays() {
+        let mut scheduler = Scheduler::new(NoProbes);
+        let planned = target(3600);
+        scheduler.apply(PlanChange::Upsert(Arc::new(planned.clone())));
+        let slot_before = scheduler.entries[&planned.id].slot_ms;
+        // A slot already on the books that a re-plan must not move (a fresh plan would pick another).
+        let kept_slot = slot_before - 3_600_000;
+        scheduler.entries.get_mut(&planned.id).expect("planned").slot_ms = kept_slot;
+
+        scheduler.apply(PlanChange::Upsert(Arc::new(planned.clone())));
+
+        assert_eq!(scheduler.entries.len(), 1);
+        assert_eq!(scheduler.entries[&planned.id].slot_ms, kept_slot);
+    }
+
+    #[tokio::test]
+    async fn given_a_planned_target_when_its_interval_changes_then_it_moves_to_the_new_grid() {
+        let mut scheduler = Scheduler::new(NoProbes);
+        let planned = target(3600);
+        scheduler.apply(PlanChange::Upsert(Arc::new(planned.clone())));
+        let stale_slot = scheduler.entries[&planned.id].slot_ms - 3_600_000;
+        scheduler.entries.get_mut(&planned.id).expect("planned").slot_ms = stale_slot;
+        let faster = Target { spec: target(60).spec, ..planned.clone() };
+
+        scheduler.apply(PlanChange::Upsert(Arc::new(faster)));
+
+        assert_ne!(scheduler.entries[&planned.id].slot_ms, stale_slot);
+    }
 }

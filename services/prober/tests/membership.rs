@@ -150,6 +150,7 @@ fn start_prober(nats: NatsBus, instance: &str, keys: &tempfile::TempDir) -> toki
         address_policy: AddressPolicy::default(),
         keys_dir: keys.path().to_path_buf(),
         membership: MembershipConfig::NatsKv { nats: nats.clone(), heartbeat_ttl: TEST_TTL },
+        buffer_bound: 1000,
     };
     tokio::spawn(async move {
         healthmon_prober::run(Arc::new(nats), config, CancellationToken::new()).await.expect("prober runs");

@@ -1,16 +1,26 @@
 //! The projector role: the single writer of health. Consumes samples in batches, writes history,
-//! applies the threshold state machine, records health changes, and acks only after commit.
+//! applies the threshold state machine, records health changes, and acks only after commit. With
+//! several projectors, only the one holding the lease works, fenced in the store by its epoch.
+
+pub mod lease;
+pub mod meters;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use healthmon_bus::{Delivery, DurableConsumer, EventBus, Stream};
-use healthmon_domain::events::{decode_sample, source};
+use healthmon_domain::events::{decode_sample_traced, source};
 use healthmon_domain::{Check, Sample};
 use healthmon_runtime::outbox::OutboxRelay;
-use healthmon_store::{Store, modify_target};
+use healthmon_store::{Fenced, Store, modify_target};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+pub use crate::lease::DEFAULT_LEASE_TTL;
+use crate::lease::{Lease, LeaseConfig};
+use crate::meters::{Meters, STATS_EVERY};
 
 /// The durable consumer every projector instance shares.
 pub const CONSUMER: &str = "projector";
@@ -24,8 +34,12 @@ const STALE_SWEEP: Duration = Duration::from_secs(1);
 pub struct Projector {
     store: Arc<dyn Store>,
     relay: OutboxRelay,
+    instance: String,
     source: String,
     ack_wait: Duration,
+    /// The epoch this projector claimed when it took the lease; `None` when it runs alone.
+    fence: Option<i64>,
+    meters: Meters,
 }
 
 /// What one step did.
@@ -40,7 +54,15 @@ pub struct StepReport {
 impl Projector {
     /// `ack_wait`: how long a taken but unacked batch waits before it is delivered again.
     pub fn new(store: Arc<dyn Store>, relay: OutboxRelay, instance: &str, ack_wait: Duration) -> Self {
-        Self { store, relay, source: source("projector", instance), ack_wait }
+        Self {
+            store,
+            relay,
+            instance: instance.to_string(),
+            source: source("projector", instance),
+            ack_wait,
+            fence: None,
+            meters: Meters::register(),
+        }
     }
 
     pub async fn consumer(&self, bus: &dyn EventBus) -> anyhow::Result<Box<dyn DurableConsumer>> {
@@ -50,8 +72,11 @@ impl Projector {
     /// Marks silent targets stale (so a dead prober fleet cannot leave the dashboard green) and
     /// publishes those changes. Returns how many targets turned stale.
     pub async fn sweep_stale(&self) -> anyhow::Result<usize> {
-        let changes =
-            self.store.mark_stale(healthmon_store::now(), &self.source).await.context("marking stale targets")?;
+        let changes = self
+            .store
+            .mark_stale_fenced(healthmon_store::now(), &self.source, self.fence)
+            .await
+            .context("marking stale targets")?;
         if !changes.is_empty() {
             tracing::info!(count = changes.len(), "targets turned stale");
             self.relay.kick();
@@ -66,32 +91,123 @@ impl Projector {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = ticks.tick() => {
-                    if let Err(error) = self.sweep_stale().await {
-                        tracing::warn!(error = %format!("{error:#}"), "staleness sweep failed");
+                    match self.sweep_stale().await {
+                        Err(error) if error.downcast_ref::<Fenced>().is_some() => {
+                            tracing::warn!(error = %format!("{error:#}"), "another projector is active; standing down");
+                            shutdown.cancel();
+                            return;
+                        }
+                        Err(error) => tracing::warn!(error = %format!("{error:#}"), "staleness sweep failed"),
+                        Ok(_) => {}
                     }
                 }
             }
         }
     }
 
-    /// Consumes until `shutdown` fires; failures are retried with backoff, never fatal. Sweeps for
-    /// stale targets alongside.
-    pub async fn run(self, bus: Arc<dyn EventBus>, shutdown: CancellationToken) {
-        let sweeper = tokio::spawn(self.clone().sweep_stale_until(shutdown.clone()));
-        self.consume(bus, shutdown).await;
-        sweeper.abort();
+    /// Works until `shutdown` fires: alone, at once; with a NATS lease, while holding it, standing
+    /// by otherwise. Failures are retried with backoff, never fatal.
+    pub async fn run(self, bus: Arc<dyn EventBus>, lease: LeaseConfig, shutdown: CancellationToken) {
+        match lease {
+            LeaseConfig::Solo => self.work(bus, shutdown).await,
+            LeaseConfig::NatsKv { nats, ttl } => {
+                let Some(lease) = self.open_lease(&nats, ttl, &shutdown).await else { return };
+                self.take_turns(bus, lease, shutdown).await;
+            }
+        }
+    }
+
+    async fn open_lease(
+        &self,
+        nats: &healthmon_bus::NatsBus,
+        ttl: Duration,
+        shutdown: &CancellationToken,
+    ) -> Option<Lease> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match Lease::open(nats, &self.instance, ttl).await {
+                Ok(lease) => return Some(lease),
+                Err(error) => tracing::warn!(error = %format!("{error:#}"), "could not open the projector lease"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return None,
+                _ = tokio::time::sleep(backoff) => backoff = (backoff * 2).min(MAX_BACKOFF),
+            }
+        }
+    }
+
+    /// Stands by until this projector holds the lease, works while it does, and stands by again
+    /// when it loses it, until shutdown (which releases the lease for a standby to take at once).
+    async fn take_turns(self, bus: Arc<dyn EventBus>, lease: Lease, shutdown: CancellationToken) {
+        loop {
+            tracing::info!(instance = %self.instance, "standing by for the projector lease");
+            let Some(tenure) = lease.acquire(&shutdown).await else { return };
+            let term = shutdown.child_token();
+            // In this task, not spawned: killed with it, as a crash would, the lease lapses.
+            let working = async {
+                if let Some(epoch) = self.claim_fence(&term).await {
+                    tracing::info!(instance = %self.instance, epoch, "became the active projector");
+                    Self { fence: Some(epoch), ..self.clone() }.work(bus.clone(), term.clone()).await;
+                }
+                term.cancel();
+            };
+            tokio::join!(lease.hold(tenure, term.clone()), working);
+            if shutdown.is_cancelled() {
+                return;
+            }
+        }
+    }
+
+    /// Claims the next epoch in the store, so writes of any earlier holder fail from now on.
+    async fn claim_fence(&self, term: &CancellationToken) -> Option<i64> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.store.claim_fence(&self.instance).await {
+                Ok(epoch) => return Some(epoch),
+                Err(error) => tracing::warn!(error = %format!("{error:#}"), "could not claim the projector fence"),
+            }
+            tokio::select! {
+                _ = term.cancelled() => return None,
+                _ = tokio::time::sleep(backoff) => backoff = (backoff * 2).min(MAX_BACKOFF),
+            }
+        }
+    }
+
+    /// Consumes and sweeps for stale targets until `stop` fires or another projector fences this
+    /// one off.
+    async fn work(self, bus: Arc<dyn EventBus>, stop: CancellationToken) {
+        let _active = self.meters.activate();
+        let done = stop.child_token();
+        let sweeping = self.clone().sweep_stale_until(done.clone());
+        let consuming = async {
+            self.consume(bus, done.clone()).await;
+            done.cancel();
+        };
+        tokio::join!(sweeping, consuming);
     }
 
     async fn consume(self, bus: Arc<dyn EventBus>, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
         let mut consumer: Option<Box<dyn DurableConsumer>> = None;
+        let mut stats_read_at: Option<Instant> = None;
         loop {
             let attempt = async {
                 if consumer.is_none() {
-                    consumer = Some(self.consumer(bus.as_ref()).await?);
+                    let mut opened = self.consumer(bus.as_ref()).await?;
+                    // Whatever was taken and never acked (by a crashed predecessor, or by this
+                    // projector before a failed step) first, so each target's slots apply in order.
+                    opened.reclaim_unacked().await.context("reclaiming unacked samples")?;
+                    consumer = Some(opened);
                 }
                 match consumer.as_mut() {
-                    Some(consumer) => self.step(consumer.as_mut()).await,
+                    Some(consumer) => {
+                        let report = self.step(consumer.as_mut()).await;
+                        if stats_read_at.is_none_or(|at| at.elapsed() >= STATS_EVERY) {
+                            stats_read_at = Some(Instant::now());
+                            self.read_consumer_stats(consumer.as_mut()).await;
+                        }
+                        report
+                    }
                     None => Ok(StepReport::default()),
                 }
             };
@@ -101,8 +217,17 @@ impl Projector {
             };
             match result {
                 Ok(_) => backoff = Duration::from_millis(100),
+                Err(error) if error.downcast_ref::<Fenced>().is_some() => {
+                    tracing::warn!(error = %format!("{error:#}"), "another projector is active; standing down");
+                    return;
+                }
                 Err(error) => {
                     tracing::warn!(error = %format!("{error:#}"), ?backoff, "projector step failed; retrying");
+                    // A failed step may leave samples taken but unacked (a fetch that timed out
+                    // after the server sent them, a batch that could not be stored). Left alone they
+                    // would come back only after the ack wait, behind newer ones, and the state
+                    // machine would skip them as late; reopening reclaims them in order instead.
+                    consumer = None;
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
                         _ = tokio::time::sleep(backoff) => {}
@@ -110,6 +235,14 @@ impl Projector {
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
+        }
+    }
+
+    /// A failed read leaves the gauges at their last values; the next read may succeed.
+    async fn read_consumer_stats(&self, consumer: &mut dyn DurableConsumer) {
+        match consumer.stats().await {
+            Ok(stats) => self.meters.consumer(stats),
+            Err(error) => tracing::debug!(error = %format!("{error:#}"), "could not read the consumer's backlog"),
         }
     }
 
@@ -142,12 +275,16 @@ impl Projector {
         if deliveries.is_empty() {
             return Ok(StepReport::default());
         }
+        let started = Instant::now();
+        self.meters.received(&deliveries);
         let mut report = StepReport { received: deliveries.len(), ..StepReport::default() };
         let mut samples: Vec<Sample> = Vec::with_capacity(deliveries.len());
         let mut accepted: Vec<Delivery> = Vec::with_capacity(deliveries.len());
+        let mut traces = Vec::new();
         for delivery in deliveries {
-            match decode_sample(&delivery.message.payload) {
-                Ok(sample) => {
+            match decode_sample_traced(&delivery.message.payload) {
+                Ok((sample, trace)) => {
+                    traces.extend(trace);
                     samples.push(sample);
                     accepted.push(delivery);
                 }
@@ -158,14 +295,28 @@ impl Projector {
                 }
             }
         }
-        let outcome = match self.store.ingest(&samples, &self.source).await {
+        let span = tracing::debug_span!("ingest", received = report.received, trace_ids = tracing::field::Empty);
+        // The probes' trace ids, so a search for one finds this batch; built only when recorded.
+        if !span.is_disabled() {
+            let ids: Vec<String> = traces.iter().map(|trace| trace.trace_id()).collect();
+            span.record("trace_ids", ids.join(","));
+        }
+        let report = self.commit(samples, accepted, report).instrument(span).await?;
+        self.meters.ingested(report.stored, started.elapsed());
+        Ok(report)
+    }
+
+    async fn commit(
+        &self,
+        samples: Vec<Sample>,
+        accepted: Vec<Delivery>,
+        mut report: StepReport,
+    ) -> anyhow::Result<StepReport> {
+        let outcome = match self.store.ingest_fenced(&samples, &self.source, self.fence).await {
             Ok(outcome) => outcome,
-            Err(error) => {
-                for delivery in accepted {
-                    let _ = delivery.nak(Duration::from_secs(1)).await;
-                }
-                return Err(error.context("storing samples"));
-            }
+            // Not nak'ed: a delayed redelivery would arrive behind newer samples. The caller
+            // reopens the consumer, which delivers these again before anything newer.
+            Err(error) => return Err(error.context("storing samples")),
         };
         report.stored = outcome.stored;
         for sample in samples.iter().filter(|sample| sample.pin_host_key.is_some()) {
@@ -184,6 +335,7 @@ impl Projector {
         for delivery in accepted {
             delivery.ack().await.context("acking samples")?;
         }
+        tracing::debug!(stored = report.stored, changes = report.changes, "ingested a batch");
         Ok(report)
     }
 }

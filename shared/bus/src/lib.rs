@@ -65,6 +65,12 @@ impl Naming {
         format!("{}.{}.{}", self.prefix, stream.token(), key)
     }
 
+    /// The key of a subject of `stream` (`healthmon.samples.<key>` → `<key>`); `None` for any
+    /// other subject.
+    pub fn key_of<'subject>(&self, stream: Stream, subject: &'subject str) -> Option<&'subject str> {
+        subject.strip_prefix(self.prefix.as_str())?.strip_prefix('.')?.strip_prefix(stream.token())?.strip_prefix('.')
+    }
+
     /// `healthmon.samples.>`
     pub fn wildcard(&self, stream: Stream) -> String {
         format!("{}.{}.>", self.prefix, stream.token())
@@ -147,8 +153,28 @@ pub trait Acknowledge: Send + Sync {
 #[async_trait]
 pub trait DurableConsumer: Send {
     /// Up to `max` messages; waits at most `wait` when none is available, then returns what it has
-    /// (possibly nothing).
+    /// (possibly nothing). After an error some messages may have been taken and not returned: a
+    /// consumer that needs order calls [`DurableConsumer::reclaim_unacked`] before fetching again.
     async fn fetch(&mut self, max: usize, wait: Duration) -> anyhow::Result<Vec<Delivery>>;
+
+    /// Makes every message taken but not acked, by any handle of this consumer (say one of a
+    /// crashed process), due again at once and delivered before anything newer, so a new owner
+    /// applies messages in order. May deliver again some messages acked after the oldest unacked one.
+    async fn reclaim_unacked(&mut self) -> anyhow::Result<()>;
+
+    /// The consumer's backlog as the bus sees it (JetStream's consumer info), for metrics.
+    async fn stats(&mut self) -> anyhow::Result<ConsumerStats>;
+}
+
+/// A durable consumer's backlog, across every handle of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConsumerStats {
+    /// Messages in the stream not yet delivered to the consumer.
+    pub pending: u64,
+    /// Messages delivered and not yet acked.
+    pub ack_pending: u64,
+    /// Messages delivered more than once and not yet acked.
+    pub redelivered: u64,
 }
 
 #[async_trait]
@@ -176,6 +202,30 @@ pub trait EventBus: Send + Sync + 'static {
         start: StartAt,
     ) -> anyhow::Result<BoxStream<'static, anyhow::Result<Message>>>;
 
+    /// The keys the stream holds at least one message for right now, sorted, each once. On the
+    /// targets stream these are the targets the stream still has a word on, whatever that word is.
+    async fn keys(&self, stream: Stream) -> anyhow::Result<Vec<String>>;
+
     /// Whether the bus is reachable now (for readiness).
     async fn check(&self) -> anyhow::Result<()>;
+    /// Whether the connection is up right now, without a round trip: cheap enough to ask before
+    /// every publish. A publish may still fail when it says yes.
+    fn is_connected(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_of_inverts_subject_for_its_own_stream_and_prefix_only() {
+        let naming = Naming::new("hm");
+        let subject = naming.subject(Stream::Targets, "0190-abc");
+        assert_eq!(naming.key_of(Stream::Targets, &subject), Some("0190-abc"));
+        assert_eq!(naming.key_of(Stream::Samples, &subject), None);
+        assert_eq!(Naming::new("h").key_of(Stream::Targets, &subject), None);
+        assert_eq!(naming.key_of(Stream::Targets, "hm.targetsx.a"), None);
+    }
 }

@@ -163,6 +163,18 @@ impl EventBus for MemoryBus {
         .boxed())
     }
 
+    async fn keys(&self, stream: Stream) -> anyhow::Result<Vec<String>> {
+        let naming = &self.inner.naming;
+        let state = self.stream(stream)?.lock();
+        Ok(state
+            .log
+            .subjects()
+            .into_iter()
+            .filter_map(|subject| naming.key_of(stream, subject))
+            .map(str::to_owned)
+            .collect())
+    }
+
     async fn check(&self) -> anyhow::Result<()> {
         Ok(())
     }

@@ -2,7 +2,9 @@
 
 mod durable;
 mod follow;
+mod kv;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +14,7 @@ use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{self, RetentionPolicy, StorageType};
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use crate::memory::DUPLICATE_WINDOW;
@@ -158,6 +161,34 @@ impl EventBus for NatsBus {
         start: StartAt,
     ) -> anyhow::Result<BoxStream<'static, anyhow::Result<Message>>> {
         follow::follow(self, stream, start).await
+    }
+
+    /// From the stream's per-subject counts (paged by async-nats), so no message is read.
+    async fn keys(&self, stream: Stream) -> anyhow::Result<Vec<String>> {
+        let naming = &self.inner.naming;
+        let stream_name = naming.stream_name(stream);
+        let js_stream = self
+            .inner
+            .jetstream
+            .get_stream(&stream_name)
+            .await
+            .with_context(|| format!("reading stream {stream_name}"))?;
+        let mut subjects = js_stream
+            .info_with_subjects(naming.wildcard(stream))
+            .await
+            .with_context(|| format!("listing the subjects of stream {stream_name}"))?;
+        let mut keys = BTreeSet::new();
+        while let Some(entry) = subjects.next().await {
+            let (subject, _count) = entry.with_context(|| format!("listing the subjects of stream {stream_name}"))?;
+            if let Some(key) = naming.key_of(stream, &subject) {
+                keys.insert(key.to_owned());
+            }
+        }
+        Ok(keys.into_iter().collect())
+    }
+
+    fn is_connected(&self) -> bool {
+        self.inner.client.connection_state() == State::Connected
     }
 
     async fn check(&self) -> anyhow::Result<()> {

@@ -11,7 +11,9 @@ use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use healthmon_bus::nats::NatsOptions;
-use healthmon_bus::{Delivery, DurableConsumer, EventBus, MemoryBus, Message, Naming, NatsBus, StartAt, Stream};
+use healthmon_bus::{
+    ConsumerStats, Delivery, DurableConsumer, EventBus, MemoryBus, Message, Naming, NatsBus, StartAt, Stream,
+};
 use tokio::time::Instant;
 
 const ACK_WAIT: Duration = Duration::from_secs(1);
@@ -92,11 +94,51 @@ contract!(
     fetch_waits_for_a_publish_and_times_out_empty,
     handles_with_one_name_split_the_messages,
     dropped_handle_messages_go_to_a_new_handle,
+    reclaimed_unacked_messages_come_at_once_before_newer_ones,
+    a_second_reclaim_before_any_ack_redelivers_only_the_unacked,
     follow_from_beginning_yields_history_then_live,
     follow_new_yields_only_later_messages,
     targets_keep_only_the_newest_message_per_key,
+    keys_are_those_the_stream_holds_each_once,
     prefixes_and_streams_are_isolated,
+    stats_count_the_undelivered_the_unacked_and_the_redelivered,
 );
+
+async fn stats_count_the_undelivered_the_unacked_and_the_redelivered(harness: Arc<Harness>) {
+    let bus = harness.bus().await;
+    publish(&bus, Stream::Samples, "a", "one").await;
+    let mut consumer = bus.durable_consumer(Stream::Samples, "projector", ACK_WAIT).await.unwrap();
+    assert_eq!(consumer.stats().await.unwrap(), ConsumerStats { pending: 1, ack_pending: 0, redelivered: 0 });
+
+    let first = fetch_up_to(&mut consumer, 1, PATIENCE).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(consumer.stats().await.unwrap(), ConsumerStats { pending: 0, ack_pending: 1, redelivered: 0 });
+    drop(first);
+
+    let again = fetch_up_to(&mut consumer, 1, PATIENCE).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].delivered, 2);
+    assert_eq!(consumer.stats().await.unwrap(), ConsumerStats { pending: 0, ack_pending: 1, redelivered: 1 });
+
+    publish(&bus, Stream::Samples, "a", "two").await;
+    publish(&bus, Stream::Samples, "a", "three").await;
+    assert_eq!(consumer.stats().await.unwrap(), ConsumerStats { pending: 2, ack_pending: 1, redelivered: 1 });
+    ack_all(again).await;
+    let settled = wait_for_stats(&mut consumer, ConsumerStats { pending: 2, ack_pending: 0, redelivered: 0 }).await;
+    assert_eq!(settled, ConsumerStats { pending: 2, ack_pending: 0, redelivered: 0 });
+}
+
+/// Acks travel asynchronously on NATS, so the server may count one a moment after it was sent.
+async fn wait_for_stats(consumer: &mut Box<dyn DurableConsumer>, expected: ConsumerStats) -> ConsumerStats {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let stats = consumer.stats().await.unwrap();
+        if stats == expected || Instant::now() >= deadline {
+            return stats;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
 
 async fn publish(bus: &Arc<dyn EventBus>, stream: Stream, key: &str, payload: &str) {
     let msg_id = uuid::Uuid::new_v4().to_string();
@@ -300,6 +342,55 @@ async fn dropped_handle_messages_go_to_a_new_handle(harness: Arc<Harness>) {
     assert!(fetch_during(&mut new, QUIET).await.is_empty(), "acked messages came back");
 }
 
+async fn reclaimed_unacked_messages_come_at_once_before_newer_ones(harness: Arc<Harness>) {
+    let bus = harness.bus().await;
+    for payload in ["1", "2", "3", "4"] {
+        publish(&bus, Stream::Samples, "a", payload).await;
+    }
+    let mut crashed = bus.durable_consumer(Stream::Samples, "projector", LONG_ACK_WAIT).await.unwrap();
+    let mut deliveries = fetch_up_to(&mut crashed, 4, PATIENCE).await;
+    assert_eq!(deliveries.len(), 4);
+    let _held_unacked = deliveries.split_off(2);
+    ack_all(deliveries).await;
+    for payload in ["5", "6"] {
+        publish(&bus, Stream::Samples, "a", payload).await;
+    }
+
+    let started = tokio::time::Instant::now();
+    let mut successor = bus.durable_consumer(Stream::Samples, "projector", LONG_ACK_WAIT).await.unwrap();
+    successor.reclaim_unacked().await.unwrap();
+    let reclaimed = fetch_up_to(&mut successor, 4, PATIENCE).await;
+    assert_eq!(delivered_payloads(&reclaimed), ["3", "4", "5", "6"], "in order, the unacked ones first");
+    assert!(started.elapsed() < PATIENCE, "without waiting for the ack wait: {:?}", started.elapsed());
+    ack_all(reclaimed).await;
+    let mut reopened = bus.durable_consumer(Stream::Samples, "projector", LONG_ACK_WAIT).await.unwrap();
+    assert!(fetch_during(&mut reopened, QUIET).await.is_empty(), "a reclaimed consumer opens again as it was");
+}
+
+/// Two take-overs in a row, the first successor crashing before it acks anything: the second
+/// gets the same unacked messages, not the whole stream again.
+async fn a_second_reclaim_before_any_ack_redelivers_only_the_unacked(harness: Arc<Harness>) {
+    let bus = harness.bus().await;
+    for payload in ["1", "2", "3", "4"] {
+        publish(&bus, Stream::Samples, "a", payload).await;
+    }
+    let mut crashed = bus.durable_consumer(Stream::Samples, "projector", LONG_ACK_WAIT).await.unwrap();
+    let mut deliveries = fetch_up_to(&mut crashed, 4, PATIENCE).await;
+    let _first_held = deliveries.split_off(2);
+    ack_all(deliveries).await;
+
+    let mut first = bus.durable_consumer(Stream::Samples, "projector", LONG_ACK_WAIT).await.unwrap();
+    first.reclaim_unacked().await.unwrap();
+    let _second_held = fetch_up_to(&mut first, 2, PATIENCE).await;
+
+    let mut second = bus.durable_consumer(Stream::Samples, "projector", LONG_ACK_WAIT).await.unwrap();
+    second.reclaim_unacked().await.unwrap();
+    let reclaimed = fetch_up_to(&mut second, 2, PATIENCE).await;
+    assert_eq!(delivered_payloads(&reclaimed), ["3", "4"], "only the unacked ones, in order");
+    ack_all(reclaimed).await;
+    assert!(fetch_during(&mut second, QUIET).await.is_empty(), "acked messages came back");
+}
+
 async fn follow_from_beginning_yields_history_then_live(harness: Arc<Harness>) {
     let bus = harness.bus().await;
     for payload in ["1", "2", "3"] {
@@ -346,6 +437,22 @@ async fn targets_keep_only_the_newest_message_per_key(harness: Arc<Harness>) {
     assert_eq!(by_subject[&naming.subject(Stream::Targets, "a")], "a v2");
     assert_eq!(by_subject[&naming.subject(Stream::Targets, "b")], "b v1");
     assert!(next_within(&mut follower, Duration::from_millis(500)).await.is_none(), "superseded message kept");
+}
+
+async fn keys_are_those_the_stream_holds_each_once(harness: Arc<Harness>) {
+    let bus = harness.bus().await;
+    let other_prefix = harness.bus().await;
+    assert!(bus.keys(Stream::Targets).await.expect("keys of an empty stream").is_empty());
+    publish(&bus, Stream::Targets, "b", "b v1").await;
+    publish(&bus, Stream::Targets, "a", "a v1").await;
+    publish(&bus, Stream::Targets, "a", "a v2").await;
+    publish(&bus, Stream::Samples, "c", "sample").await;
+    publish(&other_prefix, Stream::Targets, "d", "elsewhere").await;
+
+    assert_eq!(bus.keys(Stream::Targets).await.expect("keys"), ["a", "b"]);
+    assert_eq!(bus.keys(Stream::Samples).await.expect("keys"), ["c"]);
+    assert!(bus.keys(Stream::Health).await.expect("keys").is_empty());
+    assert_eq!(other_prefix.keys(Stream::Targets).await.expect("keys"), ["d"]);
 }
 
 async fn prefixes_and_streams_are_isolated(harness: Arc<Harness>) {

@@ -1,18 +1,20 @@
 //! Event payloads and their CloudEvents 1.0 envelopes (structured JSON mode).
 
 use chrono::{DateTime, Utc};
+use cloudevents::event::ExtensionValue;
 use cloudevents::{AttributesReader, Data, Event, EventBuilder, EventBuilderV10};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{HealthStatus, Sample, Target, Transition};
+use crate::{HealthStatus, Sample, Target, TraceParent, Transition};
 
 pub const SAMPLE_SAMPLED: &str = "io.healthmon.probe.sampled.v1";
 pub const HEALTH_CHANGED: &str = "io.healthmon.health.changed.v1";
 pub const TARGET_CREATED: &str = "io.healthmon.target.created.v1";
 pub const TARGET_UPDATED: &str = "io.healthmon.target.updated.v1";
 pub const TARGET_DELETED: &str = "io.healthmon.target.deleted.v1";
+pub const TARGET_RESYNCED: &str = "io.healthmon.target.resynced.v1";
 pub const CONTENT_TYPE: &str = "application/cloudevents+json";
 
 /// Namespace for health-change event ids, derived so that a replayed change keeps its id.
@@ -55,28 +57,78 @@ impl HealthChanged {
     }
 }
 
-/// The latest word on a target's configuration; the newest revision wins.
+/// The latest word on a target's configuration; the newest revision wins, except that a resync
+/// (the store's word) wins whatever the revisions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "lowercase")]
 pub enum TargetChanged {
-    Created { target: Target },
-    Updated { target: Target },
-    Deleted { id: Uuid, revision: i64, keep_history: bool },
+    Created {
+        target: Target,
+    },
+    Updated {
+        target: Target,
+    },
+    Deleted {
+        id: Uuid,
+        revision: i64,
+        keep_history: bool,
+    },
+    /// What the store holds for `id`, republished by a resync to bring followers that drifted from
+    /// the store back in line: `target` as stored, or `None` when the store has no such target.
+    Resynced {
+        id: Uuid,
+        target: Option<Target>,
+    },
 }
 
 impl TargetChanged {
     pub fn target_id(&self) -> Uuid {
         match self {
             Self::Created { target } | Self::Updated { target } => target.id,
-            Self::Deleted { id, .. } => *id,
+            Self::Deleted { id, .. } | Self::Resynced { id, .. } => *id,
         }
     }
 
-    pub fn revision(&self) -> i64 {
+    /// The revision this event speaks for; `None` for a resync saying the target is absent, which
+    /// has none (the store has no row to take it from).
+    pub fn revision(&self) -> Option<i64> {
         match self {
-            Self::Created { target } | Self::Updated { target } => target.revision,
-            Self::Deleted { revision, .. } => *revision,
+            Self::Created { target } | Self::Updated { target } => Some(target.revision),
+            Self::Deleted { revision, .. } => Some(*revision),
+            Self::Resynced { target, .. } => target.as_ref().map(|target| target.revision),
         }
+    }
+
+    /// The target as it now stands, when this event says it exists.
+    pub fn present(&self) -> Option<&Target> {
+        match self {
+            Self::Created { target } | Self::Updated { target } => Some(target),
+            Self::Resynced { target, .. } => target.as_ref(),
+            Self::Deleted { .. } => None,
+        }
+    }
+
+    /// Whether followers take this event even when they know an equal or newer revision: the
+    /// store is the source of truth, and a resync is its word.
+    pub fn is_authoritative(&self) -> bool {
+        matches!(self, Self::Resynced { .. })
+    }
+
+    /// Whether a follower that knows `known` (the revision it applied last for this target, if
+    /// any) should apply this event.
+    pub fn supersedes(&self, known: Option<i64>) -> bool {
+        if self.is_authoritative() {
+            return true;
+        }
+        match (known, self.revision()) {
+            (Some(known), Some(revision)) => revision > known,
+            _ => true,
+        }
+    }
+
+    /// The store's word on one target, for a resync.
+    pub fn resynced(id: Uuid, stored: Option<Target>) -> Self {
+        Self::Resynced { id, target: stored }
     }
 
     pub fn event_type(&self) -> &'static str {
@@ -84,6 +136,7 @@ impl TargetChanged {
             Self::Created { .. } => TARGET_CREATED,
             Self::Updated { .. } => TARGET_UPDATED,
             Self::Deleted { .. } => TARGET_DELETED,
+            Self::Resynced { .. } => TARGET_RESYNCED,
         }
     }
 }
@@ -103,15 +156,32 @@ pub enum EnvelopeError {
 
 /// Builds the JSON bytes of a structured-mode CloudEvent.
 pub fn encode(id: Uuid, event_type: &str, source: &str, subject: Uuid, time: DateTime<Utc>, data: Value) -> Vec<u8> {
-    let event = EventBuilderV10::new()
+    encode_traced(id, event_type, source, subject, time, data, None)
+}
+
+/// The CloudEvents Distributed Tracing extension attribute.
+pub const TRACEPARENT: &str = "traceparent";
+
+fn encode_traced(
+    id: Uuid,
+    event_type: &str,
+    source: &str,
+    subject: Uuid,
+    time: DateTime<Utc>,
+    data: Value,
+    trace: Option<&TraceParent>,
+) -> Vec<u8> {
+    let mut builder = EventBuilderV10::new()
         .id(id.to_string())
         .ty(event_type)
         .source(source)
         .subject(subject.to_string())
         .time(time)
-        .data("application/json", data)
-        .build();
-    match event {
+        .data("application/json", data);
+    if let Some(trace) = trace {
+        builder = builder.extension(TRACEPARENT, trace.to_string());
+    }
+    match builder.build() {
         Ok(event) => serde_json::to_vec(&event).unwrap_or_default(),
         // Every attribute above is always present and well-formed, so building cannot fail.
         Err(error) => unreachable!("a CloudEvent with every required attribute failed to build: {error}"),
@@ -119,8 +189,13 @@ pub fn encode(id: Uuid, event_type: &str, source: &str, subject: Uuid, time: Dat
 }
 
 pub fn encode_sample(sample: &Sample, source: &str) -> Vec<u8> {
+    encode_sample_traced(sample, source, None)
+}
+
+/// A sample event carrying the probe's trace context, so the projector can name the same trace.
+pub fn encode_sample_traced(sample: &Sample, source: &str, trace: Option<&TraceParent>) -> Vec<u8> {
     let data = serde_json::to_value(sample).unwrap_or(Value::Null);
-    encode(sample.id, SAMPLE_SAMPLED, source, sample.target_id, sample.at, data)
+    encode_traced(sample.id, SAMPLE_SAMPLED, source, sample.target_id, sample.at, data, trace)
 }
 
 pub fn encode_health(change: &HealthChanged, source: &str) -> Vec<u8> {
@@ -135,28 +210,48 @@ pub fn encode_target(change: &TargetChanged, event_id: Uuid, source: &str, time:
 
 /// Parses a CloudEvent and returns its type and JSON data.
 pub fn decode(bytes: &[u8]) -> Result<(String, Value), EnvelopeError> {
-    let event: Event = serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
-    let data = match event.data() {
-        Some(Data::Json(value)) => value.clone(),
-        Some(Data::String(text)) => serde_json::from_str(text).map_err(|e| EnvelopeError::Malformed(e.to_string()))?,
-        Some(Data::Binary(bytes)) => {
-            serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Malformed(e.to_string()))?
-        }
-        None => return Err(EnvelopeError::Malformed("event has no data".into())),
-    };
-    Ok((event.ty().to_owned(), data))
+    let event = parse(bytes)?;
+    Ok((event.ty().to_owned(), data_of(&event)?))
+}
+
+fn parse(bytes: &[u8]) -> Result<Event, EnvelopeError> {
+    serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Malformed(e.to_string()))
+}
+
+fn data_of(event: &Event) -> Result<Value, EnvelopeError> {
+    match event.data() {
+        Some(Data::Json(value)) => Ok(value.clone()),
+        Some(Data::String(text)) => serde_json::from_str(text).map_err(|e| EnvelopeError::Malformed(e.to_string())),
+        Some(Data::Binary(bytes)) => serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Malformed(e.to_string())),
+        None => Err(EnvelopeError::Malformed("event has no data".into())),
+    }
 }
 
 fn decode_as<T: serde::de::DeserializeOwned>(bytes: &[u8], accept: &[&str]) -> Result<T, EnvelopeError> {
-    let (event_type, data) = decode(bytes)?;
-    if !accept.contains(&event_type.as_str()) {
-        return Err(EnvelopeError::UnexpectedType(event_type));
+    decode_event_as(&parse(bytes)?, accept)
+}
+
+fn decode_event_as<T: serde::de::DeserializeOwned>(event: &Event, accept: &[&str]) -> Result<T, EnvelopeError> {
+    if !accept.contains(&event.ty()) {
+        return Err(EnvelopeError::UnexpectedType(event.ty().to_owned()));
     }
-    serde_json::from_value(data).map_err(|e| EnvelopeError::Malformed(e.to_string()))
+    serde_json::from_value(data_of(event)?).map_err(|e| EnvelopeError::Malformed(e.to_string()))
 }
 
 pub fn decode_sample(bytes: &[u8]) -> Result<Sample, EnvelopeError> {
     decode_as(bytes, &[SAMPLE_SAMPLED])
+}
+
+/// A sample and its trace context. Events from before tracing, or with a `traceparent` that is not
+/// valid, decode with none: tracing is a diagnostic and never costs a sample.
+pub fn decode_sample_traced(bytes: &[u8]) -> Result<(Sample, Option<TraceParent>), EnvelopeError> {
+    let event = parse(bytes)?;
+    let sample = decode_event_as(&event, &[SAMPLE_SAMPLED])?;
+    let trace = match event.extension(TRACEPARENT) {
+        Some(ExtensionValue::String(text)) => text.parse().ok(),
+        _ => None,
+    };
+    Ok((sample, trace))
 }
 
 pub fn decode_health(bytes: &[u8]) -> Result<HealthChanged, EnvelopeError> {
@@ -164,7 +259,7 @@ pub fn decode_health(bytes: &[u8]) -> Result<HealthChanged, EnvelopeError> {
 }
 
 pub fn decode_target(bytes: &[u8]) -> Result<TargetChanged, EnvelopeError> {
-    decode_as(bytes, &[TARGET_CREATED, TARGET_UPDATED, TARGET_DELETED])
+    decode_as(bytes, &[TARGET_CREATED, TARGET_UPDATED, TARGET_DELETED, TARGET_RESYNCED])
 }
 
 #[cfg(test)]
@@ -197,6 +292,95 @@ mod tests {
         assert_eq!(value["source"], "/healthmon/prober/p1");
         assert_eq!(decode_sample(&bytes).unwrap(), sample);
         assert!(matches!(decode_health(&bytes), Err(EnvelopeError::UnexpectedType(_))));
+    }
+
+    fn a_sample(prober: &str) -> Sample {
+        let target_id = Uuid::now_v7();
+        Sample {
+            id: sample_id(target_id, 7),
+            target_id,
+            slot: 7,
+            at: Utc::now(),
+            success: false,
+            status_code: None,
+            latency_ms: 1.0,
+            error: Some("refused".into()),
+            prober: prober.into(),
+            check_version: 2,
+            pin_host_key: None,
+        }
+    }
+
+    #[test]
+    fn a_traced_sample_carries_a_valid_traceparent_that_round_trips() {
+        let sample = a_sample("p1");
+        let trace = TraceParent::generate();
+        let bytes = encode_sample_traced(&sample, &source("prober", "p1"), Some(&trace));
+        let value: Value = serde_json::from_slice(&bytes).expect("JSON");
+        let attribute = value[TRACEPARENT].as_str().expect("a traceparent attribute");
+        assert_eq!(attribute.parse::<TraceParent>(), Ok(trace), "{attribute}");
+        assert_eq!(decode_sample_traced(&bytes).expect("a sample"), (sample.clone(), Some(trace)));
+        assert_eq!(decode_sample(&bytes).expect("a sample without asking for its trace"), sample);
+    }
+
+    #[test]
+    fn a_sample_without_or_with_a_broken_traceparent_still_decodes() {
+        let sample = a_sample("old");
+        let untraced = encode_sample(&sample, &source("prober", "old"));
+        let value: Value = serde_json::from_slice(&untraced).expect("JSON");
+        assert!(value.get(TRACEPARENT).is_none(), "{value}");
+        assert_eq!(decode_sample_traced(&untraced).expect("an old event"), (sample.clone(), None));
+
+        let mut broken = value;
+        broken[TRACEPARENT] = Value::from("00-nonsense");
+        let bytes = serde_json::to_vec(&broken).expect("JSON");
+        assert_eq!(decode_sample_traced(&bytes).expect("a sample"), (sample, None));
+    }
+
+    fn stored_target(revision: i64) -> Target {
+        let spec =
+            crate::target::parse_spec(&serde_json::json!({"name": "t", "kind": "tcp", "host": "db", "port": 5432}))
+                .expect("a valid spec");
+        Target { revision, ..Target::create(spec, Utc::now()) }
+    }
+
+    #[test]
+    fn a_resync_round_trips_as_target_resynced_present_or_absent() {
+        let target = stored_target(3);
+        for change in
+            [TargetChanged::resynced(target.id, Some(target.clone())), TargetChanged::resynced(target.id, None)]
+        {
+            let bytes = encode_target(&change, Uuid::new_v4(), &source("api", "a1"), Utc::now());
+            let value: Value = serde_json::from_slice(&bytes).expect("JSON");
+            assert_eq!(value["type"], TARGET_RESYNCED);
+            assert_eq!(value["subject"], target.id.to_string());
+            assert_eq!(value["data"]["change"], "resynced");
+            assert_eq!(decode_target(&bytes).expect("a target event"), change);
+        }
+    }
+
+    #[test]
+    fn given_a_known_revision_when_events_arrive_then_only_newer_ones_or_resyncs_supersede_it() {
+        let target = stored_target(5);
+        let updated = |revision| TargetChanged::Updated { target: Target { revision, ..target.clone() } };
+        assert!(updated(6).supersedes(Some(5)));
+        assert!(!updated(5).supersedes(Some(5)), "a repeat is not news");
+        assert!(!updated(4).supersedes(Some(5)), "an older event is not news");
+        assert!(updated(1).supersedes(None), "anything is news about an unknown target");
+
+        let resynced_lower = TargetChanged::resynced(target.id, Some(Target { revision: 2, ..target.clone() }));
+        assert!(resynced_lower.supersedes(Some(5)), "the store wins even at a lower revision");
+        assert!(TargetChanged::resynced(target.id, None).supersedes(Some(5)), "the store says it is gone");
+    }
+
+    #[test]
+    fn only_events_that_say_a_target_exists_present_it() {
+        let target = stored_target(2);
+        assert_eq!(TargetChanged::Created { target: target.clone() }.present(), Some(&target));
+        assert_eq!(TargetChanged::resynced(target.id, Some(target.clone())).present(), Some(&target));
+        assert_eq!(TargetChanged::resynced(target.id, None).present(), None);
+        assert_eq!(TargetChanged::Deleted { id: target.id, revision: 3, keep_history: false }.present(), None);
+        assert_eq!(TargetChanged::resynced(target.id, None).revision(), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod health;
 pub mod sample;
 pub mod schedule;
 pub mod target;
+pub mod trace;
 pub mod validation;
 
 pub use credential::Credential;
@@ -16,4 +17,5 @@ pub use expected_status::ExpectedStatus;
 pub use health::{HealthState, HealthStatus, Thresholds, Transition};
 pub use sample::Sample;
 pub use target::{Check, HttpCheck, HttpMethod, Shell, SshCheck, Target, TargetSpec, TcpCheck};
+pub use trace::TraceParent;
 pub use validation::ValidationErrors;

@@ -1,9 +1,10 @@
 //! What every healthmon process shares at run time: layered settings, telemetry, connections to
-//! the store and the bus, the outbox relay, the operational endpoints and shutdown signals.
+//! the store and the bus, the outbox relay, the operational endpoints, metrics and shutdown signals.
 
 pub mod address_policy;
 pub mod connect;
 pub mod keys;
+pub mod metrics;
 pub mod ops;
 pub mod outbox;
 pub mod settings;

@@ -1,4 +1,4 @@
-//! The operational endpoints every process serves: liveness and readiness.
+//! The operational endpoints every process serves: liveness, readiness and Prometheus metrics.
 
 use std::sync::Arc;
 
@@ -47,7 +47,18 @@ impl Readiness {
 }
 
 pub fn router(readiness: Readiness) -> Router {
-    Router::new().route("/livez", get(livez)).route("/readyz", get(readyz)).with_state(readiness)
+    Router::new()
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(readiness)
+}
+
+/// The content type Prometheus scrapes the text exposition format with.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+async fn metrics() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, PROMETHEUS_TEXT)], crate::metrics::render()).into_response()
 }
 
 async fn livez() -> Json<serde_json::Value> {

@@ -32,6 +32,10 @@ pub struct Settings {
     pub log: String,
     /// Seconds before a sample the projector took but did not ack is delivered again.
     pub projector_ack_wait_s: u64,
+    /// Seconds a projector stays active after its last lease renewal; a standby takes over after it.
+    pub projector_lease_ttl_s: u64,
+    /// Seconds a prober stays a member after its last heartbeat; its targets move after it.
+    pub heartbeat_ttl_s: u64,
     /// Password of the `admin` user created on first start; random (and logged once) when unset.
     pub admin_password: Option<Secret>,
     /// Require a token on `/healthz` too.
@@ -48,6 +52,8 @@ pub struct Settings {
     pub cors_origins: String,
     /// Seconds any API request may take before it is answered 408/503 (SSE streams excepted).
     pub request_timeout_s: u64,
+    /// Samples a prober holds while the bus cannot take them; beyond it the oldest are dropped.
+    pub prober_buffer: usize,
 }
 
 /// A setting that must never be printed: `Debug` shows only that it is set.
@@ -87,6 +93,8 @@ impl Default for Settings {
             log_format: "text".into(),
             log: "info".into(),
             projector_ack_wait_s: 30,
+            projector_lease_ttl_s: 10,
+            heartbeat_ttl_s: 10,
             admin_password: None,
             protect_healthz: false,
             session_ttl_s: 12 * 3600,
@@ -95,6 +103,7 @@ impl Default for Settings {
             keys_dir: "healthmon-keys".into(),
             cors_origins: String::new(),
             request_timeout_s: 30,
+            prober_buffer: 100_000,
         }
     }
 }
@@ -147,6 +156,14 @@ pub struct SettingsArgs {
     #[arg(long, env = "HEALTHMON_PROJECTOR_ACK_WAIT_S", value_name = "SECONDS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub projector_ack_wait_s: Option<u64>,
+    /// Seconds a projector stays active after its last lease renewal (NATS only) [default: 10].
+    #[arg(long, env = "HEALTHMON_PROJECTOR_LEASE_TTL_S", value_name = "SECONDS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub projector_lease_ttl_s: Option<u64>,
+    /// Seconds a prober stays a member after its last heartbeat (NATS only) [default: 10].
+    #[arg(long, env = "HEALTHMON_HEARTBEAT_TTL_S", value_name = "SECONDS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heartbeat_ttl_s: Option<u64>,
     /// Password of the first admin, on first start only [default: random, logged once].
     #[arg(long, env = "HEALTHMON_ADMIN_PASSWORD", value_name = "PASSWORD", global = true, hide_env_values = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -179,6 +196,10 @@ pub struct SettingsArgs {
     #[arg(long, env = "HEALTHMON_REQUEST_TIMEOUT_S", value_name = "SECONDS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_timeout_s: Option<u64>,
+    /// Samples a prober buffers while NATS is away; beyond, the oldest are dropped [default: 100000].
+    #[arg(long, env = "HEALTHMON_PROBER_BUFFER", value_name = "SAMPLES", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prober_buffer: Option<usize>,
 }
 
 impl Settings {
@@ -199,6 +220,7 @@ impl Settings {
         anyhow::ensure!((1..=3600).contains(&self.projector_ack_wait_s), "projector_ack_wait_s must be 1 to 3600");
         anyhow::ensure!((60..=30 * 86400).contains(&self.session_ttl_s), "session_ttl_s must be 60 to 2592000");
         anyhow::ensure!((1..=3600).contains(&self.request_timeout_s), "request_timeout_s must be 1 to 3600");
+        anyhow::ensure!((1..=10_000_000).contains(&self.prober_buffer), "prober_buffer must be 1 to 10000000");
         anyhow::ensure!(matches!(self.log_format.as_str(), "text" | "json"), "log_format must be text or json");
         anyhow::ensure!(
             !self.nats_prefix.is_empty()

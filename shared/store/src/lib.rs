@@ -48,7 +48,22 @@ pub trait Store: Accounts + Send + Sync + 'static {
     /// applies them in slot order to each target's health state machine, stores the new health,
     /// and records each status change as a transition and a `health.changed` outbox event.
     /// Applying the same samples again changes nothing.
-    async fn ingest(&self, samples: &[Sample], source: &str) -> anyhow::Result<IngestOutcome>;
+    async fn ingest(&self, samples: &[Sample], source: &str) -> anyhow::Result<IngestOutcome> {
+        self.ingest_fenced(samples, source, None).await
+    }
+
+    /// [`Store::ingest`] by the projector that claimed epoch `fence`: fails with [`Fenced`], writing
+    /// nothing, when another projector has claimed a newer one. `None` writes unfenced.
+    async fn ingest_fenced(
+        &self,
+        samples: &[Sample],
+        source: &str,
+        fence: Option<i64>,
+    ) -> anyhow::Result<IngestOutcome>;
+
+    /// Makes `holder` the projector allowed to write health and returns its epoch: writes fenced
+    /// with any older epoch fail from now on, and a claim waits for those in flight to end.
+    async fn claim_fence(&self, holder: &str) -> anyhow::Result<i64>;
 
     /// Marks `stale` every enabled target whose newest sample (or last change, if it has none) is
     /// older than [`STALE_AFTER_INTERVALS`] of its intervals, recording each as a transition and a
@@ -57,6 +72,16 @@ pub trait Store: Accounts + Send + Sync + 'static {
         &self,
         now: DateTime<Utc>,
         source: &str,
+    ) -> anyhow::Result<Vec<healthmon_domain::events::HealthChanged>> {
+        self.mark_stale_fenced(now, source, None).await
+    }
+
+    /// [`Store::mark_stale`] fenced like [`Store::ingest_fenced`].
+    async fn mark_stale_fenced(
+        &self,
+        now: DateTime<Utc>,
+        source: &str,
+        fence: Option<i64>,
     ) -> anyhow::Result<Vec<healthmon_domain::events::HealthChanged>>;
 
     /// Samples newest first (by slot), filtered by `at` in [from, to).

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::{Connection, PgConnection};
+use sqlx::{Connection, PgConnection, SqliteConnection};
 use uuid::Uuid;
 
 /// The server tests create their databases on; override with `HEALTHMON_TEST_POSTGRES_URL`.
@@ -60,6 +60,37 @@ pub fn fresh_sqlite_url(dir: &Path) -> String {
     // sqlx percent-decodes the path and cuts it at `?`.
     let escaped = path.to_string_lossy().replace('%', "%25").replace('?', "%3F").replace('#', "%23");
     format!("sqlite://{escaped}")
+}
+
+/// Deletes a target's rows (target, health, samples, transitions) straight from the database at
+/// `database_url`, bypassing the store and its outbox, as a hand edit or a restored backup would:
+/// no event says the target is gone.
+pub async fn erase_target_rows(database_url: &str, id: Uuid) -> anyhow::Result<()> {
+    const TABLES: [(&str, &str); 4] =
+        [("samples", "target_id"), ("transitions", "target_id"), ("target_health", "target_id"), ("targets", "id")];
+    if database_url.starts_with("sqlite:") {
+        let mut connection =
+            SqliteConnection::connect(database_url).await.context("connect to the test SQLite file")?;
+        for (table, column) in TABLES {
+            sqlx::query(&format!("DELETE FROM {table} WHERE {column} = ?"))
+                .bind(id.hyphenated().to_string())
+                .execute(&mut connection)
+                .await
+                .with_context(|| format!("delete from {table}"))?;
+        }
+        connection.close().await.context("close the SQLite connection")?;
+    } else {
+        let mut connection = PgConnection::connect(database_url).await.context("connect to the test database")?;
+        for (table, column) in TABLES {
+            sqlx::query(&format!("DELETE FROM {table} WHERE {column} = $1"))
+                .bind(id)
+                .execute(&mut connection)
+                .await
+                .with_context(|| format!("delete from {table}"))?;
+        }
+        connection.close().await.context("close the test database connection")?;
+    }
+    Ok(())
 }
 
 /// Best effort: a failure here must not fail the test that is only asking for a database.

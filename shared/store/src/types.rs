@@ -111,3 +111,12 @@ pub struct IngestOutcome {
     pub stored: usize,
     pub changes: Vec<healthmon_domain::events::HealthChanged>,
 }
+
+/// A write refused because another projector has claimed the fence since this one did: this one
+/// has been deposed and must stop writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("fenced off: this projector holds epoch {ours}, the current epoch is {current}")]
+pub struct Fenced {
+    pub ours: i64,
+    pub current: i64,
+}

@@ -6,6 +6,7 @@ pub mod limiter;
 pub mod passwords;
 pub mod routes;
 pub mod tokens;
+pub mod views;
 
 use axum::http::HeaderMap;
 use chrono::Duration;

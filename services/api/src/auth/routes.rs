@@ -11,6 +11,7 @@ use healthmon_store::accounts::{Role, Token, TokenKind, User, UserDeletion};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::views::{LoginResponse, TokenCreated, TokenList, TokenView, UserList, UserView};
 use super::{passwords, tokens};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, Reader, Writer};
@@ -88,9 +89,9 @@ async fn login(
     State(state): State<AppState>,
     ConnectInfo(address): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LoginResponse>, ApiError> {
     let (token, expires_at, role) = issue_session(&state, address, &body).await?;
-    Ok(Json(json!({ "token": token, "expires_at": expires_at, "role": role })))
+    Ok(Json(LoginResponse { token, expires_at, role }))
 }
 
 async fn logout(State(state): State<AppState>, Reader(caller): Reader) -> Result<StatusCode, ApiError> {
@@ -98,13 +99,9 @@ async fn logout(State(state): State<AppState>, Reader(caller): Reader) -> Result
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn user_view(user: &User) -> Value {
-    json!({ "username": user.username, "role": user.role, "created_at": user.created_at })
-}
-
-async fn list_users(State(state): State<AppState>, _: Writer) -> Result<Json<Value>, ApiError> {
+async fn list_users(State(state): State<AppState>, _: Writer) -> Result<Json<UserList>, ApiError> {
     let users = state.store.users().await?;
-    Ok(Json(json!({ "items": users.iter().map(user_view).collect::<Vec<_>>() })))
+    Ok(Json(UserList { items: users.iter().map(UserView::from).collect() }))
 }
 
 fn valid_username(name: &str) -> bool {
@@ -148,7 +145,7 @@ async fn create_user(
     }
     tracing::info!(username, role = user.role.as_str(), "user created");
     let location = format!("/api/v1/users/{username}");
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(user_view(&user))).into_response())
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(UserView::from(&user))).into_response())
 }
 
 async fn delete_user(
@@ -166,17 +163,10 @@ async fn delete_user(
     }
 }
 
-fn token_view(token: &Token) -> Value {
-    json!({
-        "id": token.id, "name": token.name, "username": token.username, "role": token.role,
-        "created_at": token.created_at, "expires_at": token.expires_at, "last_used_at": token.last_used_at,
-    })
-}
-
-async fn list_tokens(State(state): State<AppState>, Reader(caller): Reader) -> Result<Json<Value>, ApiError> {
+async fn list_tokens(State(state): State<AppState>, Reader(caller): Reader) -> Result<Json<TokenList>, ApiError> {
     let owner = (caller.role != Role::Admin).then_some(caller.username.as_str());
     let listed = state.store.api_tokens(owner).await?;
-    Ok(Json(json!({ "items": listed.iter().map(token_view).collect::<Vec<_>>() })))
+    Ok(Json(TokenList { items: listed.iter().map(TokenView::from).collect() }))
 }
 
 async fn create_token(
@@ -225,9 +215,8 @@ async fn create_token(
         last_used_at: None,
     };
     state.store.create_token(&token).await?;
-    let mut view = token_view(&token);
-    view["token"] = json!(issued.secret);
-    Ok((StatusCode::CREATED, Json(view)).into_response())
+    let created = TokenCreated { view: TokenView::from(&token), token: issued.secret };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
 async fn revoke_token(

@@ -66,7 +66,6 @@ impl Aggregate {
 struct TargetFacts {
     enabled: bool,
     tags: Vec<String>,
-    revision: i64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -80,8 +79,11 @@ struct HealthFacts {
 struct Entry {
     target: Option<TargetFacts>,
     health: Option<HealthFacts>,
-    /// Revision of a delete, so an older event cannot bring the target back.
-    deleted_at_revision: Option<i64>,
+    /// The newest revision applied (the target's, or its delete's), so an older event cannot undo
+    /// it or bring a deleted target back.
+    known_revision: Option<i64>,
+    /// Deleted, or absent from the store at a resync: its late health events are not news.
+    removed: bool,
 }
 
 impl Entry {
@@ -108,11 +110,8 @@ impl Tally {
     pub fn from_records(records: Vec<TargetRecord>) -> Self {
         let mut tally = Self::default();
         for record in records {
-            let facts = TargetFacts {
-                enabled: record.target.spec.enabled,
-                tags: record.target.spec.tags.clone(),
-                revision: record.target.revision,
-            };
+            let facts = TargetFacts { enabled: record.target.spec.enabled, tags: record.target.spec.tags.clone() };
+            let revision = record.target.revision;
             let health = HealthFacts {
                 status: record.health.status,
                 version: (record.health.check_version, record.health.last_slot.unwrap_or(0)),
@@ -120,28 +119,35 @@ impl Tally {
             tally.update(record.target.id, |entry| {
                 entry.target = Some(facts);
                 entry.health = Some(health);
+                entry.known_revision = Some(revision);
             });
         }
         tally
     }
 
+    /// Applies a target event that is news: a newer revision, or a resync (the store's word).
     pub fn apply_target(&mut self, change: &TargetChanged) {
         let id = change.target_id();
-        let revision = change.revision();
-        let entry = self.entries.get(&id);
-        let known = entry.and_then(|e| e.target.as_ref().map(|t| t.revision).or(e.deleted_at_revision));
-        if known.is_some_and(|known| known >= revision) {
+        let known = self.entries.get(&id).and_then(|entry| entry.known_revision);
+        if !change.supersedes(known) {
             return;
         }
-        self.update(id, |entry| match change {
-            TargetChanged::Created { target } | TargetChanged::Updated { target } => {
-                entry.target =
-                    Some(TargetFacts { enabled: target.spec.enabled, tags: target.spec.tags.clone(), revision });
+        let revision = change.revision();
+        self.update(id, |entry| {
+            // A resync saying the target is absent has no revision; the bar stays where it was.
+            if revision.is_some() {
+                entry.known_revision = revision;
             }
-            TargetChanged::Deleted { .. } => {
-                entry.target = None;
-                entry.health = None;
-                entry.deleted_at_revision = Some(revision);
+            match change.present() {
+                Some(target) => {
+                    entry.target = Some(TargetFacts { enabled: target.spec.enabled, tags: target.spec.tags.clone() });
+                    entry.removed = false;
+                }
+                None => {
+                    entry.target = None;
+                    entry.health = None;
+                    entry.removed = true;
+                }
             }
         });
     }
@@ -150,7 +156,7 @@ impl Tally {
     pub fn apply_health(&mut self, change: &HealthChanged) -> bool {
         let version = (change.check_version, change.slot);
         let entry = self.entries.get(&change.target_id);
-        if entry.is_some_and(|e| e.deleted_at_revision.is_some() && e.target.is_none()) {
+        if entry.is_some_and(|e| e.removed) {
             return false;
         }
         if entry.and_then(|e| e.health).is_some_and(|health| health.version >= version) {

@@ -23,12 +23,13 @@ pub fn routes(table: RouteTable) -> RouteTable {
             Method::POST,
             "/api/v1/admin/resync",
             Access::Admin,
-            "Rebuild the health snapshot from the store",
+            "Republish every target from the store to the probers and rebuild the health snapshot",
             resync,
         )
         .document(Method::GET, "/healthz", Access::HealthCheck, "200 when every enabled target is healthy, else 503")
         .document(Method::GET, "/livez", Access::Public, "This process is alive")
         .document(Method::GET, "/readyz", Access::Public, "This process can reach its database and bus")
+        .document(Method::GET, "/metrics", Access::Public, "This process's metrics, in the Prometheus text format")
 }
 
 /// The load balancers' route, kept apart so it skips request tracing: it is called thousands of
@@ -93,6 +94,6 @@ async fn breakdown(State(state): State<AppState>, _: Reader) -> Result<Json<Valu
 
 #[tracing::instrument(skip_all)]
 async fn resync(State(state): State<AppState>, _: Writer) -> Result<Json<Value>, ApiError> {
-    resync_from_store(&state).await?;
-    Ok(Json(json!({ "status": "resynced" })))
+    let republished = resync_from_store(&state).await?;
+    Ok(Json(json!({ "status": "resynced", "targets": republished.targets, "removed": republished.removed })))
 }

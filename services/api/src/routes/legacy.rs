@@ -24,7 +24,13 @@ pub fn routes(table: RouteTable) -> RouteTable {
             "Each resource's state and why it is down",
             resource_state,
         )
-        .route(Method::POST, "/Reset", Access::Admin, "Rebuild health from the store, keeping history", reset)
+        .route(
+            Method::POST,
+            "/Reset",
+            Access::Admin,
+            "Republish targets from the store and rebuild health, keeping history",
+            reset,
+        )
         .route(Method::GET, "/Routes", Access::Reader, "Every route with its method and a description", list_routes)
 }
 

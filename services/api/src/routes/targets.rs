@@ -16,6 +16,7 @@ use super::params;
 use super::table::{Access, RouteTable};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Query, Reader, TargetId, Writer};
+use crate::resync::{Republished, republish};
 use crate::state::AppState;
 use crate::views;
 
@@ -92,11 +93,14 @@ pub async fn all_of_kind(state: &AppState, kind: &str) -> Result<Vec<TargetRecor
     }
 }
 
-/// Rebuilds the health board from the store and relays anything pending; history stays.
-pub async fn resync(state: &AppState) -> Result<(), ApiError> {
-    state.board.resync().await.map_err(|error| ApiError::Unavailable(format!("resync failed: {error}")))?;
+/// Republishes the store's view of every target (re-planning every prober), rebuilds the health
+/// board from the store and relays anything pending; history stays.
+pub async fn resync(state: &AppState) -> Result<Republished, ApiError> {
+    let failed = |error: anyhow::Error| ApiError::Unavailable(format!("resync failed: {error:#}"));
+    let republished = republish(state.store.as_ref(), state.bus.as_ref(), &state.source).await.map_err(failed)?;
+    state.board.resync().await.map_err(failed)?;
     state.relay.kick();
-    Ok(())
+    Ok(republished)
 }
 
 /// Refuses a target whose address the policy refuses (after resolving its name), as a 422.

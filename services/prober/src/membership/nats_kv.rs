@@ -10,10 +10,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_nats::jetstream::kv::{self, Entry, Operation, Store, Watch};
-use async_nats::jetstream::stream;
 use chrono::Utc;
 use futures::StreamExt;
-use healthmon_bus::{EventBus, NatsBus};
+use healthmon_bus::NatsBus;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
@@ -34,42 +33,13 @@ pub(super) async fn join(
     heartbeat_ttl: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(watch::Receiver<Members>, JoinHandle<()>)> {
-    let bucket = open_bucket(nats, heartbeat_ttl).await?;
+    let bucket = nats.expiring_bucket(BUCKET, heartbeat_ttl).await?;
     let heartbeat = Heartbeat { name: name.to_string(), started_at: Utc::now() };
     heartbeat.put(&bucket).await.context("storing the first prober heartbeat")?;
     let (members_tx, members_rx) = watch::channel(Members::default());
     let live = LiveMembers { heartbeat_ttl, expiries: HashMap::new() };
     let task = tokio::spawn(keep_membership(bucket, heartbeat, live, members_tx, shutdown));
     Ok((members_rx, task))
-}
-
-/// Opens the bucket, creating it if missing. The stream is created by hand, as `create_key_value`
-/// would, because that first queries the account info, which this client fails to parse on some
-/// servers.
-async fn open_bucket(nats: &NatsBus, heartbeat_ttl: Duration) -> anyhow::Result<Store> {
-    let jetstream = nats.jetstream();
-    let name = nats.naming().durable_name(BUCKET);
-    if let Ok(bucket) = jetstream.get_key_value(&name).await {
-        return Ok(bucket);
-    }
-    let config = stream::Config {
-        name: format!("KV_{name}"),
-        subjects: vec![format!("$KV.{name}.>")],
-        // One entry per member, gone TTL after its last heartbeat.
-        max_messages_per_subject: 1,
-        max_age: heartbeat_ttl,
-        discard: stream::DiscardPolicy::New,
-        allow_rollup: true,
-        deny_delete: true,
-        allow_direct: true,
-        num_replicas: 1,
-        ..stream::Config::default()
-    };
-    if let Err(error) = jetstream.create_stream(config).await {
-        // Another prober may have created it in the meantime; only then does the get below succeed.
-        tracing::debug!(%error, "could not create the prober bucket");
-    }
-    jetstream.get_key_value(&name).await.with_context(|| format!("opening KV bucket {name}"))
 }
 
 struct Heartbeat {
@@ -143,7 +113,11 @@ async fn keep_membership(
             _ = sleep_until(next_expiry) => live.expire(Instant::now()),
         }
         if caught_up {
-            let current = live.names();
+            let mut current = live.names();
+            // A prober cut off from NATS cannot see its own heartbeats, yet it is alive: it keeps
+            // probing its targets (buffering the samples) rather than dropping them all. Others
+            // may take them over meanwhile; the deterministic sample ids make the overlap harmless.
+            current.insert(heartbeat.name.clone());
             members.send_if_modified(|published| {
                 let changed = **published != current;
                 if changed {

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::StreamShared;
 use super::log::Log;
-use crate::{Acknowledge, Delivery, DurableConsumer, Message};
+use crate::{Acknowledge, ConsumerStats, Delivery, DurableConsumer, Message};
 
 /// Like JetStream's `max_ack_pending`: no new messages are delivered while this many are unacked.
 const MAX_ACK_PENDING: usize = 20_000;
@@ -115,9 +115,39 @@ impl DurableConsumer for MemoryConsumer {
             }
         }
     }
+
+    /// Due redeliveries come before new messages in [`ConsumerState::take`], in sequence order.
+    async fn reclaim_unacked(&mut self) -> anyhow::Result<()> {
+        self.reclaim().await;
+        Ok(())
+    }
+
+    async fn stats(&mut self) -> anyhow::Result<ConsumerStats> {
+        let state = self.shared.lock();
+        let Some(consumer) = state.consumers.get(&self.name) else { return Ok(ConsumerStats::default()) };
+        let to_u64 = |count: usize| u64::try_from(count).unwrap_or(u64::MAX);
+        Ok(ConsumerStats {
+            pending: state.log.count_after(consumer.cursor),
+            ack_pending: to_u64(consumer.pending.len()),
+            redelivered: to_u64(consumer.pending.values().filter(|pending| pending.delivered > 1).count()),
+        })
+    }
 }
 
 impl MemoryConsumer {
+    async fn reclaim(&self) {
+        let now = Instant::now();
+        {
+            let mut state = self.shared.lock();
+            if let Some(consumer) = state.consumers.get_mut(&self.name) {
+                for pending in consumer.pending.values_mut() {
+                    pending.due_at = now;
+                }
+            }
+        }
+        self.shared.consumers_changed.send_modify(|version| *version += 1);
+    }
+
     fn delivery(&self, message: Message, delivered: u64) -> Delivery {
         let acker = MemoryAcker {
             shared: self.shared.clone(),

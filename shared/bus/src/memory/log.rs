@@ -1,7 +1,7 @@
 //! One stream's in-memory log: sequence numbers, msg-id de-duplication, retention limits and the
 //! keep-only-the-newest-per-subject rule of the targets stream.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -86,6 +86,18 @@ impl Log {
             .take(limit)
             .map(|(&seq, stored)| to_message(seq, stored))
             .collect()
+    }
+
+    /// How many stored messages have a sequence above `sequence`; walks them, which is fine at the
+    /// in-process bus's sizes and a metrics scrape's pace.
+    pub fn count_after(&self, sequence: u64) -> u64 {
+        let count = self.messages.range(sequence.saturating_add(1)..).count();
+        u64::try_from(count).unwrap_or(u64::MAX)
+    }
+
+    /// Every subject with at least one stored message, each once.
+    pub fn subjects(&self) -> BTreeSet<&str> {
+        self.messages.values().map(|stored| stored.subject.as_str()).collect()
     }
 
     fn forget_msg_ids_older_than(&mut self, now: Instant) {
@@ -178,5 +190,15 @@ mod tests {
         log.append("t.a".into(), "3", Bytes::from("a2"), now);
         assert_eq!(payloads(&log), vec![Bytes::from("b1"), Bytes::from("a2")]);
         assert_eq!(log.after(0, 10).iter().map(|message| message.sequence).collect::<Vec<_>>(), vec![2, 3]);
+    }
+
+    #[test]
+    fn subjects_are_those_still_held_each_once() {
+        let mut log = Log::new(retention(2));
+        let now = Instant::now();
+        log.append("s.a".into(), "1", Bytes::from("dropped by the cap"), now);
+        log.append("s.b".into(), "2", Bytes::from("b1"), now);
+        log.append("s.b".into(), "3", Bytes::from("b2"), now);
+        assert_eq!(log.subjects().into_iter().collect::<Vec<_>>(), vec!["s.b"]);
     }
 }

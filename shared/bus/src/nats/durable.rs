@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 use super::{NatsBus, nats_error};
-use crate::{Acknowledge, Delivery, DurableConsumer, Message, Stream};
+use crate::{Acknowledge, ConsumerStats, Delivery, DurableConsumer, Message, Stream};
 
 /// Generous, so a slow batch commit never stalls delivery, yet bounded like JetStream requires.
 const MAX_ACK_PENDING: i64 = 20_000;
@@ -45,8 +45,22 @@ impl NatsDurableConsumer {
             ..Default::default()
         };
         let mut handle = Self { bus, stream, config, consumer: None };
+        handle.adopt_start_position().await;
         handle.consumer = Some(handle.create().await?);
         Ok(handle)
+    }
+
+    /// An existing consumer keeps the start position it was created or reclaimed with: the server
+    /// refuses to change a deliver policy. Absent, the consumer starts from the stream's beginning.
+    async fn adopt_start_position(&mut self) {
+        let jetstream = &self.bus.inner.jetstream;
+        let stream_name = self.bus.inner.naming.stream_name(self.stream);
+        let durable = self.config.durable_name.clone().unwrap_or_default();
+        if let Ok(stream) = jetstream.get_stream(&stream_name).await
+            && let Ok(info) = stream.consumer_info(&durable).await
+        {
+            self.config.deliver_policy = info.config.deliver_policy;
+        }
     }
 
     /// Create-or-update: an existing consumer with an older config (say another ack wait) is updated.
@@ -81,11 +95,12 @@ impl NatsDurableConsumer {
         while let Some(item) = batch.next().await {
             match item.map_err(nats_error).and_then(into_delivery) {
                 Ok(delivery) => deliveries.push(delivery),
-                Err(error) if deliveries.is_empty() => return Err(error.context("fetching from the durable consumer")),
-                // What came before the error is still good; anything lost is redelivered after ack_wait.
+                // Not the part that came before the error either: what the server sent after it
+                // would come back only after ack_wait, behind newer messages. The caller reclaims
+                // the lot in order instead (`reclaim_unacked`).
                 Err(error) => {
-                    tracing::warn!(error = format!("{error:#}"), "fetch ended early");
-                    break;
+                    let taken = deliveries.len();
+                    return Err(error.context(format!("fetching from the durable consumer (after {taken} messages)")));
                 }
             }
         }
@@ -111,6 +126,47 @@ impl DurableConsumer for NatsDurableConsumer {
             self.consumer = Some(consumer);
         }
         fetched
+    }
+
+    /// JetStream cannot make another client's deliveries due early, so the consumer is created
+    /// again starting right after its ack floor (everything below it is acked).
+    async fn reclaim_unacked(&mut self) -> anyhow::Result<()> {
+        let jetstream = &self.bus.inner.jetstream;
+        let stream_name = self.bus.inner.naming.stream_name(self.stream);
+        let durable = self.config.durable_name.clone().unwrap_or_default();
+        let stream =
+            jetstream.get_stream(&stream_name).await.with_context(|| format!("opening stream {stream_name}"))?;
+        let info = stream.consumer_info(&durable).await.with_context(|| format!("reading consumer {durable}"))?;
+        if info.num_ack_pending == 0 {
+            return Ok(());
+        }
+        // A consumer created at a start sequence that has acked nothing yet reports a floor of 0;
+        // everything before its start was acked by the consumer it replaced.
+        let created_at = match info.config.deliver_policy {
+            DeliverPolicy::ByStartSequence { start_sequence } => start_sequence,
+            _ => 1,
+        };
+        let start_sequence = (info.ack_floor.stream_sequence + 1).max(created_at);
+        tracing::info!(durable, pending = info.num_ack_pending, start_sequence, "reclaiming unacked messages");
+        self.consumer = None;
+        stream.delete_consumer(&durable).await.with_context(|| format!("deleting consumer {durable}"))?;
+        self.config.deliver_policy = DeliverPolicy::ByStartSequence { start_sequence };
+        self.consumer = Some(self.create().await?);
+        Ok(())
+    }
+
+    async fn stats(&mut self) -> anyhow::Result<ConsumerStats> {
+        let jetstream = &self.bus.inner.jetstream;
+        let stream_name = self.bus.inner.naming.stream_name(self.stream);
+        let durable = self.config.durable_name.clone().unwrap_or_default();
+        let stream =
+            jetstream.get_stream(&stream_name).await.with_context(|| format!("opening stream {stream_name}"))?;
+        let info = stream.consumer_info(&durable).await.with_context(|| format!("reading consumer {durable}"))?;
+        Ok(ConsumerStats {
+            pending: info.num_pending,
+            ack_pending: u64::try_from(info.num_ack_pending).unwrap_or(0),
+            redelivered: u64::try_from(info.num_redelivered).unwrap_or(0),
+        })
     }
 }
 

@@ -14,7 +14,12 @@ use super::outbox::{insert_events, insert_transitions};
 use crate::IngestOutcome;
 use crate::common::{IngestTarget, PendingOutbox, apply_samples, counter};
 
-pub(super) async fn ingest(pool: &PgPool, samples: &[Sample], source: &str) -> anyhow::Result<IngestOutcome> {
+pub(super) async fn ingest(
+    pool: &PgPool,
+    samples: &[Sample],
+    source: &str,
+    fence: Option<i64>,
+) -> anyhow::Result<IngestOutcome> {
     if samples.is_empty() {
         return Ok(IngestOutcome::default());
     }
@@ -23,6 +28,7 @@ pub(super) async fn ingest(pool: &PgPool, samples: &[Sample], source: &str) -> a
     target_ids.dedup();
 
     let mut tx = pool.begin().await.context("begin the ingest transaction")?;
+    super::fence::check(&mut tx, fence).await?;
     let mut targets = lock_targets(&mut tx, &target_ids).await?;
     let known: Vec<&Sample> = samples.iter().filter(|sample| targets.contains_key(&sample.target_id)).collect();
     let mut inserted = insert_samples(&mut tx, &known).await?;

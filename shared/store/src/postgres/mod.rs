@@ -1,6 +1,7 @@
 //! Postgres store: the production backend, shared by every api and projector instance.
 
 mod accounts;
+mod fence;
 mod ingest;
 mod outbox;
 mod reads;
@@ -78,16 +79,26 @@ impl Store for PostgresStore {
         reads::all_targets(&self.pool).await
     }
 
-    async fn ingest(&self, samples: &[Sample], source: &str) -> anyhow::Result<IngestOutcome> {
-        ingest::ingest(&self.pool, samples, source).await
+    async fn claim_fence(&self, holder: &str) -> anyhow::Result<i64> {
+        fence::claim(&self.pool, holder).await
     }
 
-    async fn mark_stale(
+    async fn ingest_fenced(
+        &self,
+        samples: &[Sample],
+        source: &str,
+        fence: Option<i64>,
+    ) -> anyhow::Result<IngestOutcome> {
+        ingest::ingest(&self.pool, samples, source, fence).await
+    }
+
+    async fn mark_stale_fenced(
         &self,
         now: chrono::DateTime<chrono::Utc>,
         source: &str,
+        fence: Option<i64>,
     ) -> anyhow::Result<Vec<healthmon_domain::events::HealthChanged>> {
-        stale::mark_stale(&self.pool, now, source).await
+        stale::mark_stale(&self.pool, now, source, fence).await
     }
 
     async fn samples(&self, query: &SampleQuery) -> anyhow::Result<Page<Sample>> {

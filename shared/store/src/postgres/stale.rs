@@ -11,8 +11,14 @@ use super::{RECORD_COLUMNS, record_from_row};
 use crate::STALE_AFTER_INTERVALS;
 use crate::common::{PendingOutbox, stale_change};
 
-pub(super) async fn mark_stale(pool: &PgPool, now: DateTime<Utc>, source: &str) -> anyhow::Result<Vec<HealthChanged>> {
+pub(super) async fn mark_stale(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    source: &str,
+    fence: Option<i64>,
+) -> anyhow::Result<Vec<HealthChanged>> {
     let mut tx = pool.begin().await.context("begin the staleness transaction")?;
+    super::fence::check(&mut tx, fence).await?;
     // SKIP LOCKED: a row an ingest holds is receiving samples right now, so it is not stale.
     let rows = sqlx::query(&format!(
         "SELECT {RECORD_COLUMNS} FROM targets t JOIN target_health h ON h.target_id = t.id \

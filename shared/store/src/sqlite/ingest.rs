@@ -17,7 +17,12 @@ use crate::common::{IngestTarget, PendingOutbox, apply_samples, counter};
 /// Ids per `IN (…)` list, well below SQLite's bound-parameter limit.
 const LOOKUP_CHUNK: usize = 500;
 
-pub(super) async fn ingest(pool: &SqlitePool, samples: &[Sample], source: &str) -> anyhow::Result<IngestOutcome> {
+pub(super) async fn ingest(
+    pool: &SqlitePool,
+    samples: &[Sample],
+    source: &str,
+    fence: Option<i64>,
+) -> anyhow::Result<IngestOutcome> {
     if samples.is_empty() {
         return Ok(IngestOutcome::default());
     }
@@ -26,6 +31,7 @@ pub(super) async fn ingest(pool: &SqlitePool, samples: &[Sample], source: &str) 
     target_ids.dedup();
 
     let mut tx = begin_write(pool).await?;
+    super::fence::check(&mut tx, fence).await?;
     let mut targets = load_targets(&mut tx, &target_ids).await?;
     let mut fresh = Vec::new();
     for sample in samples.iter().filter(|sample| targets.contains_key(&sample.target_id)) {

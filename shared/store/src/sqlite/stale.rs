@@ -15,8 +15,10 @@ pub(super) async fn mark_stale(
     pool: &SqlitePool,
     now: DateTime<Utc>,
     source: &str,
+    fence: Option<i64>,
 ) -> anyhow::Result<Vec<HealthChanged>> {
     let mut tx = begin_write(pool).await?;
+    super::fence::check(&mut tx, fence).await?;
     let rows = sqlx::query(&format!(
         "SELECT {RECORD_COLUMNS} FROM targets t JOIN target_health h ON h.target_id = t.id \
          WHERE t.enabled AND h.status <> 'stale' \

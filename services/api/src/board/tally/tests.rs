@@ -82,3 +82,48 @@ fn given_a_deleted_target_then_late_events_do_not_bring_it_back() {
     assert_eq!(aggregate.all.total(), 0);
     assert!(aggregate.by_tag.is_empty());
 }
+
+#[test]
+fn given_a_forged_delete_when_the_store_resyncs_the_target_then_it_counts_again_with_its_health() {
+    let mut tally = Tally::default();
+    let t = target(&["a"]);
+    tally.apply_target(&TargetChanged::Created { target: t.clone() });
+    tally.apply_health(&health(&t, HealthStatus::Healthy, 5));
+    tally.apply_target(&TargetChanged::Deleted { id: t.id, revision: 9, keep_history: true });
+    assert_eq!(tally.aggregate().all.total(), 0);
+
+    tally.apply_target(&TargetChanged::resynced(t.id, Some(t.clone())));
+
+    assert_eq!(tally.aggregate().all.unknown, 1, "back on the board; its health comes with the next event");
+    assert!(tally.apply_health(&health(&t, HealthStatus::Healthy, 6)));
+    assert_eq!(tally.aggregate().counts(Some("a")).healthy, 1);
+}
+
+#[test]
+fn given_a_target_the_store_lost_when_resynced_absent_then_it_leaves_the_board_for_good() {
+    let mut tally = Tally::default();
+    let t = target(&["a"]);
+    tally.apply_target(&TargetChanged::Created { target: t.clone() });
+
+    tally.apply_target(&TargetChanged::resynced(t.id, None));
+
+    assert_eq!(tally.aggregate().all.total(), 0);
+    assert!(tally.aggregate().by_tag.is_empty());
+    assert!(!tally.apply_health(&health(&t, HealthStatus::Unhealthy, 7)), "late health is not news");
+    tally.apply_target(&TargetChanged::Created { target: t.clone() });
+    assert_eq!(tally.aggregate().all.total(), 0, "a replayed older event does not bring it back");
+}
+
+#[test]
+fn given_a_board_loaded_from_the_store_when_a_resync_repeats_it_then_the_counts_stay() {
+    let mut tally = Tally::default();
+    let t = target(&["a"]);
+    tally.apply_target(&TargetChanged::Created { target: t.clone() });
+    tally.apply_health(&health(&t, HealthStatus::Healthy, 5));
+
+    tally.apply_target(&TargetChanged::resynced(t.id, Some(t.clone())));
+
+    let aggregate = tally.aggregate();
+    assert_eq!((aggregate.all.healthy, aggregate.all.total()), (1, 1));
+    assert_eq!(aggregate.counts(Some("a")).healthy, 1);
+}

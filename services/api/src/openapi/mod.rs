@@ -1,0 +1,104 @@
+//! The OpenAPI 3.1 document, generated at run time from the route table the router is built from:
+//! each table route becomes an operation with its summary, tag and security requirement, completed
+//! by `operations` (parameters, bodies, responses) and the schemas derived in `schemas`.
+
+pub mod compat_schemas;
+mod operation;
+pub mod operations;
+pub mod schemas;
+mod serve;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod view_tests;
+
+use utoipa::OpenApi;
+use utoipa::openapi::path::{HttpMethod, Paths};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::routes::table::RouteDoc;
+pub use serve::routes;
+
+/// The name of the bearer-token security scheme in the document.
+pub const BEARER: &str = "bearer";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "healthmon",
+        description = "Watches the resources an application depends on, keeps every probe in a queryable history, \
+                       and answers the application's own health check. Errors are always JSON (`ErrorBody`)."
+    ),
+    components(schemas(
+        schemas::TargetKind,
+        schemas::HealthStatus,
+        schemas::Role,
+        schemas::TargetBody,
+        schemas::HttpFields,
+        schemas::SshFields,
+        schemas::TargetPatch,
+        schemas::TargetView,
+        crate::views::HealthView,
+        schemas::TargetPage,
+        crate::views::SampleView,
+        schemas::SamplePage,
+        schemas::TransitionView,
+        schemas::TransitionPage,
+        schemas::AggregateHealth,
+        schemas::TargetHealth,
+        schemas::HealthBreakdown,
+        schemas::ResyncResult,
+        crate::error::ErrorBody,
+        crate::error::ErrorDetail,
+        schemas::LoginRequest,
+        crate::auth::views::LoginResponse,
+        schemas::UserCreate,
+        crate::auth::views::UserView,
+        crate::auth::views::UserList,
+        schemas::TokenCreate,
+        crate::auth::views::TokenView,
+        crate::auth::views::TokenCreated,
+        crate::auth::views::TokenList,
+        compat_schemas::WebserverBody,
+        compat_schemas::WebserverSummary,
+        compat_schemas::WebserverRequest,
+        compat_schemas::WebserverDetail,
+        compat_schemas::LegacyToken,
+        compat_schemas::ResourceState,
+        compat_schemas::ResetResult,
+        compat_schemas::RouteInfo,
+        compat_schemas::ResourceBody,
+        compat_schemas::ResourceView,
+    ))
+)]
+struct Schemas;
+
+/// The document of exactly these routes.
+pub fn document(routes: &[RouteDoc]) -> utoipa::openapi::OpenApi {
+    let mut document = Schemas::openapi();
+    let mut paths = Paths::new();
+    for route in routes {
+        paths.add_path_operation(route.path, vec![http_method(route.method)], operation::build(route));
+    }
+    document.paths = paths;
+    let bearer = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .description(Some(
+            "A login token (`POST /api/v1/auth/login`) or an API token (`POST /api/v1/tokens`). \
+             The compatibility routes also take it in a `token` header.",
+        ))
+        .build();
+    document.components.get_or_insert_with(Default::default).add_security_scheme(BEARER, SecurityScheme::Http(bearer));
+    document
+}
+
+fn http_method(method: &str) -> HttpMethod {
+    match method {
+        "POST" => HttpMethod::Post,
+        "PUT" => HttpMethod::Put,
+        "PATCH" => HttpMethod::Patch,
+        "DELETE" => HttpMethod::Delete,
+        "HEAD" => HttpMethod::Head,
+        _ => HttpMethod::Get,
+    }
+}

@@ -1,0 +1,146 @@
+//! What the route table does not say about each operation: its query parameters, request body,
+//! success response and route-specific errors. Keyed by method and path; tests check that every
+//! entry names a table route and every table route has an entry.
+
+/// How a query parameter is typed in the document (the handlers parse them all from text).
+#[derive(Debug, Clone, Copy)]
+pub enum ParamKind {
+    Text,
+    /// A whole number from 1 to 1000.
+    PageSize,
+    Boolean,
+    Time,
+}
+
+#[derive(Debug)]
+pub struct QueryParam {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    pub description: &'static str,
+}
+
+/// A success response's body.
+#[derive(Debug)]
+pub enum Body {
+    /// No body (204).
+    Empty,
+    /// A JSON body described by the named component schema.
+    Json(&'static str),
+    /// A JSON array of the named component schema.
+    JsonList(&'static str),
+    /// A JSON object whose shape the document leaves open.
+    AnyJson,
+    /// Another media type, such as HTML or an event stream.
+    Text(&'static str),
+}
+
+#[derive(Debug)]
+pub struct Details {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub query: &'static [QueryParam],
+    /// The named component schema of the JSON request body.
+    pub request: Option<&'static str>,
+    pub status: u16,
+    pub response: Body,
+    /// Error statuses particular to this route, besides those its access rule, path parameters
+    /// and body imply.
+    pub errors: &'static [u16],
+}
+
+const fn query(name: &'static str, kind: ParamKind, description: &'static str) -> QueryParam {
+    QueryParam { name, kind, description }
+}
+
+const LIMIT: QueryParam = query("limit", ParamKind::PageSize, "Page size, 1 … 1000 (default 100)");
+const CURSOR: QueryParam = query("cursor", ParamKind::Text, "`next_cursor` of the previous page");
+const PAGE: &[QueryParam] = &[LIMIT, CURSOR];
+const TARGET_FILTERS: &[QueryParam] = &[
+    query("status", ParamKind::Text, "Only targets with this status (unknown, healthy, unhealthy, stale, paused)"),
+    query("tag", ParamKind::Text, "Only targets with this tag"),
+    query("kind", ParamKind::Text, "Only targets of this kind (http, ssh, tcp)"),
+    query("q", ParamKind::Text, "Only targets whose name contains this text"),
+    LIMIT,
+    CURSOR,
+];
+const SAMPLE_RANGE: &[QueryParam] = &[
+    LIMIT,
+    CURSOR,
+    query("from", ParamKind::Time, "Samples at or after this RFC 3339 time"),
+    query("to", ParamKind::Time, "Samples before this RFC 3339 time"),
+];
+const HEALTH_TAG: &[QueryParam] = &[query("tag", ParamKind::Text, "Only the targets with this tag")];
+const KEEP_HISTORY: &[QueryParam] =
+    &[query("keep_history", ParamKind::Boolean, "Keep the target's history readable (default false)")];
+
+const fn route(method: &'static str, path: &'static str, status: u16, response: Body) -> Details {
+    Details { method, path, query: &[], request: None, status, response, errors: &[] }
+}
+
+const fn with_query(details: Details, query: &'static [QueryParam]) -> Details {
+    Details { query, ..details }
+}
+
+const fn with_body(details: Details, request: &'static str) -> Details {
+    Details { request: Some(request), ..details }
+}
+
+const fn with_errors(details: Details, errors: &'static [u16]) -> Details {
+    Details { errors, ..details }
+}
+
+const TARGET: &str = "/api/v1/targets/{id}";
+const WEBSERVER: &str = "/webservers/{id}";
+const RESOURCE: &str = "/Resource/{hostname}";
+
+pub const DETAILS: &[Details] = &[
+    with_query(route("GET", "/api/v1/targets", 200, Body::Json("TargetPage")), TARGET_FILTERS),
+    with_body(route("POST", "/api/v1/targets", 201, Body::Json("TargetView")), "TargetBody"),
+    route("GET", TARGET, 200, Body::Json("TargetView")),
+    with_errors(with_body(route("PUT", TARGET, 200, Body::Json("TargetView")), "TargetBody"), &[409]),
+    with_errors(with_body(route("PATCH", TARGET, 200, Body::Json("TargetView")), "TargetPatch"), &[409]),
+    with_query(route("DELETE", TARGET, 204, Body::Empty), KEEP_HISTORY),
+    with_query(route("GET", "/api/v1/targets/{id}/samples", 200, Body::Json("SamplePage")), SAMPLE_RANGE),
+    with_query(route("GET", "/api/v1/targets/{id}/transitions", 200, Body::Json("TransitionPage")), PAGE),
+    route("GET", "/api/v1/health", 200, Body::Json("HealthBreakdown")),
+    with_errors(route("POST", "/api/v1/admin/resync", 200, Body::Json("ResyncResult")), &[503]),
+    with_errors(with_query(route("GET", "/healthz", 200, Body::Json("AggregateHealth")), HEALTH_TAG), &[503]),
+    route("GET", "/livez", 200, Body::AnyJson),
+    with_errors(route("GET", "/readyz", 200, Body::AnyJson), &[503]),
+    route("GET", "/metrics", 200, Body::Text("text/plain; version=0.0.4")),
+    route("GET", "/api/v1/events", 200, Body::Text("text/event-stream")),
+    with_errors(
+        with_body(route("POST", "/api/v1/auth/login", 200, Body::Json("LoginResponse")), "LoginRequest"),
+        &[429],
+    ),
+    route("POST", "/api/v1/auth/logout", 204, Body::Empty),
+    route("GET", "/api/v1/users", 200, Body::Json("UserList")),
+    with_errors(with_body(route("POST", "/api/v1/users", 201, Body::Json("UserView")), "UserCreate"), &[409]),
+    with_errors(route("DELETE", "/api/v1/users/{username}", 204, Body::Empty), &[409]),
+    route("GET", "/api/v1/tokens", 200, Body::Json("TokenList")),
+    with_body(route("POST", "/api/v1/tokens", 201, Body::Json("TokenCreated")), "TokenCreate"),
+    route("DELETE", "/api/v1/tokens/{id}", 204, Body::Empty),
+    route("GET", "/webservers", 200, Body::JsonList("WebserverSummary")),
+    with_body(route("POST", "/webservers", 201, Body::Json("WebserverSummary")), "WebserverBody"),
+    route("GET", WEBSERVER, 200, Body::Json("WebserverDetail")),
+    with_body(route("PUT", WEBSERVER, 200, Body::Json("WebserverSummary")), "WebserverBody"),
+    route("DELETE", WEBSERVER, 204, Body::Empty),
+    route("GET", "/webservers/{id}/requests", 200, Body::JsonList("WebserverRequest")),
+    with_errors(with_query(route("GET", "/IsHealthy", 200, Body::Json("AggregateHealth")), HEALTH_TAG), &[503]),
+    with_errors(with_body(route("POST", "/Login", 200, Body::Json("LegacyToken")), "LoginRequest"), &[429]),
+    route("GET", "/ResourceState", 200, Body::JsonList("ResourceState")),
+    with_errors(route("POST", "/Reset", 200, Body::Json("ResetResult")), &[503]),
+    route("GET", "/Routes", 200, Body::JsonList("RouteInfo")),
+    route("GET", "/Resource", 200, Body::JsonList("ResourceView")),
+    with_errors(with_body(route("POST", "/Resource", 201, Body::Json("ResourceView")), "ResourceBody"), &[409]),
+    route("GET", RESOURCE, 200, Body::Json("ResourceView")),
+    with_body(route("PUT", RESOURCE, 200, Body::Json("ResourceView")), "ResourceBody"),
+    with_body(route("PATCH", RESOURCE, 200, Body::Json("ResourceView")), "ResourceBody"),
+    route("DELETE", RESOURCE, 204, Body::Empty),
+    route("GET", "/openapi.json", 200, Body::AnyJson),
+    route("GET", "/docs", 200, Body::Text("text/html")),
+];
+
+pub fn details(method: &str, path: &str) -> Option<&'static Details> {
+    DETAILS.iter().find(|details| details.method == method && details.path == path)
+}

@@ -1,0 +1,257 @@
+//! Schemas of the main API's request and response bodies, for the OpenAPI document only.
+//!
+//! The handlers read bodies as JSON values (so `parse_spec` can name every bad field in one 422)
+//! and answer with JSON built by `views`; these types describe those shapes to clients and are
+//! never constructed.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::views::{HealthView, SampleView};
+
+/// What a target checks.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Http,
+    Ssh,
+    Tcp,
+}
+
+/// A target's health as clients see it (`paused` when it is disabled).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Unknown,
+    Healthy,
+    Unhealthy,
+    Stale,
+    Paused,
+}
+
+/// Who a user or token is: admins may do everything, viewers read.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Viewer,
+}
+
+/// Creates or fully replaces a target. `kind` decides which check fields apply: `http` needs
+/// `url`; `ssh` needs `host`, `username` and `password` or `private_key`; `tcp` needs `host` and
+/// `port`. Secrets are write-only; a replacement that names none keeps the stored ones.
+#[derive(Serialize, ToSchema)]
+pub struct TargetBody {
+    #[schema(example = "orders-api")]
+    pub name: String,
+    pub kind: TargetKind,
+    /// 1 … 3600, default 60.
+    #[schema(minimum = 1, maximum = 3600)]
+    pub interval_s: Option<u32>,
+    /// 1 … 300, default 60; a sample with latency ≥ timeout fails.
+    #[schema(minimum = 1, maximum = 300)]
+    pub timeout_s: Option<u32>,
+    /// Successes in a row to turn healthy, 1 … 100, default 5.
+    #[schema(minimum = 1, maximum = 100)]
+    pub healthy_threshold: Option<u32>,
+    /// Failures in a row to turn unhealthy, 1 … 100, default 3.
+    #[schema(minimum = 1, maximum = 100)]
+    pub unhealthy_threshold: Option<u32>,
+    /// Default true.
+    pub enabled: Option<bool>,
+    pub tags: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub http: HttpFields,
+    #[serde(flatten)]
+    pub ssh: SshFields,
+}
+
+/// The fields of an `http` check.
+#[derive(Serialize, ToSchema)]
+pub struct HttpFields {
+    /// http or https.
+    #[schema(example = "https://orders.internal/health")]
+    pub url: Option<String>,
+    /// GET (default) or HEAD.
+    pub method: Option<String>,
+    /// "2xx" (default), a range "200-399" or a list "200,204".
+    #[schema(example = "2xx")]
+    pub expected_status: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub body_contains: Option<String>,
+    /// Default false: a fresh connection per probe.
+    pub keepalive: Option<bool>,
+}
+
+/// The fields of an `ssh` check (and `host` and `port` of a `tcp` one).
+#[derive(Serialize, ToSchema)]
+pub struct SshFields {
+    pub host: Option<String>,
+    /// Default 22 for ssh; required for tcp.
+    pub port: Option<u16>,
+    pub username: Option<String>,
+    /// Write-only.
+    pub password: Option<String>,
+    /// Write-only, OpenSSH or PEM.
+    pub private_key: Option<String>,
+    /// Write-only.
+    pub private_key_passphrase: Option<String>,
+    /// Default: the free-disk check.
+    pub command: Option<String>,
+    /// A regex stdout must match.
+    pub expect_output: Option<String>,
+    /// Default 1024.
+    pub min_free_disk_mb: Option<u64>,
+    /// `SHA256:<base64>` as `ssh-keygen -l -E sha256` prints it.
+    pub host_key_sha256: Option<String>,
+    /// Default false; when true the first key seen is pinned.
+    pub trust_on_first_use: Option<bool>,
+    /// "sh" (default) or "powershell".
+    pub shell: Option<String>,
+}
+
+/// A JSON merge patch (RFC 7396) of a target: any of the fields of a full body; `null` removes an
+/// optional one. The result is validated as a whole.
+#[derive(Serialize, ToSchema)]
+pub struct TargetPatch {
+    pub name: Option<String>,
+    pub interval_s: Option<u32>,
+    pub timeout_s: Option<u32>,
+    pub healthy_threshold: Option<u32>,
+    pub unhealthy_threshold: Option<u32>,
+    pub enabled: Option<bool>,
+    pub tags: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub http: HttpFields,
+    #[serde(flatten)]
+    pub ssh: SshFields,
+}
+
+/// A target as stored, with its health; secrets appear only as `has_password`/`has_private_key`.
+#[derive(Serialize, ToSchema)]
+pub struct TargetView {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: TargetKind,
+    pub interval_s: u32,
+    pub timeout_s: u32,
+    pub healthy_threshold: u32,
+    pub unhealthy_threshold: u32,
+    pub enabled: bool,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Bumped on every change.
+    pub revision: i64,
+    pub health: HealthView,
+    /// The check's own fields, as in `TargetBody` (those of its kind only, secrets excepted).
+    pub url: Option<String>,
+    pub method: Option<String>,
+    pub expected_status: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub body_contains: Option<String>,
+    pub keepalive: Option<bool>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub username: Option<String>,
+    pub command: Option<String>,
+    pub expect_output: Option<String>,
+    pub min_free_disk_mb: Option<u64>,
+    pub host_key_sha256: Option<String>,
+    pub trust_on_first_use: Option<bool>,
+    pub shell: Option<String>,
+    pub has_password: Option<bool>,
+    pub has_private_key: Option<bool>,
+    /// Only from `GET /api/v1/targets/{id}`: its 10 newest samples, newest first.
+    pub recent_samples: Option<Vec<SampleView>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TargetPage {
+    pub items: Vec<TargetView>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SamplePage {
+    pub items: Vec<SampleView>,
+    pub next_cursor: Option<String>,
+}
+
+/// One health change.
+#[derive(Serialize, ToSchema)]
+pub struct TransitionView {
+    pub target_id: Uuid,
+    pub from: HealthStatus,
+    pub to: HealthStatus,
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TransitionPage {
+    pub items: Vec<TransitionView>,
+    pub next_cursor: Option<String>,
+}
+
+/// The aggregate `/healthz` answers; `reason: "starting"` before the first snapshot is loaded.
+#[derive(Serialize, ToSchema)]
+pub struct AggregateHealth {
+    /// "pass" or "fail".
+    pub status: String,
+    pub total: Option<u64>,
+    pub counts: Option<BTreeMap<String, u64>>,
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TargetHealth {
+    pub id: Uuid,
+    pub name: String,
+    pub status: HealthStatus,
+    pub reason: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HealthBreakdown {
+    pub items: Vec<TargetHealth>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResyncResult {
+    #[schema(example = "resynced")]
+    pub status: String,
+    /// Stored targets republished.
+    pub targets: u64,
+    /// Targets the stream held but the store lacks.
+    pub removed: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserCreate {
+    pub username: String,
+    pub password: String,
+    /// Default viewer.
+    pub role: Option<Role>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenCreate {
+    pub name: String,
+    /// Default and ceiling: the caller's own role.
+    pub role: Option<Role>,
+    /// 1 … 3650; none: never expires.
+    pub expires_in_days: Option<u32>,
+}

@@ -1,0 +1,202 @@
+//! The document against the route table the router is built from, and its JSON against OpenAPI 3.1.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::path::Operation;
+
+use super::document;
+use super::operation::path_params;
+use super::operations::{DETAILS, details};
+use crate::routes::table::{Access, RouteDoc};
+
+fn table_routes() -> Vec<RouteDoc> {
+    crate::table().into_parts().1
+}
+
+/// Every (method, path, operation) the document holds.
+fn operations(document: &OpenApi) -> Vec<(String, String, &Operation)> {
+    let mut found = Vec::new();
+    for (path, item) in &document.paths.paths {
+        let methods = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+            ("HEAD", &item.head),
+            ("OPTIONS", &item.options),
+            ("TRACE", &item.trace),
+        ];
+        for (method, operation) in methods {
+            if let Some(operation) = operation {
+                found.push((method.to_owned(), path.clone(), operation));
+            }
+        }
+    }
+    found
+}
+
+fn operation_json(document: &OpenApi, route: &RouteDoc) -> Value {
+    let operation = operations(document)
+        .into_iter()
+        .find(|(method, path, _)| method == route.method && path == route.path)
+        .map(|(_, _, operation)| operation.clone())
+        .expect("the route is in the document");
+    serde_json::to_value(operation).expect("an operation serializes")
+}
+
+#[test]
+fn every_table_route_is_in_the_document_and_every_operation_in_the_table() {
+    let routes = table_routes();
+    let document = document(&routes);
+    let in_table: BTreeSet<(String, String)> =
+        routes.iter().map(|route| (route.method.to_owned(), route.path.to_owned())).collect();
+    assert_eq!(in_table.len(), routes.len(), "a (method, path) pair appears twice in the table");
+    let in_document: BTreeSet<(String, String)> =
+        operations(&document).into_iter().map(|(method, path, _)| (method, path)).collect();
+    let undocumented: Vec<_> = in_table.difference(&in_document).collect();
+    let unserved: Vec<_> = in_document.difference(&in_table).collect();
+    assert!(undocumented.is_empty(), "routes missing from the document: {undocumented:?}");
+    assert!(unserved.is_empty(), "operations the router does not serve: {unserved:?}");
+    for pair in [("GET", "/openapi.json"), ("GET", "/docs"), ("POST", "/Login"), ("GET", "/healthz")] {
+        assert!(in_document.contains(&(pair.0.to_owned(), pair.1.to_owned())), "{pair:?}");
+    }
+}
+
+#[test]
+fn each_operation_carries_its_routes_summary_and_security() {
+    let routes = table_routes();
+    let document = document(&routes);
+    for route in &routes {
+        let operation = operation_json(&document, route);
+        let described = format!("{} {}", route.method, route.path);
+        assert_eq!(operation["summary"], route.summary, "{described}");
+        let security = operation["security"].as_array().expect("every operation states its security");
+        let bearer = serde_json::json!({ "bearer": [] });
+        let anonymous = serde_json::json!({});
+        match route.access {
+            Access::Public => assert!(security.is_empty(), "{described}: {security:?}"),
+            Access::HealthCheck => {
+                assert!(security.contains(&anonymous) && security.contains(&bearer), "{described}: {security:?}")
+            }
+            Access::Reader | Access::Admin => assert_eq!(security, &vec![bearer.clone()], "{described}"),
+        }
+        let responses = operation["responses"].as_object().expect("responses");
+        assert_eq!(responses.contains_key("401"), route.access != Access::Public, "{described}");
+        assert_eq!(responses.contains_key("403"), route.access == Access::Admin, "{described}");
+    }
+}
+
+#[test]
+fn every_route_has_details_and_every_detail_names_a_route() {
+    let routes = table_routes();
+    for route in &routes {
+        assert!(details(route.method, route.path).is_some(), "no details for {} {}", route.method, route.path);
+    }
+    for detail in DETAILS {
+        assert!(
+            routes.iter().any(|route| route.method == detail.method && route.path == detail.path),
+            "details for a route the table lacks: {} {}",
+            detail.method,
+            detail.path
+        );
+    }
+}
+
+#[test]
+fn writes_document_their_request_body() {
+    let bodiless = [("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/admin/resync"), ("POST", "/Reset")];
+    for route in table_routes() {
+        let writes = matches!(route.method, "POST" | "PUT" | "PATCH");
+        if !writes || bodiless.contains(&(route.method, route.path)) {
+            continue;
+        }
+        let request = details(route.method, route.path).and_then(|details| details.request);
+        assert!(request.is_some(), "{} {} takes a body the document does not describe", route.method, route.path);
+    }
+}
+
+#[test]
+fn path_parameters_match_the_template() {
+    let routes = table_routes();
+    let document = document(&routes);
+    for route in &routes {
+        let operation = operation_json(&document, route);
+        let declared: Vec<&str> = operation["parameters"]
+            .as_array()
+            .map(|parameters| {
+                parameters.iter().filter(|p| p["in"] == "path").filter_map(|p| p["name"].as_str()).collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(declared, path_params(route.path), "{} {}", route.method, route.path);
+    }
+    assert_eq!(path_params("/api/v1/targets/{id}/samples"), ["id"]);
+}
+
+#[test]
+fn compatibility_routes_are_tagged_compat() {
+    let routes = table_routes();
+    let document = document(&routes);
+    for route in &routes {
+        let tags = operation_json(&document, route)["tags"].clone();
+        let compat = !route.path.starts_with("/api/")
+            && !["/healthz", "/livez", "/readyz", "/openapi.json", "/docs"].contains(&route.path);
+        assert_eq!(tags == serde_json::json!(["compat"]), compat, "{} {}: {tags}", route.method, route.path);
+    }
+}
+
+/// The fields a schema requires, including those of inline `allOf` parts (flattened fields).
+fn required(schema: &Value) -> BTreeSet<String> {
+    let own = schema["required"].as_array().into_iter().flatten();
+    let parts = schema["allOf"].as_array().into_iter().flatten().flat_map(|part| part["required"].as_array()).flatten();
+    own.chain(parts).filter_map(|field| field.as_str().map(str::to_owned)).collect()
+}
+
+fn refs(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::String(target)) = object.get("$ref") {
+                found.push(target.clone());
+            }
+            object.values().for_each(|child| refs(child, found));
+        }
+        Value::Array(items) => items.iter().for_each(|child| refs(child, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_json_is_openapi_3_1_and_its_schemas_are_complete() {
+    let text = document(&table_routes()).to_json().expect("the document serializes");
+    let json: Value = serde_json::from_str(&text).expect("the document is JSON");
+    let version = json["openapi"].as_str().expect("an openapi version");
+    assert!(version.starts_with("3.1."), "{version}");
+    let schemas = &json["components"]["schemas"];
+    assert!(required(&schemas["TargetBody"]).is_superset(&["name".into(), "kind".into()].into()));
+    assert!(!required(&schemas["TargetBody"]).contains("url"), "url applies to http targets only");
+    assert_eq!(required(&schemas["LoginRequest"]), ["password".to_owned(), "username".to_owned()].into());
+    assert!(required(&schemas["ErrorDetail"]).contains("code"));
+    for field in ["id", "health", "revision", "recent_samples", "has_password"] {
+        assert!(schemas["TargetView"]["properties"].get(field).is_some(), "TargetView.{field}");
+    }
+    assert_eq!(json["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    let create = &json["paths"]["/api/v1/targets"]["post"];
+    assert_eq!(
+        create["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/TargetBody"
+    );
+    assert_eq!(
+        create["responses"]["201"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/TargetView"
+    );
+
+    let mut found = Vec::new();
+    refs(&json, &mut found);
+    assert!(found.len() > 50, "operations and schemas refer to components");
+    for target in found {
+        let name = target.strip_prefix("#/components/schemas/").expect("a schema reference");
+        assert!(schemas.get(name).is_some(), "{target} names no schema");
+    }
+}

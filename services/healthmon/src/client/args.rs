@@ -1,0 +1,106 @@
+//! The client subcommands' command line: where the server is, and what to ask it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+/// Where the API is and how to authenticate. Not `Debug`, so the token cannot be printed by accident.
+#[derive(Args, Clone)]
+#[command(next_help_heading = "Connection")]
+pub struct Connection {
+    /// URL of a running healthmon API.
+    #[arg(long, env = "HEALTHMON_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    pub url: String,
+    /// Bearer token: a login token (`healthmon login`) or an API token.
+    // Hidden env values: `--help` would otherwise print the token.
+    #[arg(long, env = "HEALTHMON_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Exchange a username and password for a token, printed on stdout for scripts.
+    Login {
+        /// User to log in as. The password comes from HEALTHMON_PASSWORD, else from the first line
+        /// of stdin (never a flag: it would show in `ps` and shell history).
+        #[arg(long, default_value = "admin")]
+        username: String,
+        // Last: its help heading would otherwise carry over to the arguments after it.
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Create, list, show and delete targets.
+    Targets {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        action: TargetsAction,
+    },
+    /// Overall and per-target health; exits 0 when every enabled target is healthy, 1 otherwise.
+    Status {
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+        // Last: its help heading would otherwise carry over to the arguments after it.
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Print one line per health change, as it happens, until interrupted.
+    Watch {
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Make the stored targets match a file: create, update and delete (see the README).
+    Apply {
+        /// YAML (or JSON) file with a `targets:` list; each entry is a create body, keyed by name.
+        #[arg(short = 'f', long = "file", value_name = "FILE")]
+        file: PathBuf,
+        /// Print the changes without making them.
+        #[arg(long)]
+        dry_run: bool,
+        // Last: its help heading would otherwise carry over to the arguments after it.
+        #[command(flatten)]
+        connection: Connection,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TargetsAction {
+    /// Create a target: an HTTP one from NAME and URL, or any kind from a JSON or YAML file.
+    Add {
+        /// Name of the new HTTP target.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        name: Option<String>,
+        /// URL the HTTP target probes.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        target_url: Option<String>,
+        /// Seconds between probes [server default: 60].
+        #[arg(long, value_name = "SECONDS", conflicts_with = "file")]
+        interval: Option<u32>,
+        /// Seconds a probe may take [server default: 60].
+        #[arg(long, value_name = "SECONDS", conflicts_with = "file")]
+        timeout: Option<u32>,
+        /// A tag (repeat for several).
+        #[arg(long = "tag", value_name = "TAG", conflicts_with = "file")]
+        tags: Vec<String>,
+        /// A create body (any kind) in JSON or YAML.
+        #[arg(short = 'f', long = "file", value_name = "FILE")]
+        file: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// List every target with its health.
+    List {
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Show one target (by id or name) with its health and newest samples, as JSON.
+    Get { target: String },
+    /// Delete a target (by id or name) and its history.
+    Rm { target: String },
+}

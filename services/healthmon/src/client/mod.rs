@@ -1,0 +1,55 @@
+//! The command-line client: subcommands that talk to a running healthmon over its HTTP API.
+
+mod api;
+mod apply;
+pub mod args;
+mod manifest;
+pub mod plan;
+mod render;
+mod session;
+mod sse;
+mod targets;
+mod watch;
+
+use std::process::ExitCode;
+
+use api::Api;
+use args::{ClientCommand, Output};
+
+/// Runs one client command; errors go to stderr. Exit 0 on success, 1 when `status` finds an
+/// unhealthy target, 2 on any error.
+pub fn run(command: ClientCommand) -> ExitCode {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(dispatch(command)));
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("healthmon: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn dispatch(command: ClientCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ClientCommand::Login { connection, username } => session::login(&Api::new(&connection)?, &username).await?,
+        ClientCommand::Targets { connection, action } => targets::run(&Api::new(&connection)?, action).await?,
+        ClientCommand::Status { connection, output } => {
+            let health = Api::new(&connection)?.get("/api/v1/health").await?;
+            let items = health["items"].as_array().cloned().unwrap_or_default();
+            match output {
+                Output::Json => println!("{}", serde_json::to_string_pretty(&health)?),
+                Output::Table => print!("{}", render::status(&items)),
+            }
+            return Ok(if render::all_healthy(&items) { ExitCode::SUCCESS } else { ExitCode::from(1) });
+        }
+        ClientCommand::Watch { connection } => watch::run(&Api::streaming(&connection)?).await?,
+        ClientCommand::Apply { connection, file, dry_run } => {
+            apply::run(&Api::new(&connection)?, &file, dry_run).await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
