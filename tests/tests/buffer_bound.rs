@@ -31,15 +31,14 @@ async fn a_full_buffer_drops_the_oldest_samples_and_counts_them() {
 
     nats.stop();
     let stopped_at = Utc::now().timestamp_millis();
-    let hits = server.hits();
-    // Five probes for a buffer of two: at least three must go.
-    wait_until("five probes during the outage", Duration::from_secs(12), || async {
-        (server.hits() >= hits + 5).then_some(())
+    // Five probes for a buffer of two: at least three must go. Counted once each probe has
+    // finished and handed its sample over, which is after the target server saw its request.
+    wait_until("three samples dropped during the outage", Duration::from_secs(12), || async {
+        let (_, _, metrics) = prometheus::scrape(prober).await;
+        let dropped = prometheus::value(&metrics, "healthmon_prober_samples_dropped_total").unwrap_or(0.0);
+        (dropped >= 3.0).then_some(())
     })
     .await;
-    let (_, _, metrics) = prometheus::scrape(prober).await;
-    let dropped = prometheus::value(&metrics, "healthmon_prober_samples_dropped_total").unwrap_or(0.0);
-    assert!(dropped >= 3.0, "the full buffer dropped samples: {metrics}");
     nats.resume();
     let resumed_at = Utc::now().timestamp_millis();
 

@@ -66,9 +66,10 @@ pub fn main(fixed_role: Option<Role>) -> anyhow::Result<ExitCode> {
     );
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
+        let stop_requested = shutdown::signal();
         let components = Components::connect(&settings).await?;
         let running = start(&settings, components).await?;
-        shutdown::signal().await;
+        stop_requested.await;
         tracing::info!("shutting down");
         running.stop().await
     })?;

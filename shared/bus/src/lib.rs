@@ -153,8 +153,8 @@ pub trait Acknowledge: Send + Sync {
 #[async_trait]
 pub trait DurableConsumer: Send {
     /// Up to `max` messages; waits at most `wait` when none is available, then returns what it has
-    /// (possibly nothing). After an error some messages may have been taken and not returned: a
-    /// consumer that needs order calls [`DurableConsumer::reclaim_unacked`] before fetching again.
+    /// (possibly nothing), in stream order. A fetch that breaks off returns what came before; the
+    /// messages it left behind come again at the next fetch, before anything newer.
     async fn fetch(&mut self, max: usize, wait: Duration) -> anyhow::Result<Vec<Delivery>>;
 
     /// Makes every message taken but not acked, by any handle of this consumer (say one of a

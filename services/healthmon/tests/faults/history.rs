@@ -61,6 +61,16 @@ pub async fn first_sample_after(pool: &PgPool, after: DateTime<Utc>, not_by: &st
     rows.into_iter().map(|row| (row.get("target_id"), row.get("first"))).collect()
 }
 
+/// Samples that finished in [from, to).
+pub async fn finished_between(pool: &PgPool, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM samples WHERE at >= $1 AND at < $2")
+        .bind(from)
+        .bind(to)
+        .fetch_one(pool)
+        .await
+        .expect("count samples")
+}
+
 /// Targets whose newest sample finished after `after`.
 pub async fn targets_sampled_after(pool: &PgPool, after: DateTime<Utc>) -> usize {
     let count: i64 = sqlx::query_scalar("SELECT count(DISTINCT target_id) FROM samples WHERE at > $1")

@@ -68,12 +68,7 @@ async fn a_nats_restart_loses_no_sample() {
     all_sampled_after(&pool, up_at, Duration::from_secs(30), "probing to resume after the restart").await;
     let resume_time = resumed.elapsed();
     let catch_up = gapless(&pool, Duration::from_secs(60)).await;
-    let during: i64 = sqlx::query_scalar("SELECT count(*) FROM samples WHERE at >= $1 AND at < $2")
-        .bind(down_at)
-        .bind(up_at)
-        .fetch_one(&pool)
-        .await
-        .expect("count");
+    let during = history::finished_between(&pool, down_at, up_at).await;
     let (rows, distinct) = history::counts(&pool).await;
     report(
         "3. nats-server restarted during probing",
@@ -109,12 +104,7 @@ async fn a_postgres_outage_loses_no_sample() {
     let caught_up = Instant::now();
     all_sampled_after(&pool, up_at, Duration::from_secs(60), "the projector to catch up").await;
     let catch_up = gapless(&pool, Duration::from_secs(60)).await.max(caught_up.elapsed());
-    let during: i64 = sqlx::query_scalar("SELECT count(*) FROM samples WHERE at >= $1 AND at < $2")
-        .bind(down_at)
-        .bind(up_at)
-        .fetch_one(&pool)
-        .await
-        .expect("count");
+    let during = history::finished_between(&pool, down_at, up_at).await;
     let (rows, distinct) = history::counts(&pool).await;
     report(
         "4. Postgres stopped and started during probing",

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
+use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::message::Acker;
 use async_nats::jetstream::stream::{ConsumerError, ConsumerErrorKind};
 use async_nats::jetstream::{self, AckKind, ErrorCode};
@@ -30,6 +30,16 @@ pub(super) struct NatsDurableConsumer {
     /// Dropped after a failed fetch and created again (idempotently) before the next one, so the
     /// handle recovers when the server or the consumer comes back.
     consumer: Option<PullConsumer>,
+    /// The last fetch broke off: messages the server sent after that are taken but unreturned,
+    /// so the next fetch reclaims first, to get them before anything newer.
+    broke_off: bool,
+}
+
+/// A fetch that ended before the server said the batch was complete: what came before, in order,
+/// and why it ended.
+struct BrokeOff {
+    deliveries: Vec<Delivery>,
+    error: anyhow::Error,
 }
 
 impl NatsDurableConsumer {
@@ -44,7 +54,7 @@ impl NatsDurableConsumer {
             max_ack_pending: MAX_ACK_PENDING,
             ..Default::default()
         };
-        let mut handle = Self { bus, stream, config, consumer: None };
+        let mut handle = Self { bus, stream, config, consumer: None, broke_off: false };
         handle.adopt_start_position().await;
         handle.consumer = Some(handle.create().await?);
         Ok(handle)
@@ -85,26 +95,46 @@ impl NatsDurableConsumer {
         }
     }
 
-    async fn fetch_from(consumer: &PullConsumer, max: usize, wait: Duration) -> anyhow::Result<Vec<Delivery>> {
+    /// The stream, the durable name and the server's view of this consumer across all its handles.
+    async fn info(&self) -> anyhow::Result<(jetstream::stream::Stream, String, consumer::Info)> {
+        let jetstream = &self.bus.inner.jetstream;
+        let stream_name = self.bus.inner.naming.stream_name(self.stream);
+        let durable = self.config.durable_name.clone().unwrap_or_default();
+        let stream =
+            jetstream.get_stream(&stream_name).await.with_context(|| format!("opening stream {stream_name}"))?;
+        let info = stream.consumer_info(&durable).await.with_context(|| format!("reading consumer {durable}"))?;
+        Ok((stream, durable, info))
+    }
+
+    /// The grace bounds each wait for the server, not the whole batch, so a batch still arriving
+    /// on a loaded machine is not cut off for being slow.
+    async fn fetch_from(consumer: &PullConsumer, max: usize, wait: Duration) -> Result<Vec<Delivery>, BrokeOff> {
+        let silent_for = wait + FETCH_GRACE;
+        let unanswered = || anyhow::anyhow!("NATS did not answer a fetch within {silent_for:?}");
         let mut request = consumer.fetch().max_messages(max);
         if wait >= SHORTEST_EXPIRES {
             request = request.expires(wait);
         }
-        let mut batch = request.messages().await.context("requesting a batch from the durable consumer")?;
+        let broke_off = |deliveries, error| BrokeOff { deliveries, error };
+        let mut batch = match tokio::time::timeout(silent_for, request.messages()).await {
+            Ok(Ok(batch)) => batch,
+            Ok(Err(error)) => {
+                return Err(broke_off(Vec::new(), anyhow::Error::new(error).context("requesting a batch")));
+            }
+            Err(_) => return Err(broke_off(Vec::new(), unanswered())),
+        };
         let mut deliveries = Vec::new();
-        while let Some(item) = batch.next().await {
+        loop {
+            let item = match tokio::time::timeout(silent_for, batch.next()).await {
+                Ok(Some(item)) => item,
+                Ok(None) => return Ok(deliveries),
+                Err(_) => return Err(broke_off(deliveries, unanswered())),
+            };
             match item.map_err(nats_error).and_then(into_delivery) {
                 Ok(delivery) => deliveries.push(delivery),
-                // Not the part that came before the error either: what the server sent after it
-                // would come back only after ack_wait, behind newer messages. The caller reclaims
-                // the lot in order instead (`reclaim_unacked`).
-                Err(error) => {
-                    let taken = deliveries.len();
-                    return Err(error.context(format!("fetching from the durable consumer (after {taken} messages)")));
-                }
+                Err(error) => return Err(broke_off(deliveries, error.context("fetching from the durable consumer"))),
             }
         }
-        Ok(deliveries)
     }
 }
 
@@ -114,29 +144,42 @@ impl DurableConsumer for NatsDurableConsumer {
         if max == 0 {
             return Ok(Vec::new());
         }
+        if self.broke_off {
+            self.reclaim_unacked().await.context("reclaiming what a broken-off fetch left behind")?;
+            self.broke_off = false;
+        }
         let consumer = match self.consumer.take() {
             Some(consumer) => consumer,
             None => self.create().await?,
         };
-        let fetched = match tokio::time::timeout(wait + FETCH_GRACE, Self::fetch_from(&consumer, max, wait)).await {
-            Ok(fetched) => fetched,
-            Err(_) => Err(anyhow::anyhow!("NATS did not answer a fetch within {:?}", wait + FETCH_GRACE)),
-        };
-        if fetched.is_ok() {
-            self.consumer = Some(consumer);
+        match Self::fetch_from(&consumer, max, wait).await {
+            Ok(deliveries) => {
+                self.consumer = Some(consumer);
+                Ok(deliveries)
+            }
+            // Nothing came: the server is away, or the consumer is; it is created again next time.
+            Err(BrokeOff { deliveries, error }) if deliveries.is_empty() => {
+                self.broke_off = true;
+                Err(error)
+            }
+            // What came is in order and good to use; the rest comes again, in order, next time.
+            Err(BrokeOff { deliveries, error }) => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    taken = deliveries.len(),
+                    "fetch broke off; reclaiming the rest"
+                );
+                self.broke_off = true;
+                self.consumer = Some(consumer);
+                Ok(deliveries)
+            }
         }
-        fetched
     }
 
     /// JetStream cannot make another client's deliveries due early, so the consumer is created
     /// again starting right after its ack floor (everything below it is acked).
     async fn reclaim_unacked(&mut self) -> anyhow::Result<()> {
-        let jetstream = &self.bus.inner.jetstream;
-        let stream_name = self.bus.inner.naming.stream_name(self.stream);
-        let durable = self.config.durable_name.clone().unwrap_or_default();
-        let stream =
-            jetstream.get_stream(&stream_name).await.with_context(|| format!("opening stream {stream_name}"))?;
-        let info = stream.consumer_info(&durable).await.with_context(|| format!("reading consumer {durable}"))?;
+        let (stream, durable, info) = self.info().await?;
         if info.num_ack_pending == 0 {
             return Ok(());
         }
@@ -156,12 +199,7 @@ impl DurableConsumer for NatsDurableConsumer {
     }
 
     async fn stats(&mut self) -> anyhow::Result<ConsumerStats> {
-        let jetstream = &self.bus.inner.jetstream;
-        let stream_name = self.bus.inner.naming.stream_name(self.stream);
-        let durable = self.config.durable_name.clone().unwrap_or_default();
-        let stream =
-            jetstream.get_stream(&stream_name).await.with_context(|| format!("opening stream {stream_name}"))?;
-        let info = stream.consumer_info(&durable).await.with_context(|| format!("reading consumer {durable}"))?;
+        let (_, _, info) = self.info().await?;
         Ok(ConsumerStats {
             pending: info.num_pending,
             ack_pending: u64::try_from(info.num_ack_pending).unwrap_or(0),

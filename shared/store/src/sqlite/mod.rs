@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use healthmon_domain::{HealthState, Sample, Target};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, Row, Sqlite, SqlitePool, Transaction, TransactionManager};
 use uuid::Uuid;
 
 use crate::common::{counter, parse_status};
@@ -54,7 +54,16 @@ impl SqliteStore {
             // a connection does, so the one connection is never retired.
             SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
         } else {
-            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS)
+            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).before_acquire(|conn, _| {
+                Box::pin(async move {
+                    // A transaction whose COMMIT or ROLLBACK failed (SQLite may have rolled it back
+                    // itself after SQLITE_BUSY) stays counted as open by sqlx, and that connection
+                    // then refuses every BEGIN IMMEDIATE: retire it instead of lending it out. The
+                    // ping lets a rollback queued when a transaction was dropped run first.
+                    conn.ping().await?;
+                    Ok(<Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth(conn) == 0)
+                })
+            })
         };
         let pool = pool_options.connect_with(options).await.context("open the SQLite database")?;
         sqlx::migrate!("../../migrations/sqlite").run(&pool).await.context("run the SQLite migrations")?;
