@@ -108,3 +108,33 @@ async fn every_response_carries_the_callers_request_id_or_a_generated_one() {
     assert!(replaced.is_some_and(|id| id.parse::<uuid::Uuid>().is_ok()), "an oversized id is replaced");
     app.stop().await;
 }
+
+/// Plain `GET /healthz` skips the middleware stack; with a query string it goes through it. Both
+/// must answer alike: status, body and the same headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_healthz_shortcut_answers_as_the_full_stack_does() {
+    let app = TestApp::spawn(Mode::Embedded).await;
+    let target = TargetServer::start().await;
+    let created = app.create_target(json!({"name": "up", "kind": "http", "url": target.url(), "interval_s": 1})).await;
+    app.wait_for_status(created["id"].as_str().expect("id"), "healthy", LIMIT).await;
+    // A parameter /healthz does not know, so the full stack answers for every target too.
+    let (short, full) = wait_until("both answers to agree on a settled board", LIMIT, || async {
+        let short = reqwest::get(format!("http://{}/healthz", app.addr)).await.expect("GET /healthz");
+        let full = reqwest::get(format!("http://{}/healthz?unused=1", app.addr)).await.expect("GET /healthz?unused=1");
+        (short.status() == reqwest::StatusCode::OK && full.status() == reqwest::StatusCode::OK).then_some((short, full))
+    })
+    .await;
+    let names = |response: &reqwest::Response| {
+        let mut names: Vec<String> = response.headers().keys().map(|name| name.as_str().to_owned()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&short), names(&full), "the same headers");
+    for header in ["content-type", "cache-control", "x-content-type-options", "content-security-policy"] {
+        assert_eq!(short.headers().get(header), full.headers().get(header), "{header}");
+    }
+    let (short, full) = (short.text().await.expect("body"), full.text().await.expect("body"));
+    assert_eq!(short, full, "the same body");
+    assert!(short.contains("\"total\":1"), "{short}");
+    app.stop().await;
+}

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod board;
 pub mod error;
 pub mod extract;
+mod fast_healthz;
 pub mod http_metrics;
 pub mod openapi;
 pub mod request_id;
@@ -91,7 +92,7 @@ pub async fn start(
     let (board, resync_requests) = HealthBoard::new();
     tokio::spawn(board::run_keeper(board.clone(), resync_requests, store.clone(), bus.clone(), shutdown.clone()));
     let readiness = Readiness { store: Some(store.clone()), bus: bus.clone() };
-    Ok(AppState {
+    Ok(AppState::new(state::Shared {
         store,
         bus,
         board,
@@ -102,7 +103,7 @@ pub async fn start(
         limiter: Arc::default(),
         config: Arc::new(config),
         routes: Arc::default(),
-    })
+    }))
 }
 
 /// Every route the API serves, with its access rule and summary.
@@ -120,10 +121,10 @@ pub fn table() -> RouteTable {
 }
 
 /// Every route, with errors, limits, timeouts, security headers and tracing; compatibility paths
-/// match in any letter case.
-pub fn router(mut state: AppState) -> Router {
+/// match in any letter case. Plain `GET /healthz` takes a shorter way with the same headers.
+pub fn router(state: AppState) -> Router {
     let (routes, docs) = table().into_parts();
-    state.routes = Arc::new(docs);
+    let state = state.with_routes(docs);
     let readiness = state.readiness.clone();
     let config = state.config.clone();
     let timeout = ServiceBuilder::new()
@@ -147,7 +148,7 @@ pub fn router(mut state: AppState) -> Router {
     http_metrics::register();
     let measured = traced
         .merge(routes::health::probe_router())
-        .with_state(state)
+        .with_state(state.clone())
         .merge(ops::router(readiness))
         .layer(axum::middleware::from_fn(http_metrics::record));
     let mut api = with_security_headers(measured);
@@ -166,18 +167,20 @@ pub fn router(mut state: AppState) -> Router {
         .layer(propagate_request_id)
         .map_request(routes::compat::canonical_case)
         .service(api);
-    Router::new().fallback_service(outer)
+    let fast_path = config.cors_origins.is_empty() && !config.protect_healthz;
+    Router::new().fallback_service(fast_healthz::FastHealthz::new(state, outer, fast_path))
 }
 
 /// Headers that keep browsers from sniffing, framing or leaking what the API returns.
+pub(crate) const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
+];
+
 fn with_security_headers(router: Router) -> Router {
-    let headers = [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
-    ];
-    headers.into_iter().fold(router, |router, (name, value): (HeaderName, &'static str)| {
+    SECURITY_HEADERS.into_iter().fold(router, |router, (name, value)| {
         router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)))
     })
 }

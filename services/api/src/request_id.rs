@@ -1,7 +1,7 @@
 //! Request ids: an incoming `x-request-id` is kept (when sane) or a UUID is made up, echoed in the
 //! response and recorded in the request's span, so every log line of a request carries it.
 
-use axum::http::{HeaderName, Request};
+use axum::http::{HeaderName, HeaderValue, Request};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -16,13 +16,22 @@ pub fn layers() -> (SetRequestIdLayer<MakeRequestUuid>, PropagateRequestIdLayer)
 
 /// Drops an incoming id that is too long or not printable, so a fresh one is generated instead.
 pub fn drop_unfit<B>(mut request: Request<B>) -> Request<B> {
-    let unfit = request.headers().get(&REQUEST_ID).is_some_and(|value| {
-        value.len() > MAX_LEN || value.is_empty() || !value.as_bytes().iter().all(|byte| byte.is_ascii_graphic())
-    });
-    if unfit {
+    if request.headers().get(&REQUEST_ID).is_some_and(|value| !is_fit(value)) {
         request.headers_mut().remove(&REQUEST_ID);
     }
     request
+}
+
+/// Whether a caller's id is kept: at most `MAX_LEN` printable characters.
+pub fn is_fit(value: &HeaderValue) -> bool {
+    !value.is_empty() && value.len() <= MAX_LEN && value.as_bytes().iter().all(|byte| byte.is_ascii_graphic())
+}
+
+/// A new id, as the layers make one.
+pub fn fresh() -> HeaderValue {
+    let mut buffer = uuid::Uuid::encode_buffer();
+    HeaderValue::from_str(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buffer))
+        .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
 /// The request's id for its span; empty only if the layers above are missing.

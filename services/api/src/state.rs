@@ -13,8 +13,31 @@ use crate::auth::limiter::LoginLimiter;
 use crate::board::HealthBoard;
 use crate::routes::table::RouteDoc;
 
+/// One `Arc`: axum clones the state for every request, and `/healthz` answers thousands a second.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+
+    /// The same state with `/Routes`' list, known once the router is built.
+    pub fn with_routes(&self, routes: Vec<RouteDoc>) -> Self {
+        Self::new(Shared { routes: Arc::new(routes), ..(*self.0).clone() })
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+#[derive(Clone)]
+pub struct Shared {
     pub store: Arc<dyn Store>,
     /// Where resync republishes the store's view (everything else is published via the outbox).
     pub bus: Arc<dyn EventBus>,

@@ -29,6 +29,14 @@ const FETCH_WAIT: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How often silent targets are looked for; staleness shows within 3 intervals plus this.
 const STALE_SWEEP: Duration = Duration::from_secs(1);
+/// A sweep scans every enabled target; at 100 000 of them it takes long enough that sweeping
+/// every second would keep a core busy. Pausing this many times its duration keeps it at most
+/// a fifth of one core.
+const SWEEP_DUTY_RATIO: u32 = 4;
+
+fn sweep_pause(last_sweep_took: Duration) -> Duration {
+    STALE_SWEEP.max(last_sweep_took * SWEEP_DUTY_RATIO)
+}
 
 #[derive(Clone)]
 pub struct Projector {
@@ -85,23 +93,23 @@ impl Projector {
     }
 
     async fn sweep_stale_until(self, shutdown: CancellationToken) {
-        let mut ticks = tokio::time::interval(STALE_SWEEP);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pause = STALE_SWEEP;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => {
-                    match self.sweep_stale().await {
-                        Err(error) if error.downcast_ref::<Fenced>().is_some() => {
-                            tracing::warn!(error = %format!("{error:#}"), "another projector is active; standing down");
-                            shutdown.cancel();
-                            return;
-                        }
-                        Err(error) => tracing::warn!(error = %format!("{error:#}"), "staleness sweep failed"),
-                        Ok(_) => {}
-                    }
-                }
+                _ = tokio::time::sleep(pause) => {}
             }
+            let started = Instant::now();
+            match self.sweep_stale().await {
+                Err(error) if error.downcast_ref::<Fenced>().is_some() => {
+                    tracing::warn!(error = %format!("{error:#}"), "another projector is active; standing down");
+                    shutdown.cancel();
+                    return;
+                }
+                Err(error) => tracing::warn!(error = %format!("{error:#}"), "staleness sweep failed"),
+                Ok(_) => {}
+            }
+            pause = sweep_pause(started.elapsed());
         }
     }
 
@@ -337,5 +345,17 @@ impl Projector {
         }
         tracing::debug!(stored = report.stored, changes = report.changes, "ingested a batch");
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_sweeps_run_every_second_and_slow_ones_pause_four_times_as_long() {
+        assert_eq!(sweep_pause(Duration::from_millis(20)), STALE_SWEEP);
+        assert_eq!(sweep_pause(Duration::from_millis(250)), STALE_SWEEP);
+        assert_eq!(sweep_pause(Duration::from_millis(600)), Duration::from_millis(2_400));
     }
 }

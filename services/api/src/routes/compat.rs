@@ -4,18 +4,18 @@
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use healthmon_domain::target::parse_spec;
 use healthmon_domain::{Check, HealthStatus};
 use healthmon_store::{SampleQuery, TargetRecord};
 use serde_json::{Value, json};
 
-use super::health::{HealthzParams, healthz};
+use super::health::healthz;
 use super::table::{Access, RouteTable};
 use super::targets::{all_of_kind, create_target, created, delete_target, edit_target, merge};
 use crate::error::ApiError;
-use crate::extract::{JsonBody, Query, Reader, TargetId, Writer};
+use crate::extract::{JsonBody, Reader, TargetId, Writer};
 use crate::state::AppState;
 
 const RECENT_REQUESTS: u32 = 10;
@@ -65,8 +65,8 @@ pub fn canonical_case(mut request: Request) -> Request {
     request
 }
 
-async fn is_healthy(state: State<AppState>, headers: HeaderMap, query: Query<HealthzParams>) -> Response {
-    healthz(state, headers, query).await
+async fn is_healthy(state: State<AppState>, request: Request) -> Response {
+    healthz(state, request).await
 }
 
 fn status_word(record: &TargetRecord) -> Value {

@@ -1,6 +1,6 @@
 //! The aggregate health check (from memory), the per-target breakdown, and resync.
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,7 +13,7 @@ use super::targets::resync as resync_from_store;
 use crate::auth::authenticate;
 use crate::board::render;
 use crate::error::ApiError;
-use crate::extract::{Query, Reader, Writer};
+use crate::extract::{Reader, Writer};
 use crate::state::AppState;
 
 pub fn routes(table: RouteTable) -> RouteTable {
@@ -47,27 +47,36 @@ pub async fn guard_health_check(state: &AppState, headers: &HeaderMap) -> Result
 }
 
 #[derive(Debug, Deserialize)]
-pub struct HealthzParams {
+struct HealthzParams {
     tag: Option<String>,
 }
 
 /// Never touches the store or the bus: one atomic load and a pre-rendered body.
-pub async fn healthz(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<HealthzParams>,
-) -> Response {
-    if let Err(refused) = guard_health_check(&state, &headers).await {
+/// Takes the request whole rather than through a `HeaderMap` extractor, which copies every header.
+pub async fn healthz(State(state): State<AppState>, request: Request) -> Response {
+    if let Err(refused) = guard_health_check(&state, request.headers()).await {
         return refused.into_response();
     }
+    let query: HealthzParams = match request.uri().query() {
+        None => HealthzParams { tag: None },
+        Some(_) => match axum::extract::Query::try_from_uri(request.uri()) {
+            Ok(axum::extract::Query(query)) => query,
+            Err(rejection) => return ApiError::from(rejection).into_response(),
+        },
+    };
+    answer(&state, query.tag.as_deref())
+}
+
+/// The aggregate answer, of every target or of those with `tag`, from the board alone.
+pub fn answer(state: &AppState, tag: Option<&str>) -> Response {
     let aggregate = state.board.load();
     if !aggregate.ready {
         let body = json!({ "status": "fail", "reason": "starting" });
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
-    let counts = aggregate.counts(query.tag.as_deref());
+    let counts = aggregate.counts(tag);
     let status = if counts.passing() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let body = match query.tag {
+    let body = match tag {
         None => aggregate.all_body.clone(),
         Some(_) => render(&counts),
     };

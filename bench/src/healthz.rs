@@ -1,0 +1,161 @@
+//! Scenario `healthz`: requests/s and latency of `GET /healthz` on a full healthmon (every role
+//! running, its targets probed) against a minimal axum handler answering a pre-rendered body
+//! from an `ArcSwap` snapshot, both driven by the same load generator.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::routing::get;
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use crate::cluster::{self, Cluster};
+use crate::infra::Infra;
+use crate::load::Load;
+use crate::report;
+use crate::target_server::TargetServer;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Target counts to run at, one block each.
+    #[arg(long, value_delimiter = ',', default_values_t = [10usize, 100_000])]
+    pub targets: Vec<usize>,
+    /// Keep-alive connections of the load generator.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Measured seconds per side.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Unmeasured seconds before each measurement.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u64,
+}
+
+/// healthmon must reach at least this share of the baseline's requests/s.
+const TARGET_RATIO: f64 = 0.9;
+
+pub async fn run(args: &Args) -> anyhow::Result<()> {
+    for &targets in &args.targets {
+        Infra::scope(async |infra| one(infra, args, targets).await).await?;
+    }
+    Ok(())
+}
+
+/// Probe interval: short for a handful of targets, a minute at scale.
+fn interval_for(targets: usize) -> u32 {
+    if targets <= 1_000 { 5 } else { 60 }
+}
+
+async fn one(infra: &Infra, args: &Args, targets: usize) -> anyhow::Result<()> {
+    let server = TargetServer::start(1)?;
+    let cluster = Cluster::start(infra, &["api", "projector", "prober"]).await?;
+    let outcome = measure(infra, args, targets, &server, &cluster).await;
+    cluster.stop().await;
+    outcome
+}
+
+async fn measure(
+    infra: &Infra,
+    args: &Args,
+    targets: usize,
+    server: &TargetServer,
+    cluster: &Cluster,
+) -> anyhow::Result<()> {
+    let addr = cluster.api()?;
+    let interval = interval_for(targets);
+    report::title(&format!("healthz ({targets} targets, {} connections, {} s)", args.connections, args.duration));
+    let components = infra.components().await?;
+    // Healthy after one good probe, so even 100,000 targets at 60 s turn healthy in about a minute.
+    let specs =
+        (0..targets).map(|i| cluster::http_target(format!("healthz-{i}"), server.url(i), interval, 1)).collect();
+    let started = Instant::now();
+    cluster::create_targets(&components.store, specs).await?;
+
+    let client = reqwest::Client::new();
+    let expected = targets as u64;
+    let limit = Duration::from_secs(u64::from(interval) * 3 + 120);
+    let healthy = cluster::poll(limit, Duration::from_millis(500), || async {
+        let (status, body) = cluster::healthz(&client, addr).await.ok()?;
+        (status == 200 && body["total"].as_u64() == Some(expected)).then_some(())
+    })
+    .await;
+    let (status, body) = cluster::healthz(&client, addr).await?;
+    match healthy {
+        Some(()) => report::line(
+            "setup",
+            &format!("all {targets} healthy, /healthz 200 after {:.1} s", started.elapsed().as_secs_f64()),
+        ),
+        None => report::line("setup", &format!("not all healthy after {limit:?}: /healthz {status} {body}")),
+    }
+
+    let load = Load {
+        addr,
+        paths: Arc::new(vec!["/healthz".to_owned()]),
+        token: None,
+        connections: args.connections,
+        warmup: Duration::from_secs(args.warmup),
+        duration: Duration::from_secs(args.duration),
+    };
+    let healthmon = load.run().await?;
+    report::line("healthmon", &healthmon.summary());
+
+    // The same answer healthmon gave, pre-rendered, under the same background load.
+    let status = StatusCode::from_u16(status).context("the /healthz status")?;
+    let body = Bytes::from(serde_json::to_vec(&body).context("render the /healthz body")?);
+    let baseline_server = Baseline::start(status, body).await?;
+    let baseline = Load { addr: baseline_server.addr, ..load }.run().await?;
+    baseline_server.stop().await;
+    report::line("baseline", &baseline.summary());
+    report::ratio(healthmon.per_second() / baseline.per_second().max(1e-9), TARGET_RATIO);
+    Ok(())
+}
+
+/// The pre-rendered answer the baseline serves.
+struct Snapshot {
+    status: StatusCode,
+    body: Bytes,
+}
+
+/// The least a server can do to answer a health check from memory: axum, one route, one atomic
+/// pointer load.
+struct Baseline {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Baseline {
+    async fn start(status: StatusCode, body: Bytes) -> anyhow::Result<Self> {
+        let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot { status, body }));
+        let router = Router::new().route("/healthz", get(answer)).with_state(snapshot);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("bind the baseline")?;
+        let addr = listener.local_addr().context("the baseline's address")?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Self { addr, stop, task })
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}
+
+async fn answer(
+    State(snapshot): State<Arc<ArcSwap<Snapshot>>>,
+) -> (StatusCode, [(header::HeaderName, &'static str); 1], Bytes) {
+    let snapshot = snapshot.load();
+    (snapshot.status, [(header::CONTENT_TYPE, "application/json")], snapshot.body.clone())
+}
