@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
@@ -13,7 +14,8 @@ use axum::response::Response;
 use futures::future::Either;
 use metrics::Histogram;
 use tokio::time::Instant;
-use tower::Service;
+use tower::util::Oneshot;
+use tower::{Service, ServiceExt};
 
 use crate::http_metrics::REQUEST_DURATION_METRIC;
 use crate::request_id::{self, REQUEST_ID};
@@ -21,8 +23,17 @@ use crate::state::AppState;
 use crate::{SECURITY_HEADERS, routes};
 
 /// In front of `rest`, which serves everything else, `/healthz` with a query or a token included.
-#[derive(Clone)]
-pub struct FastHealthz<S> {
+/// One `Arc`: the router clones its fallback for every request, and `rest` is a whole stack of
+/// layers, cloned only when it is used.
+pub struct FastHealthz<S>(Arc<Parts<S>>);
+
+impl<S> Clone for FastHealthz<S> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+struct Parts<S> {
     state: AppState,
     rest: S,
     /// Off when `/healthz` needs a token or CORS headers: then `rest` answers it.
@@ -47,9 +58,11 @@ impl Meters {
 impl<S> FastHealthz<S> {
     /// The request histogram must be registered (its recorder installed) before this.
     pub fn new(state: AppState, rest: S, enabled: bool) -> Self {
-        Self { state, rest, enabled, meters: Meters::register() }
+        Self(Arc::new(Parts { state, rest, enabled, meters: Meters::register() }))
     }
+}
 
+impl<S> Parts<S> {
     fn takes(&self, request: &Request) -> bool {
         self.enabled
             && request.method() == Method::GET
@@ -74,20 +87,22 @@ impl<S> FastHealthz<S> {
 
 impl<S> Service<Request> for FastHealthz<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible>,
+    S: Service<Request, Response = Response, Error = Infallible> + Clone,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
+    type Future = Either<Ready<Result<Response, Infallible>>, Oneshot<S, Request>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.rest.poll_ready(cx)
+    /// Always ready: `rest` is asked when a request goes to it (`oneshot`).
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        if self.takes(&request) {
-            return Either::Left(ready(Ok(self.answer(&request))));
+        let parts = &self.0;
+        if parts.takes(&request) {
+            return Either::Left(ready(Ok(parts.answer(&request))));
         }
-        Either::Right(self.rest.call(request))
+        Either::Right(parts.rest.clone().oneshot(request))
     }
 }
