@@ -6,6 +6,8 @@ pub mod board;
 pub mod error;
 pub mod extract;
 mod fast_healthz;
+
+pub use fast_healthz::shortcut as healthz_shortcut;
 pub mod http_metrics;
 pub mod openapi;
 pub mod request_id;
@@ -121,7 +123,8 @@ pub fn table() -> RouteTable {
 }
 
 /// Every route, with errors, limits, timeouts, security headers and tracing; compatibility paths
-/// match in any letter case. Plain `GET /healthz` takes a shorter way with the same headers.
+/// match in any letter case. Plain `GET /healthz` takes a shorter way with the same headers when
+/// served with [`healthz_shortcut`].
 pub fn router(state: AppState) -> Router {
     let (routes, docs) = table().into_parts();
     let state = state.with_routes(docs);
@@ -167,8 +170,7 @@ pub fn router(state: AppState) -> Router {
         .layer(propagate_request_id)
         .map_request(routes::compat::canonical_case)
         .service(api);
-    let fast_path = config.cors_origins.is_empty() && !config.protect_healthz;
-    Router::new().fallback_service(fast_healthz::FastHealthz::new(state, outer, fast_path))
+    Router::new().fallback_service(outer)
 }
 
 /// Headers that keep browsers from sniffing, framing or leaking what the API returns.

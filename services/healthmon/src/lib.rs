@@ -103,14 +103,14 @@ pub async fn start(settings: &Settings, components: Components) -> anyhow::Resul
             }
         }));
     }
-    let router = if roles.contains(&Role::Api) {
+    let (router, shortcut) = if roles.contains(&Role::Api) {
         let state = healthmon_api::start(store, bus, relay, api_config(settings)?, shutdown.clone()).await?;
-        healthmon_api::router(state)
+        (healthmon_api::router(state.clone()), healthmon_api::healthz_shortcut(state))
     } else {
         let needs_store = roles.contains(&Role::Projector);
-        ops::router(Readiness { store: needs_store.then_some(store), bus })
+        (ops::router(Readiness { store: needs_store.then_some(store), bus }), None)
     };
-    let server = ops::serve(&settings.listen, router, shutdown.clone()).await?;
+    let server = ops::serve(&settings.listen, router, shortcut, shutdown.clone()).await?;
     let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
     tracing::info!(roles = %names.join(","), addr = %server.addr, instance = %settings.instance, "healthmon started");
     Ok(Running { addr: server.addr, shutdown, tasks, server })

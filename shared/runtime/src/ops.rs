@@ -1,5 +1,7 @@
 //! The operational endpoints every process serves: liveness, readiness and Prometheus metrics.
 
+mod front;
+
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -88,11 +90,17 @@ impl Server {
 /// How long in-flight requests may take to finish once shutdown has begun.
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Binds `listen` and serves `router` until `shutdown` fires, giving in-flight requests [`DRAIN`]
-/// to finish.
+/// Answers some requests itself, before the router and its per-request extensions (say the
+/// client address), or hands them on with `None`: for the health check that is called thousands
+/// of times a second and needs none of it.
+pub type Shortcut = Arc<dyn Fn(&axum::extract::Request) -> Option<Response> + Send + Sync>;
+
+/// Binds `listen` and serves `router` (after `shortcut`, when given) until `shutdown` fires,
+/// giving in-flight requests [`DRAIN`] to finish.
 pub async fn serve(
     listen: &str,
     router: Router,
+    shortcut: Option<Shortcut>,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<Server> {
     use anyhow::Context;
@@ -101,7 +109,7 @@ pub async fn serve(
     tracing::info!(%addr, "listening");
     let handle = tokio::spawn(async move {
         let drain_started = shutdown.clone();
-        let serving = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        let serving = axum::serve(listener, front::MakeFront { router, shortcut })
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .into_future();
         tokio::pin!(serving);
