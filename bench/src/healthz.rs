@@ -2,10 +2,10 @@
 //! running, its targets probed) against a minimal axum handler answering a pre-rendered body
 //! from an `ArcSwap` snapshot, both driven by the same load generator.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::baseline_server::BaselineServer;
 use anyhow::Context;
 use arc_swap::ArcSwap;
 use axum::Router;
@@ -13,7 +13,6 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::routing::get;
 use bytes::Bytes;
-use tokio::sync::oneshot;
 
 use crate::cluster::{self, Cluster};
 use crate::infra::Infra;
@@ -108,7 +107,7 @@ async fn measure(
     // The same answer healthmon gave, pre-rendered, under the same background load.
     let status = StatusCode::from_u16(status).context("the /healthz status")?;
     let body = Bytes::from(serde_json::to_vec(&body).context("render the /healthz body")?);
-    let baseline_server = Baseline::start(status, body).await?;
+    let baseline_server = start_baseline(status, body).await?;
     let baseline = Load { addr: baseline_server.addr, ..load }.run().await?;
     baseline_server.stop().await;
     report::line("baseline", &baseline.summary());
@@ -124,33 +123,9 @@ struct Snapshot {
 
 /// The least a server can do to answer a health check from memory: axum, one route, one atomic
 /// pointer load.
-struct Baseline {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Baseline {
-    async fn start(status: StatusCode, body: Bytes) -> anyhow::Result<Self> {
-        let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot { status, body }));
-        let router = Router::new().route("/healthz", get(answer)).with_state(snapshot);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("bind the baseline")?;
-        let addr = listener.local_addr().context("the baseline's address")?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-        });
-        Ok(Self { addr, stop, task })
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
-    }
+async fn start_baseline(status: StatusCode, body: Bytes) -> anyhow::Result<BaselineServer> {
+    let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot { status, body }));
+    BaselineServer::start(Router::new().route("/healthz", get(answer)).with_state(snapshot)).await
 }
 
 async fn answer(

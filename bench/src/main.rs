@@ -3,6 +3,7 @@
 //!
 //! `cargo run --release -p bench -- <healthz|ingest|probes|events|reads|all> [flags]`
 
+mod baseline_server;
 mod cluster;
 mod events;
 mod healthz;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::baseline_server::BaselineServer;
 use anyhow::Context;
 use axum::Json;
 use axum::Router;
@@ -16,7 +17,6 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::postgres::{PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
-use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::cluster::{self, Cluster};
@@ -97,7 +97,7 @@ async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Resul
     let healthmon_detail = load(addr, detail, Some(token.clone())).run().await?;
     let healthmon_page = load(addr, page, Some(token)).run().await?;
 
-    let baseline_server = Baseline::start(&infra.database_url).await?;
+    let baseline_server = start_baseline(&infra.database_url).await?;
     let detail: Vec<String> = ids.iter().map(|id| format!("/t/{id}")).collect();
     let page: Vec<String> = ids.iter().map(|id| format!("/s/{id}?cursor={middle}")).collect();
     let baseline_detail = load(baseline_server.addr, detail, None).run().await?;
@@ -156,33 +156,10 @@ async fn generate_history(infra: &Infra, ids: &[Uuid], per_target: usize, first_
 
 /// The same two reads with nothing around them: axum, a pool of 16 like the store's, the same
 /// SQL, JSON out.
-struct Baseline {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Baseline {
-    async fn start(database_url: &str) -> anyhow::Result<Self> {
-        let pool = PgPoolOptions::new().max_connections(16).connect(database_url).await.context("baseline pool")?;
-        let router = Router::new().route("/t/{id}", get(target)).route("/s/{id}", get(samples)).with_state(pool);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("bind the baseline")?;
-        let addr = listener.local_addr().context("the baseline's address")?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-        });
-        Ok(Self { addr, stop, task })
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
-    }
+async fn start_baseline(database_url: &str) -> anyhow::Result<BaselineServer> {
+    let pool = PgPoolOptions::new().max_connections(16).connect(database_url).await.context("baseline pool")?;
+    BaselineServer::start(Router::new().route("/t/{id}", get(target)).route("/s/{id}", get(samples)).with_state(pool))
+        .await
 }
 
 const SAMPLE_COLUMNS: &str = "id, target_id, slot, at, success, status_code, latency_ms, error, prober, check_version";

@@ -2,17 +2,17 @@
 //! use only the settings, roles, routes and binaries the real `healthmon` binary has.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::str::FromStr;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use healthmon_runtime::Role;
 use reqwest::Url;
 use serde_yaml::{Mapping, Value};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_healthmon");
+// Only `spawn`: this test kills the binary when done rather than stopping it gracefully.
+#[allow(dead_code)]
+mod support;
+
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 /// The one image every healthmon service runs, built from the Dockerfile.
 const HEALTHMON_IMAGE: &str = "healthmon:local";
@@ -124,7 +124,7 @@ fn healthmon_setting_names(text: &str) -> BTreeSet<String> {
 
 /// The settings the binary knows: those `healthmon --help` documents.
 fn settings_the_binary_knows() -> BTreeSet<String> {
-    let help = Command::new(BINARY).arg("--help").output().expect("healthmon --help");
+    let help = Command::new(support::BINARY).arg("--help").output().expect("healthmon --help");
     assert!(help.status.success(), "healthmon --help failed");
     let known = healthmon_setting_names(&String::from_utf8_lossy(&help.stdout));
     assert!(known.contains("HEALTHMON_LISTEN"), "--help lists the settings: {known:?}");
@@ -354,36 +354,7 @@ struct RunningHealthmon {
 
 impl RunningHealthmon {
     fn start(dir: &std::path::Path) -> Self {
-        let mut child = Command::new(BINARY)
-            .current_dir(dir)
-            .env_clear()
-            .env("HEALTHMON_LISTEN", "127.0.0.1:0")
-            .env("HEALTHMON_LOG_FORMAT", "json")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start healthmon");
-        let (lines_tx, lines_rx) = mpsc::channel();
-        let streams: [Box<dyn std::io::Read + Send>; 2] =
-            [Box::new(child.stdout.take().expect("stdout")), Box::new(child.stderr.take().expect("stderr"))];
-        for stream in streams {
-            let lines_tx = lines_tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let _ = lines_tx.send(line);
-                }
-            });
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let addr = loop {
-            let line = lines_rx
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("healthmon logs `listening` within 20 s");
-            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-            if event["message"] == "listening" {
-                break event["addr"].as_str().expect("the listening address").to_owned();
-            }
-        };
+        let (child, addr, _logs) = support::spawn(dir, &[]);
         Self { child, addr }
     }
 }
