@@ -122,7 +122,10 @@ impl ProbeLauncher for SampleLauncher {
                     prober: instance.to_string(),
                     check_version: target.check_version,
                     pin_host_key: first_use_pin(&target, outcome.observed_host_key),
-                };
+                }
+                // Whatever the peer wrote (a NUL on an SSH host's stderr, say) must not make the
+                // projector's batch unstorable.
+                .storable();
                 buffer.push(OutgoingSample {
                     key: target.id.to_string(),
                     msg_id: sample.id.to_string(),

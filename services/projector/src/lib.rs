@@ -2,25 +2,30 @@
 //! applies the threshold state machine, records health changes, and acks only after commit. With
 //! several projectors, only the one holding the lease works, fenced in the store by its epoch.
 
+pub mod dead_letter;
 pub mod lease;
 pub mod meters;
+pub mod plan_keeper;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures::future::BoxFuture;
 use healthmon_bus::{Delivery, DurableConsumer, EventBus, Stream};
 use healthmon_domain::events::{decode_sample_traced, source};
 use healthmon_domain::{Check, Sample};
 use healthmon_runtime::outbox::OutboxRelay;
-use healthmon_store::{Fenced, Store, modify_target};
+use healthmon_store::{Fenced, IngestOutcome, Store, modify_target};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::dead_letter::{Cause, DeadLetter};
 pub use crate::lease::DEFAULT_LEASE_TTL;
 use crate::lease::{Lease, LeaseConfig};
 use crate::meters::{Meters, STATS_EVERY};
+use crate::plan_keeper::PlanKeeper;
 
 /// The durable consumer every projector instance shares.
 pub const CONSUMER: &str = "projector";
@@ -57,6 +62,8 @@ pub struct StepReport {
     pub stored: usize,
     pub changes: usize,
     pub malformed: usize,
+    /// Samples the store refused, set aside as dead letters.
+    pub unstorable: usize,
 }
 
 impl Projector {
@@ -187,11 +194,13 @@ impl Projector {
         let _active = self.meters.activate();
         let done = stop.child_token();
         let sweeping = self.clone().sweep_stale_until(done.clone());
+        let keeping =
+            PlanKeeper::new(self.store.clone(), bus.clone(), self.relay.clone(), &self.source).run(done.clone());
         let consuming = async {
             self.consume(bus, done.clone()).await;
             done.cancel();
         };
-        tokio::join!(sweeping, consuming);
+        tokio::join!(sweeping, keeping, consuming);
     }
 
     async fn consume(self, bus: Arc<dyn EventBus>, shutdown: CancellationToken) {
@@ -209,7 +218,7 @@ impl Projector {
                 }
                 match consumer.as_mut() {
                     Some(consumer) => {
-                        let report = self.step(consumer.as_mut()).await;
+                        let report = self.step(consumer.as_mut(), bus.as_ref()).await;
                         if stats_read_at.is_none_or(|at| at.elapsed() >= STATS_EVERY) {
                             stats_read_at = Some(Instant::now());
                             self.read_consumer_stats(consumer.as_mut()).await;
@@ -277,8 +286,10 @@ impl Projector {
         Ok(())
     }
 
-    /// Fetches one batch, commits it, publishes the health changes it caused, then acks it.
-    pub async fn step(&self, consumer: &mut dyn DurableConsumer) -> anyhow::Result<StepReport> {
+    /// Fetches one batch, commits it, publishes the health changes it caused, then acks it. A
+    /// message that can never be stored goes to the dead letters on `bus` instead of holding up
+    /// the rest.
+    pub async fn step(&self, consumer: &mut dyn DurableConsumer, bus: &dyn EventBus) -> anyhow::Result<StepReport> {
         let deliveries = consumer.fetch(BATCH, FETCH_WAIT).await.context("fetching samples")?;
         if deliveries.is_empty() {
             return Ok(StepReport::default());
@@ -286,20 +297,19 @@ impl Projector {
         let started = Instant::now();
         self.meters.received(&deliveries);
         let mut report = StepReport { received: deliveries.len(), ..StepReport::default() };
-        let mut samples: Vec<Sample> = Vec::with_capacity(deliveries.len());
-        let mut accepted: Vec<Delivery> = Vec::with_capacity(deliveries.len());
+        let mut batch = Batch::default();
         let mut traces = Vec::new();
         for delivery in deliveries {
             match decode_sample_traced(&delivery.message.payload) {
                 Ok((sample, trace)) => {
                     traces.extend(trace);
-                    samples.push(sample);
-                    accepted.push(delivery);
+                    batch.samples.push(sample);
+                    batch.deliveries.push(delivery);
                 }
                 Err(error) => {
                     report.malformed += 1;
-                    tracing::warn!(%error, subject = %delivery.message.subject, "dropping a malformed sample event");
-                    delivery.term().await.context("refusing a malformed sample")?;
+                    tracing::warn!(%error, subject = %delivery.message.subject, "setting aside a malformed sample event");
+                    set_aside(bus, delivery, Cause::Malformed, error.to_string()).await?;
                 }
             }
         }
@@ -309,43 +319,102 @@ impl Projector {
             let ids: Vec<String> = traces.iter().map(|trace| trace.trace_id()).collect();
             span.record("trace_ids", ids.join(","));
         }
-        let report = self.commit(samples, accepted, report).instrument(span).await?;
+        let report = self.commit(bus, batch, report).instrument(span).await?;
         self.meters.ingested(report.stored, started.elapsed());
         Ok(report)
     }
 
-    async fn commit(
-        &self,
-        samples: Vec<Sample>,
-        accepted: Vec<Delivery>,
-        mut report: StepReport,
-    ) -> anyhow::Result<StepReport> {
-        let outcome = match self.store.ingest_fenced(&samples, &self.source, self.fence).await {
-            Ok(outcome) => outcome,
-            // Not nak'ed: a delayed redelivery would arrive behind newer samples. The caller
-            // reopens the consumer, which delivers these again before anything newer.
-            Err(error) => return Err(error.context("storing samples")),
-        };
-        report.stored = outcome.stored;
-        for sample in samples.iter().filter(|sample| sample.pin_host_key.is_some()) {
+    async fn commit(&self, bus: &dyn EventBus, batch: Batch, mut report: StepReport) -> anyhow::Result<StepReport> {
+        let stored = self.ingest_isolating(bus, batch).await?;
+        report.stored = stored.outcome.stored;
+        report.unstorable = stored.set_aside;
+        for sample in stored.samples.iter().filter(|sample| sample.pin_host_key.is_some()) {
             if let Err(error) = self.pin_host_key(sample).await {
                 tracing::warn!(error = %format!("{error:#}"), target_id = %sample.target_id, "could not pin a host key");
             }
         }
-        report.changes = outcome.changes.len();
-        if !outcome.changes.is_empty() {
+        report.changes = stored.outcome.changes.len();
+        if !stored.outcome.changes.is_empty() {
             // Published before the ack; should this fail, the committed outbox still holds them.
             if let Err(error) = self.relay.relay_now().await {
                 tracing::warn!(error = %format!("{error:#}"), "health events wait in the outbox");
                 self.relay.kick();
             }
         }
-        for delivery in accepted {
+        for delivery in stored.deliveries {
             delivery.ack().await.context("acking samples")?;
         }
         tracing::debug!(stored = report.stored, changes = report.changes, "ingested a batch");
         Ok(report)
     }
+
+    /// Stores the batch. When the store refuses it for what it holds, stores each half on its
+    /// own, down to single samples: only a sample refused alone is set aside as a dead letter,
+    /// and the others are stored in their order. Any other failure (the database is away) fails
+    /// the whole step, to be retried.
+    fn ingest_isolating<'a>(
+        &'a self,
+        bus: &'a dyn EventBus,
+        mut batch: Batch,
+    ) -> BoxFuture<'a, anyhow::Result<Stored>> {
+        Box::pin(async move {
+            let error = match self.store.ingest_fenced(&batch.samples, &self.source, self.fence).await {
+                Ok(outcome) => {
+                    return Ok(Stored { outcome, samples: batch.samples, deliveries: batch.deliveries, set_aside: 0 });
+                }
+                // Not nak'ed: a delayed redelivery would arrive behind newer samples. The caller
+                // reopens the consumer, which delivers these again before anything newer.
+                Err(error) if !healthmon_store::is_unstorable(&error) => return Err(error.context("storing samples")),
+                Err(error) => error,
+            };
+            if batch.samples.len() == 1
+                && let Some(delivery) = batch.deliveries.pop()
+            {
+                let reason = format!("{error:#}");
+                tracing::warn!(%reason, subject = %delivery.message.subject, "setting aside a sample the store refuses");
+                set_aside(bus, delivery, Cause::Unstorable, reason).await?;
+                return Ok(Stored { set_aside: 1, ..Stored::default() });
+            }
+            let half = batch.samples.len() / 2;
+            let second = Batch { samples: batch.samples.split_off(half), deliveries: batch.deliveries.split_off(half) };
+            let mut stored = self.ingest_isolating(bus, batch).await?;
+            stored.absorb(self.ingest_isolating(bus, second).await?);
+            Ok(stored)
+        })
+    }
+}
+
+/// Samples in delivery order, each beside the delivery it came in.
+#[derive(Default)]
+struct Batch {
+    samples: Vec<Sample>,
+    deliveries: Vec<Delivery>,
+}
+
+/// What storing a batch did: the outcome, and the samples and deliveries it stored.
+#[derive(Default)]
+struct Stored {
+    outcome: IngestOutcome,
+    samples: Vec<Sample>,
+    deliveries: Vec<Delivery>,
+    set_aside: usize,
+}
+
+impl Stored {
+    fn absorb(&mut self, later: Stored) {
+        self.outcome.stored += later.outcome.stored;
+        self.outcome.changes.extend(later.outcome.changes);
+        self.samples.extend(later.samples);
+        self.deliveries.extend(later.deliveries);
+        self.set_aside += later.set_aside;
+    }
+}
+
+/// Publishes the dead letter, then refuses the message for good: published first, so a crash in
+/// between delivers the message again rather than losing it.
+async fn set_aside(bus: &dyn EventBus, delivery: Delivery, cause: Cause, reason: String) -> anyhow::Result<()> {
+    DeadLetter::new(&delivery.message, cause, reason).publish(bus).await.context("publishing a dead letter")?;
+    delivery.term().await.context("refusing a sample set aside")
 }
 
 #[cfg(test)]

@@ -43,6 +43,10 @@ impl Meters {
             metrics::Unit::Seconds,
             "Time from fetching a batch of samples to acking it"
         );
+        metrics::describe_counter!(
+            crate::dead_letter::DEAD_LETTERS_METRIC,
+            "Sample messages set aside on the dead-letter stream, by reason (malformed, unstorable)"
+        );
         metrics::describe_gauge!(ACTIVE_METRIC, "1 while this process's projector is the active one");
         metrics::describe_gauge!(PENDING_METRIC, "Samples in the stream not yet delivered to the projector");
         metrics::describe_gauge!(ACK_PENDING_METRIC, "Samples delivered to the projector and not yet acked");

@@ -16,10 +16,10 @@ use healthmon_runtime::outbox::OutboxRelay;
 use healthmon_store::{SampleQuery, Store};
 use serde_json::json;
 
-async fn drain(projector: &Projector, consumer: &mut dyn DurableConsumer) -> StepReport {
+async fn drain(projector: &Projector, consumer: &mut dyn DurableConsumer, bus: &dyn EventBus) -> StepReport {
     let mut total = StepReport::default();
     loop {
-        let report = projector.step(consumer).await.expect("step");
+        let report = projector.step(consumer, bus).await.expect("step");
         if report.received == 0 {
             return total;
         }
@@ -27,6 +27,7 @@ async fn drain(projector: &Projector, consumer: &mut dyn DurableConsumer) -> Ste
         total.stored += report.stored;
         total.changes += report.changes;
         total.malformed += report.malformed;
+        total.unstorable += report.unstorable;
     }
 }
 
@@ -66,14 +67,14 @@ async fn replaying_the_whole_stream_changes_nothing() {
     let projector =
         Projector::new(store.clone(), OutboxRelay::new(store.clone(), bus.clone()), "p1", Duration::from_secs(5));
     let mut consumer = projector.consumer(bus.as_ref()).await.expect("consumer");
-    let first = drain(&projector, consumer.as_mut()).await;
+    let first = drain(&projector, consumer.as_mut(), bus.as_ref()).await;
     assert_eq!((first.received, first.stored, first.changes, first.malformed), (10, 9, 2, 1));
     let after_first = store.get_target(target.id).await.expect("get").expect("target");
     assert_eq!(after_first.health.status, HealthStatus::Unhealthy);
     assert_eq!((after_first.health.consecutive_successes, after_first.health.consecutive_failures), (1, 0));
 
     let mut replay = bus.durable_consumer(Stream::Samples, "replay", Duration::from_secs(5)).await.expect("replay");
-    let second = drain(&projector, replay.as_mut()).await;
+    let second = drain(&projector, replay.as_mut(), bus.as_ref()).await;
     assert_eq!((second.received, second.stored, second.changes), (10, 0, 0));
     let after_replay = store.get_target(target.id).await.expect("get").expect("target");
     assert_eq!(after_replay, after_first);

@@ -14,7 +14,7 @@ use futures::stream::BoxStream;
 pub use memory::MemoryBus;
 pub use nats::NatsBus;
 
-/// The three event streams of ARCHITECTURE.md.
+/// The event streams: the three of the architecture, plus the dead letters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stream {
     /// `probe.sampled`: limits retention, bounded age.
@@ -24,10 +24,13 @@ pub enum Stream {
     /// `target.*`: keeps only the newest event per target, so reading it from the start is a
     /// complete, current plan of every target.
     Targets,
+    /// Messages a consumer could never process (malformed, or refused by the store), each with
+    /// its reason, kept for an operator to look at instead of holding up the messages behind it.
+    DeadLetters,
 }
 
 impl Stream {
-    pub const ALL: [Stream; 3] = [Stream::Samples, Stream::Health, Stream::Targets];
+    pub const ALL: [Stream; 4] = [Stream::Samples, Stream::Health, Stream::Targets, Stream::DeadLetters];
 
     /// The subject token: `<prefix>.<token>.<key>`.
     pub fn token(self) -> &'static str {
@@ -35,6 +38,7 @@ impl Stream {
             Stream::Samples => "samples",
             Stream::Health => "health",
             Stream::Targets => "targets",
+            Stream::DeadLetters => "deadletters",
         }
     }
 }

@@ -5,7 +5,7 @@ mod follow;
 mod kv;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -24,6 +24,9 @@ use durable::NatsDurableConsumer;
 const PUBLISH_ATTEMPTS: u32 = 5;
 const FIRST_PUBLISH_RETRY_DELAY: Duration = Duration::from_millis(50);
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+const RESTORE_ATTEMPTS: u32 = 20;
+const FIRST_RESTORE_DELAY: Duration = Duration::from_millis(100);
+const LONGEST_RESTORE_DELAY: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 pub struct NatsOptions {
@@ -51,22 +54,65 @@ struct Inner {
     options: NatsOptions,
     client: async_nats::Client,
     jetstream: async_nats::jetstream::Context,
+    /// The KV buckets' streams this process opened, to create again should the server lose them.
+    buckets: Mutex<Vec<stream::Config>>,
 }
 
 impl NatsBus {
-    /// Fails fast when the first connection fails; after that the client reconnects forever.
+    /// Fails fast when the first connection fails; after that the client reconnects forever, and
+    /// on every reconnection creates again whatever streams and buckets the server has lost (a
+    /// server restarted without its data), so publishing, consuming and leases resume by themselves.
     pub async fn connect(url: &str, naming: Naming, options: NatsOptions) -> anyhow::Result<Self> {
+        let (connected_tx, connected_rx) = tokio::sync::mpsc::unbounded_channel();
         let client = async_nats::ConnectOptions::new()
             .name(format!("healthmon ({})", naming.prefix()))
+            .event_callback(move |event| {
+                let connected_tx = connected_tx.clone();
+                async move {
+                    if matches!(event, async_nats::Event::Connected) {
+                        let _ = connected_tx.send(());
+                    }
+                }
+            })
             .connect(url)
             .await
             .with_context(|| format!("connecting to NATS at {url}"))?;
         let jetstream = async_nats::jetstream::new(client.clone());
-        let bus = Self { inner: Arc::new(Inner { naming, options, client, jetstream }) };
+        let inner = Arc::new(Inner { naming, options, client, jetstream, buckets: Mutex::new(Vec::new()) });
+        let bus = Self { inner };
         for stream in Stream::ALL {
             bus.ensure_stream(stream).await?;
         }
+        tokio::spawn(restore_on_reconnect(Arc::downgrade(&bus.inner), connected_rx));
         Ok(bus)
+    }
+
+    /// Creates again every stream and bucket of this process that the server lacks; existing
+    /// ones are left as they are (streams are brought to the current config).
+    pub async fn restore(&self) -> anyhow::Result<()> {
+        for stream in Stream::ALL {
+            self.ensure_stream(stream).await?;
+        }
+        let buckets = self.inner.buckets.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        for config in buckets {
+            if self.inner.jetstream.get_stream(&config.name).await.is_err() {
+                let name = config.name.clone();
+                tracing::warn!(bucket = %name, "the NATS server lost a bucket; creating it again");
+                if let Err(error) = self.inner.jetstream.create_stream(config).await {
+                    // Another process may have created it in the meantime.
+                    tracing::debug!(%error, bucket = %name, "could not create the bucket again");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Remembers a bucket's stream, so [`NatsBus::restore`] can create it again.
+    fn remember_bucket(&self, config: &stream::Config) {
+        let mut buckets = self.inner.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        if !buckets.iter().any(|known| known.name == config.name) {
+            buckets.push(config.clone());
+        }
     }
 
     pub fn client(&self) -> async_nats::Client {
@@ -93,7 +139,7 @@ impl NatsBus {
         let naming = &self.inner.naming;
         let (max_age, max_messages_per_subject) = match stream {
             Stream::Samples => (self.inner.options.samples_max_age, 0),
-            Stream::Health => (self.inner.options.health_max_age, 0),
+            Stream::Health | Stream::DeadLetters => (self.inner.options.health_max_age, 0),
             // Zero max age is unlimited: the newest event per target is the plan, however old.
             Stream::Targets => (Duration::ZERO, 1),
         };
@@ -200,6 +246,25 @@ impl EventBus for NatsBus {
             .await
             .context("NATS did not answer a flush in time")?
             .context("flushing the NATS connection")
+    }
+}
+
+/// On every (re)connection, restores the streams and buckets, retrying while the server's
+/// JetStream is still starting. Ends with the bus.
+async fn restore_on_reconnect(inner: Weak<Inner>, mut connected: tokio::sync::mpsc::UnboundedReceiver<()>) {
+    while connected.recv().await.is_some() {
+        let mut delay = FIRST_RESTORE_DELAY;
+        for attempt in 1..=RESTORE_ATTEMPTS {
+            let Some(inner) = inner.upgrade() else { return };
+            match (NatsBus { inner }).restore().await {
+                Ok(()) => break,
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), attempt, "could not restore the streams after reconnecting");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(LONGEST_RESTORE_DELAY);
+                }
+            }
+        }
     }
 }
 

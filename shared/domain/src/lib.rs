@@ -9,6 +9,7 @@ pub mod health;
 pub mod sample;
 pub mod schedule;
 pub mod target;
+pub mod text;
 pub mod trace;
 pub mod validation;
 

@@ -28,6 +28,25 @@ pub struct Sample {
     pub pin_host_key: Option<String>,
 }
 
+impl Sample {
+    /// The sample with every text field made storable ([`crate::text::storable`]): applied where
+    /// samples are made, whatever the check kind, so no probe's output can make a batch unstorable.
+    pub fn storable(self) -> Self {
+        Self {
+            error: self.error.map(crate::text::storable_owned),
+            prober: crate::text::storable_owned(self.prober),
+            pin_host_key: self.pin_host_key.map(crate::text::storable_owned),
+            ..self
+        }
+    }
+
+    /// Whether every text field can be stored as it is.
+    pub fn is_storable(&self) -> bool {
+        let texts = [self.error.as_deref(), Some(self.prober.as_str()), self.pin_host_key.as_deref()];
+        texts.into_iter().flatten().all(crate::text::is_storable)
+    }
+}
+
 /// Two probers probing the same slot during a hand-over produce the same id, so the bus and the
 /// store each keep only one of them.
 pub fn sample_id(target_id: Uuid, slot: i64) -> Uuid {
@@ -40,6 +59,29 @@ pub fn sample_id(target_id: Uuid, slot: i64) -> Uuid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn given_a_probe_whose_error_and_names_carry_nul_when_made_storable_then_every_text_field_is_clean() {
+        let target = Uuid::new_v4();
+        let dirty = Sample {
+            id: sample_id(target, 0),
+            target_id: target,
+            slot: 0,
+            at: Utc::now(),
+            success: false,
+            status_code: None,
+            latency_ms: 1.0,
+            error: Some("exit status 1: \0 in stderr\0".to_owned()),
+            prober: "p\0".to_owned(),
+            check_version: 1,
+            pin_host_key: Some("SHA256:\0".to_owned()),
+        };
+        assert!(!dirty.is_storable());
+        let clean = dirty.clone().storable();
+        assert!(clean.is_storable());
+        assert_eq!(clean.error.as_deref(), Some("exit status 1: \\0 in stderr\\0"));
+        assert_eq!((clean.id, clean.slot, clean.success), (dirty.id, dirty.slot, dirty.success));
+    }
 
     #[test]
     fn the_same_slot_of_the_same_target_always_has_the_same_id() {

@@ -9,6 +9,7 @@ pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod types;
+mod unstorable;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use uuid::Uuid;
 pub use accounts::Accounts;
 pub use modify::modify_target;
 pub use types::*;
+pub use unstorable::is_unstorable;
 
 #[async_trait]
 /// Targets, history and health; users and tokens through its [`Accounts`] half.
@@ -99,6 +101,15 @@ pub trait Store: Accounts + Send + Sync + 'static {
     /// one relay runs at a time across all processes sharing the database (so per-target order
     /// holds); a call that cannot take its turn returns 0 at once.
     async fn relay_outbox(&self, sink: &dyn OutboxSink, limit: u32) -> anyhow::Result<usize>;
+
+    /// Every stored target's id, ascending: cheap enough to compare with the bus every few seconds.
+    async fn target_ids(&self) -> anyhow::Result<Vec<Uuid>>;
+
+    /// Records, in one transaction, a `target.resynced` outbox event stating each of these targets
+    /// as stored now (ids no longer stored are skipped), and returns how many. Through the outbox,
+    /// the store's word reaches the targets stream in order with every other event of the same
+    /// target, so a republish can never overtake a newer change.
+    async fn republish_targets(&self, ids: &[Uuid], source: &str) -> anyhow::Result<usize>;
 
     /// Whether the database answers (for readiness).
     async fn check(&self) -> anyhow::Result<()>;

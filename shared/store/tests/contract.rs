@@ -42,6 +42,7 @@ contract_tests!(
     the_relay_stops_at_the_first_failed_delivery,
     concurrent_relays_never_deliver_an_event_twice,
     concurrent_overlapping_ingests_both_commit,
+    republishing_queues_the_stored_word_on_each_target_after_its_older_events,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -679,4 +680,40 @@ async fn sqlite_accepts_every_url_form() {
     assert_eq!(stored.health.status, HealthStatus::Healthy, "every call sees the same in-memory database");
 
     assert!(healthmon_store::connect("mysql://localhost/db").await.is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Republishing the plan
+
+async fn republishing_queues_the_stored_word_on_each_target_after_its_older_events(backend: &Backend) {
+    let (kept, renamed, gone) = (http_target("kept", &[]), http_target("renamed", &[]), http_target("gone", &[]));
+    for target in [&kept, &renamed, &gone] {
+        create(backend, target).await;
+    }
+    let mut renamed_spec = renamed.spec.clone();
+    renamed_spec.name = "renamed-v2".into();
+    let renamed_now = renamed.replaced(renamed_spec, Utc::now());
+    assert_eq!(backend.store.update_target(&renamed_now, SOURCE).await.expect("update"), WriteOutcome::Done);
+    assert!(backend.store.delete_target(gone.id, false, SOURCE).await.expect("delete"));
+    let mut expected_ids = vec![kept.id, renamed.id];
+    expected_ids.sort();
+    assert_eq!(backend.store.target_ids().await.expect("ids"), expected_ids);
+
+    let asked = [kept.id, renamed.id, gone.id, Uuid::now_v7()];
+    assert_eq!(backend.store.republish_targets(&asked, SOURCE).await.expect("republish"), 2, "absent ids skipped");
+
+    let delivered = drain(backend.store.as_ref()).await;
+    let (older, republished) = delivered.split_at(delivered.len() - 2);
+    assert!(older.iter().all(|event| event_type(event) != events::TARGET_RESYNCED));
+    let mut stated: Vec<Target> = republished
+        .iter()
+        .map(|event| match events::decode_target(&event.payload).expect("a target event") {
+            TargetChanged::Resynced { target: Some(target), .. } => target,
+            other => panic!("expected a resync stating the target, got {other:?}"),
+        })
+        .collect();
+    stated.sort_by_key(|target| target.id);
+    let mut expected = vec![kept.clone(), renamed_now.clone()];
+    expected.sort_by_key(|target| target.id);
+    assert_eq!(stated, expected, "each as stored now, after its own older events");
 }

@@ -73,6 +73,18 @@ impl Follower {
             .with_context(|| format!("starting ordered consumer on stream {stream_name}"))
     }
 
+    /// A stream the server created anew (it restarted without its data) numbers from 1 again:
+    /// following on from the old sequence would skip everything up to it, so start over.
+    async fn notice_a_reset_stream(&mut self) {
+        let stream_name = self.bus.inner.naming.stream_name(self.stream);
+        if let Ok(js_stream) = self.bus.inner.jetstream.get_stream(&stream_name).await
+            && js_stream.cached_info().state.last_sequence < self.last_passed_on
+        {
+            tracing::warn!(stream = %self.stream, last_passed_on = self.last_passed_on, "the stream was created anew; following it from its start");
+            self.last_passed_on = 0;
+        }
+    }
+
     /// The next message, or one passing failure; the follower goes on after it.
     async fn next(&mut self) -> anyhow::Result<Message> {
         loop {
@@ -82,6 +94,7 @@ impl Follower {
                     // Only after a failure: pace the attempts while the server is away.
                     tokio::time::sleep(self.recreate_delay).await;
                     self.recreate_delay = (self.recreate_delay * 2).min(LONGEST_RECREATE_DELAY);
+                    self.notice_a_reset_stream().await;
                     self.messages.insert(Self::open(&self.bus, self.stream, self.last_passed_on).await?)
                 }
             };

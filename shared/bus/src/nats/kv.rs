@@ -16,9 +16,6 @@ impl NatsBus {
     pub async fn expiring_bucket(&self, bucket: &str, ttl: Duration) -> anyhow::Result<Store> {
         let jetstream = self.jetstream();
         let name = self.naming().durable_name(bucket);
-        if let Ok(bucket) = jetstream.get_key_value(&name).await {
-            return Ok(bucket);
-        }
         let config = stream::Config {
             name: format!("KV_{name}"),
             subjects: vec![format!("$KV.{name}.>")],
@@ -31,6 +28,10 @@ impl NatsBus {
             num_replicas: 1,
             ..stream::Config::default()
         };
+        self.remember_bucket(&config);
+        if let Ok(bucket) = jetstream.get_key_value(&name).await {
+            return Ok(bucket);
+        }
         if let Err(error) = jetstream.create_stream(config).await {
             // Another process may have created it in the meantime; only then does the get below succeed.
             tracing::debug!(%error, bucket = %name, "could not create the bucket");

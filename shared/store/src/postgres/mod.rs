@@ -5,6 +5,7 @@ mod fence;
 mod ingest;
 mod outbox;
 mod reads;
+mod republish;
 mod stale;
 mod targets;
 
@@ -116,6 +117,14 @@ impl Store for PostgresStore {
 
     async fn relay_outbox(&self, sink: &dyn OutboxSink, limit: u32) -> anyhow::Result<usize> {
         outbox::relay(&self.pool, sink, limit).await
+    }
+
+    async fn target_ids(&self) -> anyhow::Result<Vec<Uuid>> {
+        republish::target_ids(&self.pool).await
+    }
+
+    async fn republish_targets(&self, ids: &[Uuid], source: &str) -> anyhow::Result<usize> {
+        republish::republish(&self.pool, ids, source).await
     }
 
     async fn check(&self) -> anyhow::Result<()> {

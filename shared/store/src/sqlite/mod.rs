@@ -5,6 +5,7 @@ mod fence;
 mod ingest;
 mod outbox;
 mod reads;
+mod republish;
 mod stale;
 mod targets;
 
@@ -151,6 +152,14 @@ impl Store for SqliteStore {
             return Ok(0);
         };
         outbox::relay(&self.pool, sink, limit).await
+    }
+
+    async fn target_ids(&self) -> anyhow::Result<Vec<Uuid>> {
+        republish::target_ids(&self.pool).await
+    }
+
+    async fn republish_targets(&self, ids: &[Uuid], source: &str) -> anyhow::Result<usize> {
+        republish::republish(&self.pool, ids, source).await
     }
 
     async fn check(&self) -> anyhow::Result<()> {
