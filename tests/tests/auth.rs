@@ -276,6 +276,9 @@ async fn refused_target_addresses_are_422(mode: Mode) {
         "http://[::ffff:169.254.169.254]/",
         "http://[fd00:ec2::254]/",
         "http://100.100.100.200/",
+        "http://192.0.0.192/",
+        "http://[2002:a9fe:a9fe::1]/",
+        "http://[64:ff9b:1::a9fe:a9fe]/",
         "http://127.0.0.1:8080/",
         "http://localhost:8080/",
     ] {
@@ -283,6 +286,12 @@ async fn refused_target_addresses_are_422(mode: Mode) {
         let (status, refused) = app.call(Method::POST, "/api/v1/targets", Some(&body)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {refused}");
         assert!(refused["error"]["details"]["fields"]["url"].is_string(), "{refused}");
+    }
+    for host in ["2002:a9fe:a9fe::1", "64:ff9b:1::a9fe:a9fe", "192.0.0.192"] {
+        let body = json!({"name": "sneaky", "kind": "tcp", "host": host, "port": 80});
+        let (status, refused) = app.call(Method::POST, "/api/v1/targets", Some(&body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{host}: {refused}");
+        assert!(refused["error"]["details"]["fields"]["host"].is_string(), "{refused}");
     }
     let (status, _) =
         app.call(Method::POST, "/webservers", Some(&json!({"name": "x", "url": "http://169.254.169.254/"}))).await;

@@ -118,6 +118,33 @@ async fn an_ipv4_mapped_metadata_address_is_refused_without_connecting() {
     assert!(reason.contains("is a link-local or cloud metadata address and is never probed"), "{reason}");
 }
 
+/// Addresses that reach a metadata service through 6to4, local-use NAT64, or Oracle Cloud's own.
+const CARRYING_METADATA: [&str; 3] =
+    ["http://[2002:a9fe:a9fe::1]/", "http://[64:ff9b:1::a9fe:a9fe]/", "http://192.0.0.192/"];
+
+#[tokio::test]
+async fn addresses_carrying_metadata_are_refused_as_targets_and_as_redirect_hops() {
+    for url in CARRYING_METADATA {
+        // When the target is the address itself, even with everything allowed
+        let outcome = probe("", "0.0.0.0/0, ::/0", url).await;
+        // Then it is refused before connecting
+        let reason = refusal_reason(&outcome);
+        assert!(reason.contains("never probed"), "{url}: {reason}");
+        assert!(!reason.contains("(redirect to"), "{url}: {reason}");
+
+        // And when a local server redirects there, the first request goes out and the hop is refused
+        let origin = serve("127.0.0.1", Some(url.to_owned())).await;
+        let outcome = probe("", "", &format!("http://{}/redirect", origin.address)).await;
+        let reason = refusal_reason(&outcome);
+        let hop = url.trim_end_matches('/');
+        assert!(
+            reason.contains("never probed") && reason.ends_with(&format!("(redirect to {hop})")),
+            "{url}: {reason}"
+        );
+        assert_eq!(origin.hits(), 1);
+    }
+}
+
 #[tokio::test]
 async fn a_denied_ip_literal_target_is_refused_before_connecting() {
     // Given a server on 127.0.0.1 and a deny list covering it

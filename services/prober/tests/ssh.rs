@@ -152,6 +152,23 @@ async fn a_refused_address_is_never_contacted() {
     assert_eq!(sshd.accepted_logins(), 0);
 }
 
+#[tokio::test]
+async fn hosts_carrying_a_metadata_address_are_never_contacted() {
+    let (prober, id) = (Prober::new(), Uuid::new_v4());
+    // 6to4 and local-use NAT64 forms of 169.254.169.254, and Oracle Cloud's metadata address
+    for host in ["2002:a9fe:a9fe::1", "64:ff9b:1::a9fe:a9fe", "192.0.0.192"] {
+        let check = healthmon_domain::SshCheck {
+            host: host.into(),
+            password: Some(prober.seal("some-password", id)),
+            trust_on_first_use: true,
+            ..bare_check(22)
+        };
+        let outcome = prober.probe(id, &check, 5).await;
+        let why = reason(&outcome);
+        assert!(why.starts_with("refused by target policy: ") && why.contains("never probed"), "{host}: {why}");
+    }
+}
+
 /// Prints the time per probe with and without session reuse against the local sshd:
 /// `cargo test -p healthmon-prober --test ssh -- --ignored --nocapture`.
 #[tokio::test]

@@ -38,3 +38,13 @@ async fn a_refused_address_fails_before_connecting() {
     let accepted = tokio::time::timeout(std::time::Duration::from_millis(200), listener.accept()).await;
     assert!(accepted.is_err(), "the listener must not have been contacted");
 }
+
+#[tokio::test]
+async fn hosts_carrying_a_metadata_address_fail_before_connecting() {
+    // 6to4 and local-use NAT64 forms of 169.254.169.254, and Oracle Cloud's metadata address
+    for host in ["2002:a9fe:a9fe::1", "64:ff9b:1::a9fe:a9fe", "192.0.0.192"] {
+        let outcome = checker(AddressPolicy::default()).check(&TcpCheck { host: host.into(), port: 80 }, 5).await;
+        let error = outcome.error.expect("a reason");
+        assert!(error.starts_with("refused by target policy: ") && error.contains("never probed"), "{host}: {error}");
+    }
+}

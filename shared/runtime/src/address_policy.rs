@@ -109,10 +109,25 @@ mod tests {
             "http://[fd00:ec2::254]/",
             "http://2852039166/",
             "http://0xa9.0xfe.0xa9.0xfe/",
+            "http://192.0.0.192/",
+            "http://[2002:a9fe:a9fe::1]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[64:ff9b:1::a9fe:a9fe]/",
+            "http://[2001:0:4136:e378:8000:63bf:5601:5601]/",
         ] {
             // Then each is refused with the policy's reason
             let error = vet_url(&policy, url).await.unwrap_err();
             assert!(error.contains("never probed"), "{url}: {error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn resolving_a_literal_that_carries_metadata_yields_no_address() {
+        // The prober's TCP and SSH checks and its HTTP resolver all take their addresses from here.
+        for host in ["2002:a9fe:a9fe::1", "[64:ff9b:1::a9fe:a9fe]", "192.0.0.192"] {
+            let error = resolve_vetted(&AddressPolicy::default(), host, 22).await.unwrap_err();
+            assert!(matches!(error, ResolveError::Refused { .. }), "{host}: {error}");
+            assert!(error.to_string().contains("never probed"), "{host}: {error}");
         }
     }
 
