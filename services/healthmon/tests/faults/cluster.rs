@@ -28,6 +28,8 @@ pub enum Role {
     Api,
     Prober,
     Projector,
+    /// The `healthmon` binary with its default roles: api, prober and projector in one process.
+    AllInOne,
 }
 
 impl Role {
@@ -36,7 +38,12 @@ impl Role {
             Role::Api => env!("CARGO_BIN_EXE_healthmon-api"),
             Role::Prober => env!("CARGO_BIN_EXE_healthmon-prober"),
             Role::Projector => env!("CARGO_BIN_EXE_healthmon-projector"),
+            Role::AllInOne => env!("CARGO_BIN_EXE_healthmon"),
         }
+    }
+
+    fn serves_the_api(self) -> bool {
+        matches!(self, Role::Api | Role::AllInOne)
     }
 }
 
@@ -56,7 +63,8 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// A cluster under a prefix of its own; `env` adds settings every process gets.
+    /// A cluster under a prefix of its own; `env` adds settings every process gets. An empty
+    /// `nats_url` leaves the processes on the in-process bus (the embedded default).
     pub fn new(database_url: String, nats_url: String, env: &[(&str, String)]) -> Self {
         let naming = Naming::new(format!("f{}", Uuid::new_v4().simple()));
         let env = env.iter().map(|(name, value)| (name.to_string(), value.clone())).collect();
@@ -73,13 +81,15 @@ impl Cluster {
             .env("HEALTHMON_LISTEN", "127.0.0.1:0")
             .env("HEALTHMON_LOG_FORMAT", "json")
             .env("HEALTHMON_DATABASE_URL", &self.database_url)
-            .env("HEALTHMON_NATS_URL", &self.nats_url)
             .env("HEALTHMON_NATS_PREFIX", self.naming.prefix())
             .env("HEALTHMON_INSTANCE", instance)
             .env("HEALTHMON_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("HEALTHMON_KEYS_DIR", self.dir.path().join("keys"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if !self.nats_url.is_empty() {
+            command.env("HEALTHMON_NATS_URL", &self.nats_url);
+        }
         for (name, value) in &self.env {
             command.env(name, value);
         }
@@ -95,10 +105,19 @@ impl Cluster {
         let _ = process.child.wait();
     }
 
+    /// SIGTERM, and waits for the process to exit, as an operator's restart does.
+    pub fn stop(&mut self, instance: &str) {
+        let mut process = self.processes.remove(instance).unwrap_or_else(|| panic!("{instance} is not running"));
+        let signalled = Command::new("kill").args(["-TERM", &process.child.id().to_string()]).status();
+        assert!(signalled.is_ok_and(|status| status.success()), "SIGTERM {instance}");
+        let status = process.child.wait().expect("wait for the process");
+        assert!(status.success(), "{instance} exited with {status} after SIGTERM");
+    }
+
     pub fn api_addr(&self) -> &str {
         self.processes
             .values()
-            .find(|process| process.role == Role::Api)
+            .find(|process| process.role.serves_the_api())
             .map(|process| process.addr.as_str())
             .expect("an API")
     }
@@ -138,6 +157,9 @@ impl Cluster {
         for process in self.processes.values_mut() {
             let _ = process.child.kill();
             let _ = process.child.wait();
+        }
+        if self.nats_url.is_empty() {
+            return;
         }
         if let Ok(nats) = NatsBus::connect(&self.nats_url, self.naming.clone(), Default::default()).await {
             let jetstream = nats.jetstream();
@@ -221,6 +243,51 @@ impl ApiClient {
             .buffer_unordered(16)
             .collect()
             .await
+    }
+}
+
+impl ApiClient {
+    /// Creates one HTTP target probing `url` every `interval_s`; returns its id.
+    pub async fn create_target(&self, name: &str, url: &str, interval_s: u64) -> Uuid {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/targets", self.base))
+            .bearer_auth(&self.token)
+            .json(&json!({"name": name, "kind": "http", "url": url, "interval_s": interval_s}))
+            .send()
+            .await
+            .expect("create a target");
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED, "creating {name}");
+        let body: Value = response.json().await.expect("target body");
+        body["id"].as_str().and_then(|id| id.parse::<Uuid>().ok()).expect("target id")
+    }
+
+    /// Creates a target from a whole create body; returns its id.
+    pub async fn create_body(&self, body: &Value) -> Uuid {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/targets", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("create a target");
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED, "creating {body}");
+        let body: Value = response.json().await.expect("target body");
+        body["id"].as_str().and_then(|id| id.parse::<Uuid>().ok()).expect("target id")
+    }
+
+    /// The target as the API shows it (health and its newest samples).
+    pub async fn target(&self, id: Uuid) -> Value {
+        let response = self
+            .http
+            .get(format!("{}/api/v1/targets/{id}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("read a target");
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "reading {id}");
+        response.json().await.expect("target body")
     }
 }
 

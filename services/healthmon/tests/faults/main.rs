@@ -5,9 +5,14 @@
 mod cluster;
 mod history;
 mod outages;
+mod poison;
 mod prober_takeover;
 mod projector_kills;
+mod restarts;
 mod servers;
+// The prober's tests' real sshd on loopback, shared rather than copied.
+#[path = "../../../prober/tests/support/sshd.rs"]
+mod sshd;
 
 use std::future::Future;
 use std::time::Duration;

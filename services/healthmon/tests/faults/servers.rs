@@ -56,6 +56,20 @@ impl PrivateNats {
     }
 }
 
+impl PrivateNats {
+    /// Stops the server, deletes everything it stored, and starts it again on the same port: a
+    /// server that comes back without its data.
+    pub fn restart_wiped(&mut self) {
+        self.stop();
+        for entry in std::fs::read_dir(self.dir.path()).expect("the NATS store directory").flatten() {
+            let path = entry.path();
+            let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            removed.unwrap_or_else(|error| panic!("remove {}: {error}", path.display()));
+        }
+        self.resume();
+    }
+}
+
 impl Drop for PrivateNats {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
