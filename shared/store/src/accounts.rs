@@ -123,4 +123,14 @@ pub trait Accounts: Send + Sync {
 
     /// API tokens, of one user or of everyone.
     async fn api_tokens(&self, username: Option<&str>) -> anyhow::Result<Vec<Token>>;
+
+    /// Records a successful login of `username` from `client` (the login limiter's text for a
+    /// client address), keeping the [`KNOWN_CLIENTS_PER_USER`] most recent clients per user.
+    async fn remember_login_client(&self, username: &str, client: &str, at: DateTime<Utc>) -> anyhow::Result<()>;
+
+    /// Whether `username` has logged in from `client` before (and is still among its most recent).
+    async fn is_known_login_client(&self, username: &str, client: &str) -> anyhow::Result<bool>;
 }
+
+/// How many clients a user's login history keeps: enough for home, office, phone and travel.
+pub const KNOWN_CLIENTS_PER_USER: i64 = 20;

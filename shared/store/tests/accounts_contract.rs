@@ -3,7 +3,7 @@
 mod support;
 
 use chrono::{Duration, Utc};
-use healthmon_store::accounts::{Role, Token, TokenKind, User, UserDeletion};
+use healthmon_store::accounts::{KNOWN_CLIENTS_PER_USER, Role, Token, TokenKind, User, UserDeletion};
 use support::Backend;
 use uuid::Uuid;
 
@@ -12,6 +12,7 @@ contract_tests!(
     the_last_admin_cannot_be_deleted,
     concurrent_deletes_never_remove_the_last_admin,
     tokens_are_found_by_hash_touched_listed_and_revoked,
+    login_clients_are_remembered_per_user_newest_kept_and_go_with_the_user,
 );
 
 fn user(name: &str, role: Role) -> User {
@@ -104,4 +105,36 @@ async fn tokens_are_found_by_hash_touched_listed_and_revoked(backend: &Backend) 
     assert_eq!(store.delete_user("bob").await.unwrap(), UserDeletion::Deleted);
     assert_eq!(store.token_by_hash(&bob_api.hash).await.unwrap(), None, "a deleted user's tokens go with them");
     assert!(Utc::now() > session.created_at);
+}
+
+async fn login_clients_are_remembered_per_user_newest_kept_and_go_with_the_user(backend: &Backend) {
+    let store = &backend.store;
+    store.create_user(&user("alice", Role::Viewer)).await.unwrap();
+    store.create_user(&user("bob", Role::Viewer)).await.unwrap();
+    let start = healthmon_store::now();
+    assert!(!store.is_known_login_client("alice", "10.0.0.1").await.unwrap());
+    store.remember_login_client("alice", "10.0.0.1", start).await.unwrap();
+    store.remember_login_client("alice", "10.0.0.1", start + Duration::seconds(1)).await.unwrap();
+    assert!(store.is_known_login_client("alice", "10.0.0.1").await.unwrap());
+    assert!(!store.is_known_login_client("bob", "10.0.0.1").await.unwrap(), "per user");
+    assert!(!store.is_known_login_client("alice", "10.0.0.2").await.unwrap(), "per client");
+
+    // Logins from ever more clients keep only the newest; 10.0.0.1 logs in again along the way
+    for n in 0..KNOWN_CLIENTS_PER_USER + 5 {
+        store
+            .remember_login_client("alice", &format!("2001:db8:{n}::/64"), start + Duration::seconds(2 + n))
+            .await
+            .unwrap();
+        if n == 10 {
+            store.remember_login_client("alice", "10.0.0.1", start + Duration::seconds(2 + n)).await.unwrap();
+        }
+    }
+    assert!(store.is_known_login_client("alice", "10.0.0.1").await.unwrap(), "refreshed, so kept");
+    assert!(!store.is_known_login_client("alice", "2001:db8:0::/64").await.unwrap(), "the oldest is forgotten");
+    let newest = format!("2001:db8:{}::/64", KNOWN_CLIENTS_PER_USER + 4);
+    assert!(store.is_known_login_client("alice", &newest).await.unwrap());
+
+    assert_eq!(store.delete_user("alice").await.unwrap(), UserDeletion::Deleted);
+    store.create_user(&user("alice", Role::Viewer)).await.unwrap();
+    assert!(!store.is_known_login_client("alice", "10.0.0.1").await.unwrap(), "a new alice starts afresh");
 }

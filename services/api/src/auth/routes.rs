@@ -11,6 +11,7 @@ use healthmon_store::accounts::{Role, Token, TokenKind, User, UserDeletion};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::limiter::{Client, Limited};
 use super::views::{LoginResponse, TokenCreated, TokenList, TokenView, UserList, UserView};
 use super::{passwords, tokens};
 use crate::error::ApiError;
@@ -46,6 +47,17 @@ pub fn routes(table: RouteTable) -> RouteTable {
         .route(Method::DELETE, "/api/v1/tokens/{id}", Access::Reader, "Revoke an API token", revoke_token)
 }
 
+/// The `role` a body asks for: `default` when the field is absent, else a role name. Anything else
+/// (`false`, `1`, `["admin"]`, `null`) is refused rather than read as absent: it says the client
+/// meant something we would otherwise quietly replace with a role they did not ask for.
+fn requested_role(body: &Value, default: Role) -> Option<Role> {
+    match body.get("role") {
+        None => Some(default),
+        Some(Value::String(text)) => Role::parse(text),
+        Some(_) => None,
+    }
+}
+
 fn string_field<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
     body.get(field).and_then(Value::as_str).ok_or_else(|| ApiError::invalid(field, "is required and must be a string"))
 }
@@ -58,7 +70,9 @@ pub async fn issue_session(
 ) -> Result<(String, DateTime<Utc>, Role), ApiError> {
     let username = string_field(body, "username")?;
     let password = string_field(body, "password")?;
-    state.limiter.attempt(username, address.ip()).map_err(ApiError::TooManyRequests)?;
+    // The TCP peer: no forwarded header is trusted, so a client cannot pick whose counters it spends.
+    let client = Client::of(address.ip());
+    admit_login(state, username, client).await?;
     let user = state.store.user(username).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     if !passwords::verify(password.to_owned(), stored).await? {
@@ -66,6 +80,11 @@ pub async fn issue_session(
         return Err(ApiError::Unauthorized);
     }
     let user = user.ok_or(ApiError::Unauthorized)?;
+    let client_text = client.to_string();
+    if let Err(error) = state.store.remember_login_client(&user.username, &client_text, healthmon_store::now()).await {
+        // The login itself succeeded; only the next budget bypass from here is lost.
+        tracing::warn!(error = %format!("{error:#}"), "could not remember the login's client");
+    }
     let issued = tokens::issue();
     let now = healthmon_store::now();
     let expires_at = now + state.config.session_ttl;
@@ -83,6 +102,23 @@ pub async fn issue_session(
     state.store.create_token(&token).await?;
     tracing::info!(username = %user.username, "logged in");
     Ok((issued.secret, expires_at, user.role))
+}
+
+/// Counts a login attempt against the limits. When only the account's hourly budget is spent, a
+/// client the account has logged in from before still gets in: a guesser spread over many
+/// addresses can slow guessing down to the budget, but cannot lock the real user out.
+async fn admit_login(state: &AppState, username: &str, client: Client) -> Result<(), ApiError> {
+    match state.limiter.attempt(username, client) {
+        Ok(()) => Ok(()),
+        Err(Limited::Client(wait)) => Err(ApiError::TooManyRequests(wait)),
+        Err(Limited::Account(wait)) => {
+            if state.store.is_known_login_client(username, &client.to_string()).await? {
+                Ok(())
+            } else {
+                Err(ApiError::TooManyRequests(wait))
+            }
+        }
+    }
 }
 
 async fn login(
@@ -124,10 +160,7 @@ async fn create_user(
     if let Err(problem) = passwords::check_strength(password) {
         errors.add("password", problem);
     }
-    let role = match body.get("role").and_then(Value::as_str) {
-        None => Some(Role::Viewer),
-        Some(text) => Role::parse(text),
-    };
+    let role = requested_role(&body, Role::Viewer);
     if role.is_none() {
         errors.add("role", "must be admin or viewer");
     }
@@ -179,10 +212,7 @@ async fn create_token(
     if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME_CHARS {
         errors.add("name", format!("is required, at most {MAX_TOKEN_NAME_CHARS} characters"));
     }
-    let role = match body.get("role").and_then(Value::as_str) {
-        None => Some(caller.role),
-        Some(text) => Role::parse(text),
-    };
+    let role = requested_role(&body, caller.role);
     match role {
         None => errors.add("role", "must be admin or viewer"),
         Some(role) if role > caller.role => errors.add("role", "cannot be higher than your own role"),

@@ -8,7 +8,7 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::PostgresStore;
-use crate::accounts::{Accounts, Role, Token, TokenKind, User, UserDeletion};
+use crate::accounts::{Accounts, KNOWN_CLIENTS_PER_USER, Role, Token, TokenKind, User, UserDeletion};
 
 const TOKEN_COLUMNS: &str = "id, hash, username, role, kind, name, created_at, expires_at, last_used_at";
 
@@ -158,5 +158,38 @@ impl Accounts for PostgresStore {
         .await
         .context("list tokens")?;
         rows.iter().map(token_from_row).collect()
+    }
+
+    async fn remember_login_client(&self, username: &str, client: &str, at: DateTime<Utc>) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO login_clients (username, client, last_login_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (username, client) DO UPDATE SET last_login_at = excluded.last_login_at",
+        )
+        .bind(username)
+        .bind(client)
+        .bind(at)
+        .execute(self.pool())
+        .await
+        .context("remember login client")?;
+        sqlx::query(
+            "DELETE FROM login_clients WHERE username = $1 AND client NOT IN \
+             (SELECT client FROM login_clients WHERE username = $1 ORDER BY last_login_at DESC, client LIMIT $2)",
+        )
+        .bind(username)
+        .bind(KNOWN_CLIENTS_PER_USER)
+        .execute(self.pool())
+        .await
+        .context("forget old login clients")?;
+        Ok(())
+    }
+
+    async fn is_known_login_client(&self, username: &str, client: &str) -> anyhow::Result<bool> {
+        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM login_clients WHERE username = $1 AND client = $2")
+            .bind(username)
+            .bind(client)
+            .fetch_optional(self.pool())
+            .await
+            .context("look up login client")?;
+        Ok(found.is_some())
     }
 }
