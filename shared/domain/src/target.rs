@@ -1,6 +1,8 @@
 //! Targets (monitored resources), what they check, and the validation of client input.
 
 mod parse;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
@@ -19,6 +21,29 @@ pub const INTERVAL_RANGE: (u32, u32) = (1, 3600);
 pub const TIMEOUT_RANGE: (u32, u32) = (1, 300);
 pub const THRESHOLD_RANGE: (u32, u32) = (1, 100);
 
+/// Each credential's field as clients write it (plain), and as it is stored (sealed).
+pub const CREDENTIAL_FIELDS: [(&str, &str); 3] = [
+    ("password", "password_sealed"),
+    ("private_key", "private_key_sealed"),
+    ("private_key_passphrase", "private_key_passphrase_sealed"),
+];
+
+/// The document a PATCH of `current` gives, to validate as a whole: `patch` applied as an RFC 7396
+/// merge patch, where `null` for a credential (`"password": null`) removes its sealed form too, as
+/// it would any other field (clients never see the sealed field to name it).
+pub fn patched_document(current: &TargetSpec, patch: &serde_json::Value) -> serde_json::Result<serde_json::Value> {
+    let mut document = serde_json::to_value(current)?;
+    if let Some(object) = document.as_object_mut() {
+        for (plain, sealed) in CREDENTIAL_FIELDS {
+            if patch.get(plain).is_some_and(serde_json::Value::is_null) {
+                object.remove(sealed);
+            }
+        }
+    }
+    apply_merge_patch(&mut document, patch);
+    Ok(document)
+}
+
 /// Everything a client may write about a target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetSpec {
@@ -36,6 +61,29 @@ pub struct TargetSpec {
 impl TargetSpec {
     pub fn thresholds(&self) -> Thresholds {
         Thresholds { healthy: self.healthy_threshold, unhealthy: self.unhealthy_threshold }
+    }
+
+    /// The credentials `next`, an edit of `self`, may not keep: every one it carries over sealed
+    /// while the host, port or user name changes ([`crate::credential::carried_over`]). Every edit
+    /// of a stored target goes through this.
+    pub fn credentials_refused_in(&self, next: &TargetSpec) -> crate::ValidationErrors {
+        crate::credential::carried_over(
+            &self.check.credential_destination(),
+            &next.check.credential_destination(),
+            next.check.credential_fields(),
+            "host, port or username",
+        )
+    }
+
+    /// The host this target is the `/Resource` of, lower-cased: an SSH target named after its host
+    /// is the predecessor's resource for that host name, and there is at most one (the store
+    /// refuses a second). Other targets, SSH checks of the same host under other names among them,
+    /// are none.
+    pub fn resource_hostname(&self) -> Option<String> {
+        match &self.check {
+            Check::Ssh(ssh) if self.name.eq_ignore_ascii_case(&ssh.host) => Some(ssh.host.to_ascii_lowercase()),
+            _ => None,
+        }
     }
 
     /// Whether moving from `self` to `next` changes what is checked, which resets health to unknown.
@@ -114,6 +162,29 @@ impl Check {
                 ..ssh.clone()
             }),
             other => other.clone(),
+        }
+    }
+
+    /// Each credential the check holds, by the field a client writes it in.
+    pub fn credential_fields(&self) -> Vec<(&'static str, &Credential)> {
+        match self {
+            Check::Ssh(ssh) => [
+                ("password", &ssh.password),
+                ("private_key", &ssh.private_key),
+                ("private_key_passphrase", &ssh.private_key_passphrase),
+            ]
+            .into_iter()
+            .filter_map(|(field, credential)| Some((field, credential.as_ref()?)))
+            .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Where the check presents its credentials: what must not change under a kept credential.
+    fn credential_destination(&self) -> Option<(&str, u16, &str)> {
+        match self {
+            Check::Ssh(ssh) => Some((ssh.host.as_str(), ssh.port, ssh.username.as_str())),
+            _ => None,
         }
     }
 
