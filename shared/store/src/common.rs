@@ -144,6 +144,26 @@ pub(crate) fn contains_pattern(text: &str) -> String {
     pattern
 }
 
+/// The unique index of [`crate::DuplicateResource`] (migration 0005).
+const RESOURCE_INDEX: &str = "targets_resource_host";
+
+/// A failed target insert or update as the caller should see it: a violation of the one unique
+/// index on targets becomes [`crate::DuplicateResource`], anything else stays as it was.
+pub(crate) fn target_write_error(error: sqlx::Error, target: &Target, doing: &'static str) -> anyhow::Error {
+    let duplicate = match &error {
+        sqlx::Error::Database(database) => {
+            // Postgres names the index; SQLite names the column (`targets.resource_host`).
+            database.is_unique_violation()
+                && (database.constraint() == Some(RESOURCE_INDEX) || database.message().contains("resource_host"))
+        }
+        _ => false,
+    };
+    match target.spec.resource_hostname() {
+        Some(host) if duplicate => anyhow::Error::new(crate::DuplicateResource { host }),
+        _ => anyhow::Error::new(error).context(doing),
+    }
+}
+
 /// How many rows to fetch for a page of `limit`: one more tells whether another page follows.
 pub(crate) fn fetch_limit(limit: u32) -> i64 {
     i64::from(limit) + 1

@@ -120,3 +120,11 @@ pub struct Fenced {
     pub ours: i64,
     pub current: i64,
 }
+
+/// A target write refused because another SSH target is already named after this host: it would
+/// make `/Resource/{hostname}` ambiguous (see [`healthmon_domain::TargetSpec::resource_hostname`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an SSH target named after host {host} exists (the /Resource of that host)")]
+pub struct DuplicateResource {
+    pub host: String,
+}

@@ -10,14 +10,14 @@ use uuid::Uuid;
 use super::health_from_row;
 use super::outbox::{insert_events, insert_transitions};
 use crate::WriteOutcome;
-use crate::common::{PendingOutbox, reset_if_check_changed};
+use crate::common::{PendingOutbox, reset_if_check_changed, target_write_error};
 
 pub(super) async fn create(pool: &PgPool, target: &Target, source: &str) -> anyhow::Result<()> {
     let now = crate::now();
     let mut tx = pool.begin().await.context("begin the create-target transaction")?;
     sqlx::query(
-        "INSERT INTO targets (id, name, kind, enabled, tags, spec, revision, check_version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO targets (id, name, kind, enabled, tags, spec, revision, check_version, created_at, updated_at, \
+         resource_host) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(target.id)
     .bind(&target.spec.name)
@@ -29,9 +29,10 @@ pub(super) async fn create(pool: &PgPool, target: &Target, source: &str) -> anyh
     .bind(target.check_version)
     .bind(target.created_at)
     .bind(target.updated_at)
+    .bind(target.spec.resource_hostname())
     .execute(&mut *tx)
     .await
-    .context("insert the target")?;
+    .map_err(|error| target_write_error(error, target, "insert the target"))?;
     write_health(&mut tx, target.id, &HealthState::new(target.check_version)).await?;
     let event = PendingOutbox::target(&TargetChanged::Created { target: target.clone() }, source, now);
     insert_events(&mut tx, &[event]).await?;
@@ -44,7 +45,7 @@ pub(super) async fn update(pool: &PgPool, target: &Target, source: &str) -> anyh
     let mut tx = pool.begin().await.context("begin the update-target transaction")?;
     let updated = sqlx::query(
         "UPDATE targets SET name = $3, kind = $4, enabled = $5, tags = $6, spec = $7, revision = $8, \
-         check_version = $9, created_at = $10, updated_at = $11 WHERE id = $1 AND revision = $2",
+         check_version = $9, created_at = $10, updated_at = $11, resource_host = $12 WHERE id = $1 AND revision = $2",
     )
     .bind(target.id)
     .bind(target.revision - 1)
@@ -57,9 +58,10 @@ pub(super) async fn update(pool: &PgPool, target: &Target, source: &str) -> anyh
     .bind(target.check_version)
     .bind(target.created_at)
     .bind(target.updated_at)
+    .bind(target.spec.resource_hostname())
     .execute(&mut *tx)
     .await
-    .context("update the target")?
+    .map_err(|error| target_write_error(error, target, "update the target"))?
     .rows_affected();
     if updated == 0 {
         let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM targets WHERE id = $1)")

@@ -9,14 +9,14 @@ use uuid::Uuid;
 use super::outbox::{insert_events, insert_transitions};
 use super::{begin_write, health_from_row, micros, uuid_text};
 use crate::WriteOutcome;
-use crate::common::{PendingOutbox, reset_if_check_changed};
+use crate::common::{PendingOutbox, reset_if_check_changed, target_write_error};
 
 pub(super) async fn create(pool: &SqlitePool, target: &Target, source: &str) -> anyhow::Result<()> {
     let now = crate::now();
     let mut tx = begin_write(pool).await?;
     sqlx::query(
-        "INSERT INTO targets (id, name, kind, enabled, tags, spec, revision, check_version, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO targets (id, name, kind, enabled, tags, spec, revision, check_version, created_at, updated_at, \
+         resource_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(uuid_text(target.id))
     .bind(&target.spec.name)
@@ -28,9 +28,10 @@ pub(super) async fn create(pool: &SqlitePool, target: &Target, source: &str) -> 
     .bind(target.check_version)
     .bind(micros(target.created_at))
     .bind(micros(target.updated_at))
+    .bind(target.spec.resource_hostname())
     .execute(&mut *tx)
     .await
-    .context("insert the target")?;
+    .map_err(|error| target_write_error(error, target, "insert the target"))?;
     write_health(&mut tx, target.id, &HealthState::new(target.check_version)).await?;
     let event = PendingOutbox::target(&TargetChanged::Created { target: target.clone() }, source, now);
     insert_events(&mut tx, &[event]).await?;
@@ -44,7 +45,7 @@ pub(super) async fn update(pool: &SqlitePool, target: &Target, source: &str) -> 
     let mut tx = begin_write(pool).await?;
     let updated = sqlx::query(
         "UPDATE targets SET name = ?, kind = ?, enabled = ?, tags = ?, spec = ?, revision = ?, check_version = ?, \
-         created_at = ?, updated_at = ? WHERE id = ? AND revision = ?",
+         created_at = ?, updated_at = ?, resource_host = ? WHERE id = ? AND revision = ?",
     )
     .bind(&target.spec.name)
     .bind(target.kind())
@@ -55,11 +56,12 @@ pub(super) async fn update(pool: &SqlitePool, target: &Target, source: &str) -> 
     .bind(target.check_version)
     .bind(micros(target.created_at))
     .bind(micros(target.updated_at))
+    .bind(target.spec.resource_hostname())
     .bind(&id)
     .bind(target.revision - 1)
     .execute(&mut *tx)
     .await
-    .context("update the target")?
+    .map_err(|error| target_write_error(error, target, "update the target"))?
     .rows_affected();
     if updated == 0 {
         let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM targets WHERE id = ?)")
