@@ -27,6 +27,12 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A path segment no route could take (one that decodes to a NUL): 400 `invalid_path`.
+    #[error("{0}")]
+    InvalidPath(String),
+    /// A query parameter, by name, whose value no route could take: 400 `invalid_query`.
+    #[error("{message}")]
+    InvalidQuery { parameter: String, message: String },
     #[error("validation failed")]
     Validation(ValidationErrors),
     #[error("too many attempts; try again later")]
@@ -35,7 +41,17 @@ pub enum ApiError {
     Unavailable(String),
     /// Logged with its cause; the client sees a generic message.
     #[error("internal error")]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// A store error is internal unless the store refused the write for a reason the client can act on.
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        match error.downcast::<healthmon_store::DuplicateResource>() {
+            Ok(duplicate) => Self::Conflict(duplicate.to_string()),
+            Err(error) => Self::Internal(error),
+        }
+    }
 }
 
 impl ApiError {
@@ -49,6 +65,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::InvalidPath(_) | Self::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -66,6 +83,8 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::InvalidPath(_) => "invalid_path",
+            Self::InvalidQuery { .. } => "invalid_query",
             Self::Validation(_) => "validation_failed",
             Self::TooManyRequests(_) => "too_many_requests",
             Self::Unavailable(_) => "unavailable",
@@ -102,6 +121,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let details = match &self {
             Self::Validation(errors) => json!({ "fields": errors.fields() }),
+            Self::InvalidQuery { parameter, .. } => json!({ "parameter": parameter }),
             _ => Value::Object(Default::default()),
         };
         if let Self::Internal(cause) = &self {

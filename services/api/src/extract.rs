@@ -1,7 +1,9 @@
 //! Request extractors whose rejections are API errors, and the authentication seam.
 
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use uuid::Uuid;
 
 use healthmon_store::accounts::Role;
@@ -11,10 +13,26 @@ use crate::auth::authenticate;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// A JSON body; syntax, content type and size problems become JSON errors.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON body; syntax, content type and size problems become JSON errors, and so does a NUL
+/// (U+0000) in any string or field name of it (422 naming each), which no store can hold: every
+/// body reaches the handlers through here, so none can carry one further.
+#[derive(Debug)]
 pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(document) = axum::Json::<Value>::from_request(request, state).await?;
+        let nuls = healthmon_domain::validation::nul_characters(&document);
+        if !nuls.is_empty() {
+            return Err(ApiError::Validation(nuls));
+        }
+        serde_json::from_value(document)
+            .map(JsonBody)
+            .map_err(|error| ApiError::BadRequest(format!("unexpected JSON: {error}")))
+    }
+}
 
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]

@@ -10,6 +10,7 @@ mod fast_healthz;
 pub use fast_healthz::shortcut as healthz_shortcut;
 pub mod http_metrics;
 pub mod openapi;
+pub mod request_guard;
 pub mod request_id;
 pub mod resync;
 pub mod routes;
@@ -153,6 +154,9 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health::probe_router())
         .with_state(state.clone())
         .merge(ops::router(readiness))
+        // Again after the merges: a fallback set earlier reaches only the routes added before it.
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn(request_guard::refuse_unservable))
         .layer(axum::middleware::from_fn(http_metrics::record));
     let mut api = with_security_headers(measured);
     if !config.cors_origins.is_empty() {

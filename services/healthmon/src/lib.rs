@@ -108,7 +108,7 @@ pub async fn start(settings: &Settings, components: Components) -> anyhow::Resul
         (healthmon_api::router(state.clone()), healthmon_api::healthz_shortcut(state))
     } else {
         let needs_store = roles.contains(&Role::Projector);
-        (ops::router(Readiness { store: needs_store.then_some(store), bus }), None)
+        (ops::standalone_router(Readiness { store: needs_store.then_some(store), bus }), None)
     };
     let server = ops::serve(&settings.listen, router, shortcut, shutdown.clone()).await?;
     let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();

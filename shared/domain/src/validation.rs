@@ -40,3 +40,72 @@ impl fmt::Display for ValidationErrors {
 }
 
 impl std::error::Error for ValidationErrors {}
+
+/// At most this many NULs are reported: enough to find them, not a reply larger than the request.
+const MAX_NULS_REPORTED: usize = 20;
+
+/// Every string of a client's JSON document (values and field names alike) that holds a NUL
+/// (U+0000), keyed by its dotted path (`headers.X-Api-Key`, `tags.0`; `body` for the document
+/// itself). No store takes NUL in text: PostgreSQL refuses it and SQLite cuts the text there.
+pub fn nul_characters(document: &serde_json::Value) -> ValidationErrors {
+    let mut errors = ValidationErrors::new();
+    find_nuls(document, None, &mut errors);
+    errors
+}
+
+fn find_nuls(value: &serde_json::Value, path: Option<&str>, errors: &mut ValidationErrors) {
+    use serde_json::Value;
+    let inside = |step: &str| match path {
+        Some(path) => format!("{path}.{}", step.replace('\0', "\\0")),
+        None => step.replace('\0', "\\0"),
+    };
+    if errors.0.len() >= MAX_NULS_REPORTED {
+        return;
+    }
+    match value {
+        Value::String(text) if text.contains('\0') => {
+            errors.add(path.unwrap_or("body"), "must not contain the NUL character (U+0000)");
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                find_nuls(item, Some(&inside(&index.to_string())), errors);
+            }
+        }
+        Value::Object(fields) => {
+            for (name, item) in fields {
+                let field = inside(name);
+                if name.contains('\0') {
+                    errors.add(field.clone(), "field names must not contain the NUL character (U+0000)");
+                }
+                find_nuls(item, Some(&field), errors);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn given_nul_in_values_or_names_anywhere_then_each_is_reported_by_its_path() {
+        let document = json!({
+            "name": "ok", "body_contains": "a\u{0}b", "tags": ["x", "\u{0}"],
+            "headers": {"X-Key": "v\u{0}"}, "bad\u{0}name": 1,
+        });
+        let found = nul_characters(&document);
+        let paths: Vec<&str> = found.fields().keys().map(String::as_str).collect();
+        assert_eq!(paths, ["bad\\0name", "body_contains", "headers.X-Key", "tags.1"]);
+        assert_eq!(nul_characters(&json!("\u{0}")).fields().keys().next().map(String::as_str), Some("body"));
+    }
+
+    #[test]
+    fn given_no_nul_then_nothing_is_reported_and_a_flood_is_reported_only_in_part() {
+        assert!(nul_characters(&json!({"a": ["b", {"c": "d\te\n"}], "n": 1})).is_empty());
+        let flood: Vec<String> = (0..1000).map(|_| "\u{0}".to_owned()).collect();
+        assert_eq!(nul_characters(&json!(flood)).fields().len(), MAX_NULS_REPORTED);
+    }
+}

@@ -48,12 +48,27 @@ impl Readiness {
     }
 }
 
+/// The operational routes, to merge into a router that has a fallback of its own (the API's).
 pub fn router(readiness: Readiness) -> Router {
     Router::new()
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .method_not_allowed_fallback(|| async {
+            error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed")
+        })
         .with_state(readiness)
+}
+
+/// What a role-only process serves: the operational routes, and a JSON 404 for any other path.
+pub fn standalone_router(readiness: Readiness) -> Router {
+    router(readiness).fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such route") })
+}
+
+/// The API's error body (`{"error": {"code", "message", "details"}}`), for processes without the API.
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({ "error": { "code": code, "message": message, "details": {} } });
+    (status, Json(body)).into_response()
 }
 
 /// The content type Prometheus scrapes the text exposition format with.

@@ -7,7 +7,7 @@ use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use healthmon_domain::target::parse_spec;
-use healthmon_domain::{Check, HealthStatus};
+use healthmon_domain::{Check, HealthStatus, Target};
 use healthmon_store::{SampleQuery, TargetRecord};
 use serde_json::{Value, json};
 
@@ -128,11 +128,26 @@ async fn create(
     Ok(created(&target, body))
 }
 
+/// The web server with this id: the family sees HTTP targets only, so any other kind is a 404 to
+/// it, as an absent id is (reading, changing and deleting alike).
+async fn web_server(state: &AppState, id: uuid::Uuid) -> Result<TargetRecord, ApiError> {
+    let record = state.store.get_target(id).await?.ok_or_else(no_web_server)?;
+    if is_web_server(&record.target) { Ok(record) } else { Err(no_web_server()) }
+}
+
+fn is_web_server(target: &Target) -> bool {
+    matches!(target.spec.check, Check::Http(_))
+}
+
+fn no_web_server() -> ApiError {
+    ApiError::NotFound("no web server with that id".into())
+}
+
 async fn read(State(state): State<AppState>, _: Reader, TargetId(id): TargetId) -> Result<Json<Value>, ApiError> {
-    let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
+    let record = web_server(&state, id).await?;
     let query = SampleQuery { target_id: id, limit: RECENT_REQUESTS, before_slot: None, from: None, to: None };
     let recent = state.store.samples(&query).await?;
-    let mut body = summary(&record).unwrap_or(Value::Null);
+    let mut body = summary(&record).ok_or_else(no_web_server)?;
     body["requests"] = recent.items.iter().map(request_view).collect();
     Ok(Json(body))
 }
@@ -147,18 +162,25 @@ async fn replace(
     if let Some(object) = patch.as_object_mut() {
         object.remove("kind");
     }
-    edit_target(&state, id, |current| merge(current, &patch)).await?;
-    let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
-    Ok(Json(summary(&record).unwrap_or(Value::Null)))
+    // Checked on the very revision the edit replaces, so a target of another kind is never renamed.
+    edit_target(
+        &state,
+        id,
+        |current| if is_web_server(current) { merge(current, &patch) } else { Err(no_web_server()) },
+    )
+    .await?;
+    let record = web_server(&state, id).await?;
+    Ok(Json(summary(&record).ok_or_else(no_web_server)?))
 }
 
 async fn remove(State(state): State<AppState>, _: Writer, TargetId(id): TargetId) -> Result<StatusCode, ApiError> {
+    web_server(&state, id).await?;
     delete_target(&state, id, false).await
 }
 
 /// The whole history, newest first.
 async fn requests(State(state): State<AppState>, _: Reader, TargetId(id): TargetId) -> Result<Response, ApiError> {
-    state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
+    web_server(&state, id).await?;
     let mut query = SampleQuery { target_id: id, limit: PAGE, before_slot: None, from: None, to: None };
     let mut items = Vec::new();
     loop {
