@@ -11,7 +11,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-both_modes!(credentials_are_sealed_everywhere_and_bound_to_their_target, resource_routes_manage_ssh_targets);
+both_modes!(
+    credentials_are_sealed_everywhere_and_bound_to_their_target,
+    resource_routes_manage_ssh_targets,
+    one_host_has_one_resource_even_under_concurrent_creates,
+);
 
 const PASSWORD: &str = "pw-Sup3r-Secret-7731";
 const KEY_MATERIAL: &str = "KEYMATERIALabcdef0123456789";
@@ -112,18 +116,37 @@ async fn resource_routes_manage_ssh_targets(mode: Mode) {
 
     let (status, read) = app.call(Method::GET, "/RESOURCE/db1.internal", None).await;
     assert_eq!((status, read["username"].as_str()), (StatusCode::OK, Some("monitor")));
-    let (status, patched) = app.call(Method::PATCH, "/Resource/db1.internal", Some(&json!({"port": 2200}))).await;
+    // A new port or user is a new destination: the password must come with it.
+    let (status, refused) = app.call(Method::PATCH, "/Resource/db1.internal", Some(&json!({"port": 2200}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(refused["error"]["details"]["fields"]["password"].is_string(), "{refused}");
+    let moved = json!({"port": 2200, "password": PASSWORD});
+    let (status, patched) = app.call(Method::PATCH, "/Resource/db1.internal", Some(&moved)).await;
     assert_eq!(
         (status, patched["port"].as_u64(), patched["has_password"].as_bool()),
         (StatusCode::OK, Some(2200), Some(true))
     );
-    let replacement = json!({"hostname": "db1.internal", "username": "other", "os": "linux"});
+    let mut replacement = json!({"hostname": "db1.internal", "port": 2200, "username": "other", "os": "linux"});
+    let (status, refused) = app.call(Method::PUT, "/Resource/db1.internal", Some(&replacement)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(refused["error"]["details"]["fields"]["password"].is_string(), "{refused}");
+    replacement["password"] = json!(PASSWORD);
     let (status, replaced) = app.call(Method::PUT, "/Resource/db1.internal", Some(&replacement)).await;
     assert_eq!(
         (status, replaced["username"].as_str(), replaced["os"].as_str()),
         (StatusCode::OK, Some("other"), Some("linux"))
     );
-    assert_eq!(replaced["has_password"], true, "credentials are kept when not resent");
+    let same_place = json!({"hostname": "db1.internal", "port": 2200, "username": "other", "os": "windows"});
+    let (status, replaced) = app.call(Method::PUT, "/Resource/db1.internal", Some(&same_place)).await;
+    assert_eq!((status, replaced["os"].as_str()), (StatusCode::OK, Some("windows")), "{replaced}");
+    assert_eq!(replaced["has_password"], true, "credentials are kept when not resent to the same destination");
+    let (status, refused) = app
+        .call(Method::PUT, "/Resource/db1.internal", Some(&json!({"hostname": "db1.internal", "name": "other"})))
+        .await;
+    assert!(
+        status == StatusCode::UNPROCESSABLE_ENTITY && refused["error"]["details"]["fields"]["name"].is_string(),
+        "{refused}"
+    );
 
     let (_, listed) = app.call(Method::GET, "/Resource", None).await;
     assert_eq!(listed.as_array().map(Vec::len), Some(1));
@@ -134,6 +157,96 @@ async fn resource_routes_manage_ssh_targets(mode: Mode) {
     let (status, refused) = app.call(Method::POST, "/Resource", Some(&json!({"hostname": "x"}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
     let _: Value = refused;
+    app.stop().await;
+}
+
+async fn one_host_has_one_resource_even_under_concurrent_creates(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let body = json!({"hostname": "db1.internal", "username": "monitor", "password": PASSWORD, "interval_s": 3600});
+    let creates = (0..20).map(|_| app.call(Method::POST, "/Resource", Some(&body)));
+    let answers = futures::future::join_all(creates).await;
+    let created = answers.iter().filter(|(status, _)| *status == StatusCode::CREATED).count();
+    assert_eq!(created, 1, "{answers:?}");
+    for (status, answer) in answers.iter().filter(|(status, _)| *status != StatusCode::CREATED) {
+        assert_eq!((*status, answer["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{answer}");
+    }
+    let (_, listed) = app.call(Method::GET, "/Resource", None).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    let resource_id = listed[0]["id"].clone();
+
+    // Through the main API too: a second SSH target named after the host is refused, by creation
+    // or by renaming; other checks of the host are fine and leave /Resource/{hostname} unambiguous.
+    let named_after =
+        json!({"name": "DB1.internal", "kind": "ssh", "host": "db1.internal", "username": "u", "password": PASSWORD});
+    let (status, refused) = app.call(Method::POST, "/api/v1/targets", Some(&named_after)).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{refused}");
+    let other_check = json!({"name": "db1 uptime", "kind": "ssh", "host": "db1.internal", "username": "u", "password": PASSWORD, "command": "uptime"});
+    let other = app.create_target(other_check).await;
+    let path = format!("/api/v1/targets/{}", other["id"].as_str().expect("id"));
+    let (status, refused) = app.call(Method::PATCH, &path, Some(&json!({"name": "db1.internal"}))).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{refused}");
+    let (status, found) = app.call(Method::GET, "/Resource/db1.internal", None).await;
+    assert_eq!((status, found["id"].clone()), (StatusCode::OK, resource_id), "{found}");
+    app.stop().await;
+}
+
+/// An SSH target whose host, port or user changes must be sent its credentials again: otherwise an
+/// admin could point it at a server of their own and read the stored, write-only password there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_destination_needs_the_credentials_again() {
+    let app = TestApp::spawn(Mode::Embedded).await;
+    let body = json!({
+        "name": "db-host", "kind": "ssh", "host": "127.0.0.1", "port": 2222, "username": "monitor",
+        "password": PASSWORD, "private_key": private_key(), "interval_s": 3600,
+    });
+    let created = app.create_target(body).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/targets/{id}");
+    let sealed_before = stored_sealed(&app, &id, "password_sealed").await;
+
+    let mut full = created.clone();
+    full["host"] = json!("10.9.9.9");
+    for (method, body) in [
+        (Method::PATCH, json!({"host": "10.9.9.9"})),
+        (Method::PATCH, json!({"port": 22})),
+        (Method::PATCH, json!({"username": "root"})),
+        (Method::PUT, full),
+    ] {
+        let (status, refused) = app.call(method.clone(), &path, Some(&body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{method} {body}: {refused}");
+        let fields = &refused["error"]["details"]["fields"];
+        assert!(fields["password"].is_string() && fields["private_key"].is_string(), "{method} {body}: {refused}");
+    }
+    let unchanged = app.target(&id).await;
+    assert_eq!((unchanged["host"].as_str(), unchanged["port"].as_u64()), (Some("127.0.0.1"), Some(2222)));
+    assert_eq!(stored_sealed(&app, &id, "password_sealed").await, sealed_before, "the stored credential is untouched");
+
+    // Only half of them sent again: the other is still refused; sent again or dropped, it moves.
+    let half = json!({"host": "10.9.9.9", "password": "a-password-for-there"});
+    let (status, refused) = app.call(Method::PATCH, &path, Some(&half)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(refused["error"]["details"]["fields"]["password"].is_null(), "{refused}");
+    let whole = json!({"host": "10.9.9.9", "password": "a-password-for-there", "private_key": null});
+    let (status, moved) = app.call(Method::PATCH, &path, Some(&whole)).await;
+    assert_eq!((status, moved["host"].as_str()), (StatusCode::OK, Some("10.9.9.9")), "{moved}");
+    assert_eq!((moved["has_password"].as_bool(), moved["has_private_key"].as_bool()), (Some(true), Some(false)));
+    let sealed = Sealed::parse(&stored_sealed(&app, &id, "password_sealed").await).expect("sealed");
+    let opened = ring(&app).open(&sealed, Uuid::parse_str(&id).expect("uuid")).expect("opens");
+    assert_eq!(opened.as_slice(), b"a-password-for-there");
+
+    // The same goes for /Resource, whose hostname is the target's host.
+    let resource = json!({"hostname": "db2.internal", "username": "monitor", "password": PASSWORD});
+    assert_eq!(app.call(Method::POST, "/Resource", Some(&resource)).await.0, StatusCode::CREATED);
+    let (status, refused) =
+        app.call(Method::PATCH, "/Resource/db2.internal", Some(&json!({"hostname": "db3.internal"}))).await;
+    assert!(
+        status == StatusCode::UNPROCESSABLE_ENTITY && refused["error"]["details"]["fields"]["password"].is_string(),
+        "{refused}"
+    );
+    let moved = json!({"hostname": "db3.internal", "password": PASSWORD});
+    let (status, patched) = app.call(Method::PATCH, "/Resource/db2.internal", Some(&moved)).await;
+    assert_eq!((status, patched["hostname"].as_str()), (StatusCode::OK, Some("db3.internal")), "{patched}");
+    assert_eq!(app.call(Method::GET, "/Resource/db3.internal", None).await.0, StatusCode::OK);
     app.stop().await;
 }
 

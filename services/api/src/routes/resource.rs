@@ -1,13 +1,13 @@
 //! The HealthChecker predecessor's `/Resource` family, mapped onto SSH targets named after their
-//! host. Unlike the original, an unpinned host key is never accepted silently: pin it with
-//! `host_key_sha256`, or opt into `trust_on_first_use`.
+//! host (at most one per host: the store refuses a second). Unlike the original, an unpinned host
+//! key is never accepted silently: pin it with `host_key_sha256`, or opt into `trust_on_first_use`.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use healthmon_domain::target::parse_spec;
-use healthmon_domain::{Check, Shell};
+use healthmon_domain::{Check, Shell, TargetSpec};
 use healthmon_store::TargetRecord;
 use serde_json::{Map, Value, json};
 
@@ -57,13 +57,28 @@ fn target_document(body: &Value, full: bool) -> Result<Value, ApiError> {
             }
         }
     }
+    if let Some(name) = document.get("name") {
+        let host = document.get("host").and_then(Value::as_str);
+        if !name.as_str().zip(host).is_some_and(|(name, host)| name.trim().eq_ignore_ascii_case(host.trim())) {
+            return Err(ApiError::invalid("name", "a resource is named after its hostname; leave name out"));
+        }
+    }
     if full {
         document.insert("kind".into(), json!("ssh"));
         if let Some(host) = document.get("host").cloned() {
-            document.entry("name").or_insert(host);
+            document.insert("name".into(), host);
         }
     }
     Ok(Value::Object(document))
+}
+
+/// The spec named after its host as parsed (trimmed, an IPv6 address without brackets), which is
+/// what makes it the host's resource.
+fn named_after_host(mut spec: TargetSpec) -> TargetSpec {
+    if let Check::Ssh(ssh) = &spec.check {
+        spec.name = ssh.host.clone();
+    }
+    spec
 }
 
 fn view(record: &TargetRecord) -> Option<Value> {
@@ -82,12 +97,30 @@ fn view(record: &TargetRecord) -> Option<Value> {
     }))
 }
 
+/// The resource `/Resource/{hostname}` names: the SSH target named after that host, or else the
+/// only SSH target checking it. Several checking it and none named after it is ambiguous: a 409
+/// rather than one of them picked at random.
 async fn find(state: &AppState, hostname: &str) -> Result<TargetRecord, ApiError> {
-    all_of_kind(state, "ssh")
+    let resource = hostname.trim().to_ascii_lowercase();
+    let mut checking: Vec<TargetRecord> = all_of_kind(state, "ssh")
         .await?
         .into_iter()
-        .find(|record| matches!(&record.target.spec.check, Check::Ssh(ssh) if ssh.host.eq_ignore_ascii_case(hostname)))
-        .ok_or_else(|| ApiError::NotFound("no resource with that host name".into()))
+        .filter(
+            |record| matches!(&record.target.spec.check, Check::Ssh(ssh) if ssh.host.eq_ignore_ascii_case(&resource)),
+        )
+        .collect();
+    if let Some(named) =
+        checking.iter().position(|record| record.target.spec.resource_hostname().as_deref() == Some(resource.as_str()))
+    {
+        return Ok(checking.swap_remove(named));
+    }
+    match checking.len() {
+        0 => Err(ApiError::NotFound("no resource with that host name".into())),
+        1 => Ok(checking.swap_remove(0)),
+        _ => Err(ApiError::Conflict(
+            "several SSH targets check that host and none is named after it; use /api/v1/targets/{id}".into(),
+        )),
+    }
 }
 
 async fn current_view(state: &AppState, id: uuid::Uuid) -> Result<Json<Value>, ApiError> {
@@ -104,8 +137,10 @@ async fn create(
     _: Writer,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let spec = parse_spec(&target_document(&body, true)?).map_err(ApiError::Validation)?;
+    let spec = named_after_host(parse_spec(&target_document(&body, true)?).map_err(ApiError::Validation)?);
     let Check::Ssh(ssh) = &spec.check else { return Err(ApiError::invalid("kind", "must be ssh")) };
+    // A friendlier answer than the store's for the usual case; the store's unique index settles
+    // concurrent creates of one host.
     if find(&state, &ssh.host).await.is_ok() {
         return Err(ApiError::Conflict("a resource with that host name exists".into()));
     }
@@ -131,7 +166,7 @@ async fn replace(
     let id = find(&state, &hostname).await?.target.id;
     let document = target_document(&body, true)?;
     edit_target(&state, id, |current| {
-        parse_spec(&with_kept_credentials(&document, current)).map_err(ApiError::Validation)
+        parse_spec(&with_kept_credentials(&document, current)).map(named_after_host).map_err(ApiError::Validation)
     })
     .await?;
     current_view(&state, id).await
@@ -145,7 +180,12 @@ async fn patch(
 ) -> Result<Json<Value>, ApiError> {
     let id = find(&state, &hostname).await?.target.id;
     let document = target_document(&body, false)?;
-    edit_target(&state, id, |current| merge(current, &document)).await?;
+    // A resource moved to another host is named after its new one.
+    let moves = document.get("host").is_some();
+    edit_target(&state, id, |current| {
+        merge(current, &document).map(|spec| if moves { named_after_host(spec) } else { spec })
+    })
+    .await?;
     current_view(&state, id).await
 }
 

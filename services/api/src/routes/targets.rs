@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::Method;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use healthmon_domain::target::{apply_merge_patch, parse_spec};
+use healthmon_domain::target::{CREDENTIAL_FIELDS, parse_spec, patched_document};
 use healthmon_domain::{Check, Credential, HealthStatus, SshCheck, Target, TargetSpec, TcpCheck};
 use healthmon_runtime::address_policy::vet_url;
 use healthmon_store::{TargetFilter, TargetRecord, WriteOutcome};
@@ -131,13 +131,14 @@ fn seal_credentials(state: &AppState, target: &mut Target) -> Result<(), ApiErro
 }
 
 /// A full replacement that names no credential keeps the stored ones: they are write-only, so a
-/// client that PUTs back what it read has none to send.
+/// client that PUTs back what it read has none to send. (Only to the same destination: see
+/// [`edit_target`].)
 pub fn with_kept_credentials(body: &Value, current: &Target) -> Value {
     let mut document = body.clone();
     let stored = serde_json::to_value(&current.spec).unwrap_or(Value::Null);
-    let names_a_credential = ["password", "private_key"].iter().any(|field| body.get(field).is_some());
+    let names_a_credential = CREDENTIAL_FIELDS.iter().any(|(plain, _)| body.get(plain).is_some());
     if let (Some(object), false) = (document.as_object_mut(), names_a_credential) {
-        for field in ["password_sealed", "private_key_sealed", "private_key_passphrase_sealed"] {
+        for (_, field) in CREDENTIAL_FIELDS {
             if let Some(sealed) = stored.get(field) {
                 object.entry(field).or_insert_with(|| sealed.clone());
             }
@@ -209,12 +210,13 @@ async fn patch(
 
 /// The current spec with a JSON merge patch applied, validated as a whole.
 pub fn merge(current: &Target, patch: &Value) -> Result<TargetSpec, ApiError> {
-    let mut document = serde_json::to_value(&current.spec).map_err(anyhow::Error::from)?;
-    apply_merge_patch(&mut document, patch);
+    let document = patched_document(&current.spec, patch).map_err(anyhow::Error::from)?;
     parse_spec(&document).map_err(ApiError::Validation)
 }
 
 /// Read-modify-write with optimistic concurrency; retried when another writer got in between.
+/// Every edit of a stored target passes here, so every one keeps the rule that a stored credential
+/// goes to no new destination (a new host, port or user needs the credential sent again: 422).
 pub async fn edit_target(
     state: &AppState,
     id: uuid::Uuid,
@@ -223,6 +225,10 @@ pub async fn edit_target(
     for _ in 0..WRITE_ATTEMPTS {
         let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
         let spec = next_spec(&record.target)?;
+        let refused = record.target.spec.credentials_refused_in(&spec);
+        if !refused.is_empty() {
+            return Err(ApiError::Validation(refused));
+        }
         vet_addresses(state, &spec).await?;
         let mut next = record.target.replaced(spec, healthmon_store::now());
         seal_credentials(state, &mut next)?;
