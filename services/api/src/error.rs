@@ -39,6 +39,9 @@ pub enum ApiError {
     TooManyRequests(std::time::Duration),
     #[error("{0}")]
     Unavailable(String),
+    /// Too busy to take this on now (every password-hashing place is taken): 503 with `Retry-After`.
+    #[error("too many logins are being checked at once; try again shortly")]
+    Busy(std::time::Duration),
     /// Logged with its cause; the client sees a generic message.
     #[error("internal error")]
     Internal(anyhow::Error),
@@ -69,6 +72,7 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,6 +92,7 @@ impl ApiError {
             Self::Validation(_) => "validation_failed",
             Self::TooManyRequests(_) => "too_many_requests",
             Self::Unavailable(_) => "unavailable",
+            Self::Busy(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -134,7 +139,7 @@ impl IntoResponse for ApiError {
             Self::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Self::TooManyRequests(wait) => {
+            Self::TooManyRequests(wait) | Self::Busy(wait) => {
                 let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
             }

@@ -2,6 +2,7 @@
 //! login limiter, and the first-start admin.
 
 pub mod bootstrap;
+pub mod gate;
 pub mod limiter;
 pub mod passwords;
 pub mod routes;
