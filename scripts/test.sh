@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on this machine: makes sure PostgreSQL and NATS JetStream are up and
-# sshd is installed (installing them with apt-get when absent), then lints and runs every test.
-#   HEALTHMON_SKIP_LINT=1   skip cargo fmt --check and clippy
+# sshd is installed (installing them with apt-get when absent), then lints and runs every test, and
+# last fuzzes the running binary against its OpenAPI document (scripts/schemathesis.sh).
+#   HEALTHMON_SKIP_LINT=1           skip cargo fmt --check and clippy
+#   HEALTHMON_SKIP_SCHEMATHESIS=1   skip the schemathesis run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,4 +27,9 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   log "cargo test"
   cargo test --workspace --no-fail-fast
+fi
+
+if [ -z "${HEALTHMON_SKIP_SCHEMATHESIS:-}" ]; then
+  log "schemathesis against the running service, both modes"
+  ./scripts/schemathesis.sh
 fi

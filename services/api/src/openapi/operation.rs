@@ -2,6 +2,7 @@
 //! parameters, request body and responses.
 
 use axum::http::StatusCode;
+use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::path::{Operation, OperationBuilder, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
@@ -37,9 +38,9 @@ pub fn build(route: &RouteDoc) -> Operation {
     }
     operation = match details {
         Some(details) => operation.response(details.status.to_string(), success(details)),
-        None => operation.response("200", ResponseBuilder::new().description("OK").build()),
+        None => operation.response("200", with_request_id(ResponseBuilder::new().description("OK")).build()),
     };
-    let mut errors = error_statuses(route, !path_params.is_empty(), request.is_some() || !query.is_empty());
+    let mut errors = error_statuses(route, !path_params.is_empty(), !query.is_empty(), request.is_some());
     errors.extend(details.map_or(&[][..], |details| details.errors));
     errors.sort_unstable();
     errors.dedup();
@@ -108,6 +109,7 @@ fn path_param(name: &str) -> Parameter {
 fn query_param(param: &QueryParam) -> Parameter {
     let schema = match param.kind {
         ParamKind::Text => text(),
+        ParamKind::OneOf(words) => text().enum_values(Some(words.iter().copied())),
         ParamKind::PageSize => ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(1000)),
         ParamKind::Boolean => ObjectBuilder::new().schema_type(Type::Boolean),
         ParamKind::Time => text().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
@@ -137,8 +139,42 @@ fn reason(status: u16) -> &'static str {
     StatusCode::from_u16(status).ok().and_then(|status| status.canonical_reason()).unwrap_or("Error")
 }
 
+/// `x-request-id`, on every response: the caller's own id when it is fit to log, else a new one.
+fn with_request_id(response: ResponseBuilder) -> ResponseBuilder {
+    response.header(
+        REQUEST_ID_HEADER,
+        header("The request's id: the caller's `x-request-id` when at most 128 printable characters, else a new UUID"),
+    )
+}
+
+/// A text header. Every header the document names is always sent: `super::document_json` marks
+/// them all `required` (utoipa's header type has no such field).
+fn header(description: &str) -> Header {
+    HeaderBuilder::new().schema(text().min_length(Some(1))).description(Some(description)).build()
+}
+
+/// The response headers of an error status, besides the request id.
+fn error_headers(status: u16, response: ResponseBuilder) -> ResponseBuilder {
+    match status {
+        401 => response.header("www-authenticate", header("`Bearer`: the scheme a token is presented in")),
+        429 => response.header(
+            "retry-after",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[1-9][0-9]*$")))
+                .description(Some("Whole seconds to wait before trying again"))
+                .build(),
+        ),
+        _ => response,
+    }
+}
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
 fn success(details: &Details) -> Response {
-    let response = ResponseBuilder::new().description(reason(details.status));
+    let mut response = with_request_id(ResponseBuilder::new().description(reason(details.status)));
+    if details.location {
+        response = response.header("location", header("The path of what was created"));
+    }
     let response = match details.response {
         Body::Empty => response,
         Body::Json(name) => response.content(JSON, json(schema_ref(name))),
@@ -152,7 +188,7 @@ fn success(details: &Details) -> Response {
 }
 
 /// The errors every route of this shape can answer, whatever its handler does.
-fn error_statuses(route: &RouteDoc, has_path_params: bool, takes_input: bool) -> Vec<u16> {
+fn error_statuses(route: &RouteDoc, has_path_params: bool, has_query: bool, has_body: bool) -> Vec<u16> {
     let mut statuses = Vec::new();
     if route.access != Access::Public {
         statuses.push(401);
@@ -160,14 +196,19 @@ fn error_statuses(route: &RouteDoc, has_path_params: bool, takes_input: bool) ->
     if route.access == Access::Admin {
         statuses.push(403);
     }
+    // A path segment or query parameter no route can take (one holding a NUL), a query parameter
+    // given twice, and a body that is not well-formed JSON.
+    if has_path_params || has_query || has_body {
+        statuses.push(400);
+    }
     if has_path_params {
         statuses.push(404);
     }
-    if takes_input {
+    if has_query || has_body {
         statuses.push(422);
     }
-    if matches!(route.method, "POST" | "PUT" | "PATCH") && takes_input {
-        statuses.extend([400, 413, 415]);
+    if has_body {
+        statuses.extend([413, 415]);
     }
     statuses
 }
@@ -185,5 +226,6 @@ fn error(status: u16, route: &RouteDoc) -> Response {
         (503, _, "/readyz") => ObjectBuilder::new().schema_type(Type::Object).build().into(),
         _ => schema_ref("ErrorBody"),
     };
-    ResponseBuilder::new().description(description).content(JSON, json(schema)).build()
+    let response = with_request_id(ResponseBuilder::new().description(description).content(JSON, json(schema)));
+    error_headers(status, response).build()
 }

@@ -6,6 +6,8 @@
 #[derive(Debug, Clone, Copy)]
 pub enum ParamKind {
     Text,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
     /// A whole number from 1 to 1000.
     PageSize,
     Boolean,
@@ -46,6 +48,8 @@ pub struct Details {
     /// Error statuses particular to this route, besides those its access rule, path parameters
     /// and body imply.
     pub errors: &'static [u16],
+    /// The success response carries a `Location` header naming what was created.
+    pub location: bool,
 }
 
 const fn query(name: &'static str, kind: ParamKind, description: &'static str) -> QueryParam {
@@ -56,7 +60,11 @@ const LIMIT: QueryParam = query("limit", ParamKind::PageSize, "Page size, 1 … 
 const CURSOR: QueryParam = query("cursor", ParamKind::Text, "`next_cursor` of the previous page");
 const PAGE: &[QueryParam] = &[LIMIT, CURSOR];
 const TARGET_FILTERS: &[QueryParam] = &[
-    query("status", ParamKind::Text, "Only targets with this status (unknown, healthy, unhealthy, stale, paused)"),
+    query(
+        "status",
+        ParamKind::OneOf(&["unknown", "healthy", "unhealthy", "stale", "paused"]),
+        "Only targets with this status",
+    ),
     query("tag", ParamKind::Text, "Only targets with this tag"),
     query("kind", ParamKind::Text, "Only targets of this kind (http, ssh, tcp)"),
     query("q", ParamKind::Text, "Only targets whose name contains this text"),
@@ -74,7 +82,7 @@ const KEEP_HISTORY: &[QueryParam] =
     &[query("keep_history", ParamKind::Boolean, "Keep the target's history readable (default false)")];
 
 const fn route(method: &'static str, path: &'static str, status: u16, response: Body) -> Details {
-    Details { method, path, query: &[], request: None, status, response, errors: &[] }
+    Details { method, path, query: &[], request: None, status, response, errors: &[], location: false }
 }
 
 const fn with_query(details: Details, query: &'static [QueryParam]) -> Details {
@@ -89,13 +97,25 @@ const fn with_errors(details: Details, errors: &'static [u16]) -> Details {
     Details { errors, ..details }
 }
 
+const fn with_location(details: Details) -> Details {
+    Details { location: true, ..details }
+}
+
+/// What the login routes answer besides success: a wrong user or password (401), too many
+/// attempts (429, with `Retry-After`), and too many logins at once to check (503).
+const LOGIN_ERRORS: &[u16] = &[401, 429, 503];
+
 const TARGET: &str = "/api/v1/targets/{id}";
 const WEBSERVER: &str = "/webservers/{id}";
 const RESOURCE: &str = "/Resource/{hostname}";
 
 pub const DETAILS: &[Details] = &[
     with_query(route("GET", "/api/v1/targets", 200, Body::Json("TargetPage")), TARGET_FILTERS),
-    with_body(route("POST", "/api/v1/targets", 201, Body::Json("TargetView")), "TargetBody"),
+    // 409: another target has that name.
+    with_location(with_errors(
+        with_body(route("POST", "/api/v1/targets", 201, Body::Json("TargetView")), "TargetBody"),
+        &[409],
+    )),
     route("GET", TARGET, 200, Body::Json("TargetView")),
     with_errors(with_body(route("PUT", TARGET, 200, Body::Json("TargetView")), "TargetBody"), &[409]),
     with_errors(with_body(route("PATCH", TARGET, 200, Body::Json("TargetView")), "TargetPatch"), &[409]),
@@ -111,31 +131,40 @@ pub const DETAILS: &[Details] = &[
     route("GET", "/api/v1/events", 200, Body::Text("text/event-stream")),
     with_errors(
         with_body(route("POST", "/api/v1/auth/login", 200, Body::Json("LoginResponse")), "LoginRequest"),
-        &[429],
+        LOGIN_ERRORS,
     ),
     route("POST", "/api/v1/auth/logout", 204, Body::Empty),
     route("GET", "/api/v1/users", 200, Body::Json("UserList")),
-    with_errors(with_body(route("POST", "/api/v1/users", 201, Body::Json("UserView")), "UserCreate"), &[409]),
+    with_location(with_errors(
+        with_body(route("POST", "/api/v1/users", 201, Body::Json("UserView")), "UserCreate"),
+        &[409],
+    )),
     with_errors(route("DELETE", "/api/v1/users/{username}", 204, Body::Empty), &[409]),
     route("GET", "/api/v1/tokens", 200, Body::Json("TokenList")),
     with_body(route("POST", "/api/v1/tokens", 201, Body::Json("TokenCreated")), "TokenCreate"),
     route("DELETE", "/api/v1/tokens/{id}", 204, Body::Empty),
     route("GET", "/webservers", 200, Body::JsonList("WebserverSummary")),
-    with_body(route("POST", "/webservers", 201, Body::Json("WebserverSummary")), "WebserverBody"),
+    with_location(with_errors(
+        with_body(route("POST", "/webservers", 201, Body::Json("WebserverSummary")), "WebserverBody"),
+        &[409],
+    )),
     route("GET", WEBSERVER, 200, Body::Json("WebserverDetail")),
-    with_body(route("PUT", WEBSERVER, 200, Body::Json("WebserverSummary")), "WebserverBody"),
+    with_errors(with_body(route("PUT", WEBSERVER, 200, Body::Json("WebserverSummary")), "WebserverBody"), &[409]),
     route("DELETE", WEBSERVER, 204, Body::Empty),
     route("GET", "/webservers/{id}/requests", 200, Body::JsonList("WebserverRequest")),
     with_errors(with_query(route("GET", "/IsHealthy", 200, Body::Json("AggregateHealth")), HEALTH_TAG), &[503]),
-    with_errors(with_body(route("POST", "/Login", 200, Body::Json("LegacyToken")), "LoginRequest"), &[429]),
+    with_errors(with_body(route("POST", "/Login", 200, Body::Json("LegacyToken")), "LoginRequest"), LOGIN_ERRORS),
     route("GET", "/ResourceState", 200, Body::JsonList("ResourceState")),
     with_errors(route("POST", "/Reset", 200, Body::Json("ResetResult")), &[503]),
     route("GET", "/Routes", 200, Body::JsonList("RouteInfo")),
     route("GET", "/Resource", 200, Body::JsonList("ResourceView")),
-    with_errors(with_body(route("POST", "/Resource", 201, Body::Json("ResourceView")), "ResourceBody"), &[409]),
+    with_location(with_errors(
+        with_body(route("POST", "/Resource", 201, Body::Json("ResourceView")), "ResourceBody"),
+        &[409],
+    )),
     route("GET", RESOURCE, 200, Body::Json("ResourceView")),
-    with_body(route("PUT", RESOURCE, 200, Body::Json("ResourceView")), "ResourceBody"),
-    with_body(route("PATCH", RESOURCE, 200, Body::Json("ResourceView")), "ResourceBody"),
+    with_errors(with_body(route("PUT", RESOURCE, 200, Body::Json("ResourceView")), "ResourceBody"), &[409]),
+    with_errors(with_body(route("PATCH", RESOURCE, 200, Body::Json("ResourceView")), "ResourceBody"), &[409]),
     route("DELETE", RESOURCE, 204, Body::Empty),
     route("GET", "/openapi.json", 200, Body::AnyJson),
     route("GET", "/docs", 200, Body::Text("text/html")),

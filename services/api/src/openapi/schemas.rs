@@ -11,6 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::rules;
 use crate::views::{HealthView, SampleView};
 
 /// What a target checks.
@@ -46,7 +47,7 @@ pub enum Role {
 /// `port`. Secrets are write-only; a replacement that names none keeps the stored ones.
 #[derive(Serialize, ToSchema)]
 pub struct TargetBody {
-    #[schema(example = "orders-api")]
+    #[schema(schema_with = rules::target_name)]
     pub name: String,
     pub kind: TargetKind,
     /// 1 … 3600, default 60.
@@ -63,6 +64,7 @@ pub struct TargetBody {
     pub unhealthy_threshold: Option<u32>,
     /// Default true.
     pub enabled: Option<bool>,
+    #[schema(schema_with = rules::tags_or_null)]
     pub tags: Option<Vec<String>>,
     #[serde(flatten)]
     pub http: HttpFields,
@@ -73,15 +75,21 @@ pub struct TargetBody {
 /// The fields of an `http` check.
 #[derive(Serialize, ToSchema)]
 pub struct HttpFields {
-    /// http or https.
-    #[schema(example = "https://orders.internal/health")]
+    #[schema(schema_with = rules::http_url_or_null)]
     pub url: Option<String>,
-    /// GET (default) or HEAD.
+    /// GET (default) or HEAD, in any letter case.
+    #[schema(pattern = "^([Gg][Ee][Tt]|[Hh][Ee][Aa][Dd])$")]
     pub method: Option<String>,
-    /// "2xx" (default), a range "200-399" or a list "200,204".
-    #[schema(example = "2xx")]
+    /// "2xx" (default), a range "200-399" or a list "200,204" (codes 100 … 599).
+    #[schema(
+        example = "2xx",
+        pattern = "^([1-5][Xx][Xx]|[1-5][0-9]{2}(-[1-5][0-9]{2})?)(,([1-5][Xx][Xx]|[1-5][0-9]{2}(-[1-5][0-9]{2})?))*$"
+    )]
     pub expected_status: Option<String>,
+    #[schema(schema_with = rules::headers_or_null)]
     pub headers: Option<BTreeMap<String, String>>,
+    /// Text the body must contain, 1 … 1024 characters (not with method HEAD).
+    #[schema(min_length = 1, max_length = 1024)]
     pub body_contains: Option<String>,
     /// Default false: a fresh connection per probe.
     pub keepalive: Option<bool>,
@@ -90,27 +98,34 @@ pub struct HttpFields {
 /// The fields of an `ssh` check (and `host` and `port` of a `tcp` one).
 #[derive(Serialize, ToSchema)]
 pub struct SshFields {
+    #[schema(schema_with = rules::host_or_null)]
     pub host: Option<String>,
     /// Default 22 for ssh; required for tcp.
+    #[schema(minimum = 1, maximum = 65535)]
     pub port: Option<u16>,
+    #[schema(schema_with = rules::ssh_username_or_null)]
     pub username: Option<String>,
-    /// Write-only.
+    #[schema(schema_with = rules::password_or_null)]
     pub password: Option<String>,
-    /// Write-only, OpenSSH or PEM.
+    #[schema(schema_with = rules::private_key_or_null)]
     pub private_key: Option<String>,
-    /// Write-only.
+    #[schema(schema_with = rules::password_or_null)]
     pub private_key_passphrase: Option<String>,
-    /// Default: the free-disk check.
+    /// Default: the free-disk check. Not blank, at most 4096 characters, no NUL.
+    #[schema(max_length = 4096, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub command: Option<String>,
-    /// A regex stdout must match.
+    /// A regex stdout must match (Rust `regex` syntax), at most 1024 characters.
+    #[schema(max_length = 1024)]
     pub expect_output: Option<String>,
     /// Default 1024.
+    #[schema(maximum = 1073741824)]
     pub min_free_disk_mb: Option<u64>,
-    /// `SHA256:<base64>` as `ssh-keygen -l -E sha256` prints it.
+    #[schema(schema_with = rules::host_key_sha256_or_null)]
     pub host_key_sha256: Option<String>,
     /// Default false; when true the first key seen is pinned.
     pub trust_on_first_use: Option<bool>,
     /// "sh" (default) or "powershell".
+    #[schema(pattern = "^(sh|powershell)$")]
     pub shell: Option<String>,
 }
 
@@ -118,12 +133,18 @@ pub struct SshFields {
 /// optional one. The result is validated as a whole.
 #[derive(Serialize, ToSchema)]
 pub struct TargetPatch {
+    #[schema(schema_with = rules::target_name_or_null)]
     pub name: Option<String>,
+    #[schema(minimum = 1, maximum = 3600)]
     pub interval_s: Option<u32>,
+    #[schema(minimum = 1, maximum = 300)]
     pub timeout_s: Option<u32>,
+    #[schema(minimum = 1, maximum = 100)]
     pub healthy_threshold: Option<u32>,
+    #[schema(minimum = 1, maximum = 100)]
     pub unhealthy_threshold: Option<u32>,
     pub enabled: Option<bool>,
+    #[schema(schema_with = rules::tags_or_null)]
     pub tags: Option<Vec<String>>,
     #[serde(flatten)]
     pub http: HttpFields,
@@ -241,7 +262,11 @@ pub struct LoginRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct UserCreate {
+    /// 1 … 64 letters, digits or `. _ - @`.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$", min_length = 1, max_length = 64)]
     pub username: String,
+    /// 10 … 1024 characters.
+    #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
     /// Default viewer.
     pub role: Option<Role>,
@@ -249,9 +274,12 @@ pub struct UserCreate {
 
 #[derive(Serialize, ToSchema)]
 pub struct TokenCreate {
+    /// Not blank, at most 100 characters.
+    #[schema(pattern = "\\S", min_length = 1, max_length = 100)]
     pub name: String,
     /// Default and ceiling: the caller's own role.
     pub role: Option<Role>,
     /// 1 … 3650; none: never expires.
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
 }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 
-use super::document;
+use super::document_json;
 use crate::error::ApiError;
 use crate::routes::table::{Access, RouteTable};
 use crate::state::AppState;
@@ -30,7 +30,7 @@ pub fn routes(table: RouteTable) -> RouteTable {
 }
 
 async fn openapi_json(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let body = document(&state.routes).to_json().map_err(anyhow::Error::from)?;
+    let body = document_json(&state.routes).map_err(anyhow::Error::from)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 

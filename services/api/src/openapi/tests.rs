@@ -6,10 +6,12 @@ use serde_json::Value;
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::path::Operation;
 
-use super::document;
 use super::operation::path_params;
 use super::operations::{DETAILS, details};
+use super::{document, document_json};
 use crate::routes::table::{Access, RouteDoc};
+
+const LOGIN_ROUTES: [(&str, &str); 2] = [("POST", "/api/v1/auth/login"), ("POST", "/Login")];
 
 fn table_routes() -> Vec<RouteDoc> {
     crate::table().into_parts().1
@@ -84,7 +86,9 @@ fn each_operation_carries_its_routes_summary_and_security() {
             Access::Reader | Access::Admin => assert_eq!(security, &vec![bearer.clone()], "{described}"),
         }
         let responses = operation["responses"].as_object().expect("responses");
-        assert_eq!(responses.contains_key("401"), route.access != Access::Public, "{described}");
+        // A wrong password is a 401 as well, on the public login routes.
+        let logs_in = LOGIN_ROUTES.contains(&(route.method, route.path));
+        assert_eq!(responses.contains_key("401"), route.access != Access::Public || logs_in, "{described}");
         assert_eq!(responses.contains_key("403"), route.access == Access::Admin, "{described}");
     }
 }
@@ -199,4 +203,106 @@ fn the_json_is_openapi_3_1_and_its_schemas_are_complete() {
         let name = target.strip_prefix("#/components/schemas/").expect("a schema reference");
         assert!(schemas.get(name).is_some(), "{target} names no schema");
     }
+}
+
+/// The document as served, as JSON.
+fn served() -> Value {
+    let text = document_json(&table_routes()).expect("the document serializes");
+    serde_json::from_str(&text).expect("the document is JSON")
+}
+
+fn responses<'a>(served: &'a Value, method: &str, path: &str) -> &'a serde_json::Map<String, Value> {
+    served["paths"][path][method.to_ascii_lowercase()]["responses"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{method} {path} documents its responses"))
+}
+
+fn is_error_body(response: &Value) -> bool {
+    response["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/ErrorBody"
+}
+
+#[test]
+fn login_routes_document_a_refused_login_too_many_attempts_and_overload() {
+    let served = served();
+    for (method, path) in LOGIN_ROUTES {
+        let responses = responses(&served, method, path);
+        for status in ["401", "429", "503"] {
+            assert!(responses.get(status).is_some_and(is_error_body), "{method} {path} {status}: {responses:?}");
+        }
+        assert_eq!(responses["429"]["headers"]["retry-after"]["required"], true, "{method} {path}");
+    }
+}
+
+#[test]
+fn every_route_taking_a_path_or_query_parameter_or_a_body_documents_400() {
+    let served = served();
+    for route in table_routes() {
+        let details = details(route.method, route.path).expect("details");
+        if path_params(route.path).is_empty() && details.query.is_empty() && details.request.is_none() {
+            continue;
+        }
+        let responses = responses(&served, route.method, route.path);
+        assert!(responses.get("400").is_some_and(is_error_body), "{} {}: {responses:?}", route.method, route.path);
+    }
+    // What schemathesis found: a query parameter given twice is a 400 there.
+    for (method, path) in [
+        ("GET", "/api/v1/targets"),
+        ("DELETE", "/api/v1/targets/{id}"),
+        ("GET", "/api/v1/targets/{id}/samples"),
+        ("GET", "/api/v1/targets/{id}/transitions"),
+        ("GET", "/healthz"),
+        ("GET", "/IsHealthy"),
+    ] {
+        assert!(responses(&served, method, path).contains_key("400"), "{method} {path}");
+    }
+}
+
+#[test]
+fn writes_that_can_take_a_name_in_use_document_409() {
+    let served = served();
+    for (method, path) in [
+        ("POST", "/api/v1/targets"),
+        ("PUT", "/api/v1/targets/{id}"),
+        ("PATCH", "/api/v1/targets/{id}"),
+        ("POST", "/webservers"),
+        ("PUT", "/webservers/{id}"),
+        ("POST", "/Resource"),
+        ("PUT", "/Resource/{hostname}"),
+        ("PATCH", "/Resource/{hostname}"),
+        ("POST", "/api/v1/users"),
+    ] {
+        assert!(responses(&served, method, path).get("409").is_some_and(is_error_body), "{method} {path}");
+    }
+}
+
+#[test]
+fn every_response_names_the_headers_it_always_carries() {
+    let served = served();
+    let creates =
+        [("POST", "/api/v1/targets"), ("POST", "/api/v1/users"), ("POST", "/webservers"), ("POST", "/Resource")];
+    for route in table_routes() {
+        for (status, response) in responses(&served, route.method, route.path) {
+            let described = format!("{} {} {status}", route.method, route.path);
+            let headers = &response["headers"];
+            assert_eq!(headers["x-request-id"]["required"], true, "{described}: {headers}");
+            assert_eq!(headers.get("www-authenticate").is_some(), status == "401", "{described}: {headers}");
+            assert_eq!(headers.get("retry-after").is_some(), status == "429", "{described}: {headers}");
+            let creates_here = status == "201" && creates.contains(&(route.method, route.path));
+            assert_eq!(headers.get("location").is_some(), creates_here, "{described}: {headers}");
+            if let Some(headers) = headers.as_object() {
+                assert!(headers.values().all(|header| header["required"] == true), "{described}: {headers:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_status_filter_lists_every_status() {
+    let served = served();
+    let parameters = served["paths"]["/api/v1/targets"]["get"]["parameters"].as_array().expect("parameters");
+    let status = parameters.iter().find(|parameter| parameter["name"] == "status").expect("a status filter");
+    let listed: BTreeSet<&str> =
+        status["schema"]["enum"].as_array().expect("an enum").iter().filter_map(Value::as_str).collect();
+    let statuses: BTreeSet<&str> = healthmon_domain::HealthStatus::ALL.iter().map(|status| status.as_str()).collect();
+    assert_eq!(listed, statuses);
 }
