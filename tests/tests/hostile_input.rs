@@ -10,7 +10,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-both_modes!(nul_characters_are_refused_before_any_store, every_method_a_route_lacks_gets_a_json_405);
+both_modes!(
+    nul_characters_are_refused_before_any_store,
+    every_method_a_route_lacks_gets_a_json_405,
+    a_header_http_cannot_carry_gets_a_json_400_naming_it,
+);
 
 /// Checks the status and the error code, and returns the error body.
 async fn refused(app: &TestApp, token: Option<&str>, method: Method, path: &str, body: Option<Value>) -> Value {
@@ -109,9 +113,9 @@ async fn every_method_a_route_lacks_gets_a_json_405(mode: Mode) {
 }
 
 /// Sends `head` (no body follows) on a raw connection and reads the answer, failing after `limit`.
-async fn raw_exchange(app: &TestApp, head: &str, limit: Duration) -> (u16, Value) {
-    let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
-    stream.write_all(head.as_bytes()).await.expect("send the head");
+async fn raw_exchange(addr: std::net::SocketAddr, head: &[u8], limit: Duration) -> (u16, Value) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(head).await.expect("send the head");
     let mut received = Vec::new();
     let read = async {
         let mut buffer = [0u8; 4096];
@@ -138,6 +142,38 @@ async fn raw_exchange(app: &TestApp, head: &str, limit: Duration) -> (u16, Value
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
+/// hyper refuses such a request before any service runs; the answer still carries the JSON body,
+/// on the API's listener and on a role-only process's.
+async fn a_header_http_cannot_carry_gets_a_json_400_naming_it(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let mut requests: Vec<(std::net::SocketAddr, String, &str)> = vec![
+        (app.addr, "GET /livez HTTP/1.1\r\nhost: x\r\nx-request-id: a\x7fb\r\n\r\n".into(), "x-request-id"),
+        (
+            app.addr,
+            format!(
+                "GET /api/v1/events HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\nlast-event-id: 7\x7f\r\n\r\n",
+                app.admin_token
+            ),
+            "last-event-id",
+        ),
+    ];
+    if let Some(prober) = app.prober_addr() {
+        requests.push((
+            prober,
+            "GET /metrics HTTP/1.1\r\nhost: x\r\nx-request-id: \x01\r\n\r\n".into(),
+            "x-request-id",
+        ));
+    }
+    for (addr, head, header) in requests {
+        let (status, body) = raw_exchange(addr, head.as_bytes(), Duration::from_secs(5)).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_header")), "{head:?}: {body}");
+        assert_eq!(body["error"]["details"]["header"], header, "{body}");
+    }
+    let (status, body) = raw_exchange(app.addr, b"GET /a b HTTP/1.1\r\nhost: x\r\n\r\n", Duration::from_secs(5)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("bad_request")), "{body}");
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declared_body_over_the_limit_is_refused_at_once() {
     let app = TestApp::spawn(Mode::Embedded).await;
@@ -148,7 +184,7 @@ async fn a_declared_body_over_the_limit_is_refused_at_once() {
             app.admin_token
         );
         // Well inside the 30 s request time limit, which answered 503 before.
-        let (status, body) = raw_exchange(&app, &head, Duration::from_secs(5)).await;
+        let (status, body) = raw_exchange(app.addr, head.as_bytes(), Duration::from_secs(5)).await;
         assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")), "{method} {path}");
     }
     app.stop().await;

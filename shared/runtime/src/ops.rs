@@ -1,6 +1,7 @@
 //! The operational endpoints every process serves: liveness, readiness and Prometheus metrics.
 
 mod front;
+mod parse_errors;
 
 use std::sync::Arc;
 
@@ -111,7 +112,8 @@ const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 pub type Shortcut = Arc<dyn Fn(&axum::extract::Request) -> Option<Response> + Send + Sync>;
 
 /// Binds `listen` and serves `router` (after `shortcut`, when given) until `shutdown` fires,
-/// giving in-flight requests [`DRAIN`] to finish.
+/// giving in-flight requests [`DRAIN`] to finish. Requests hyper cannot parse are answered with
+/// the JSON error body too (see `parse_errors`).
 pub async fn serve(
     listen: &str,
     router: Router,
@@ -124,7 +126,7 @@ pub async fn serve(
     tracing::info!(%addr, "listening");
     let handle = tokio::spawn(async move {
         let drain_started = shutdown.clone();
-        let serving = axum::serve(listener, front::MakeFront { router, shortcut })
+        let serving = axum::serve(parse_errors::Listener(listener), front::MakeFront { router, shortcut })
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .into_future();
         tokio::pin!(serving);

@@ -12,11 +12,11 @@ use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
 use axum::serve::IncomingStream;
 use futures::future::Either;
-use tokio::net::TcpListener;
 use tower::util::Oneshot;
 use tower::{Service, ServiceExt};
 
 use super::Shortcut;
+use super::parse_errors::Listener;
 
 #[derive(Clone)]
 pub(super) struct MakeFront {
@@ -24,7 +24,7 @@ pub(super) struct MakeFront {
     pub shortcut: Option<Shortcut>,
 }
 
-impl<'a> Service<IncomingStream<'a, TcpListener>> for MakeFront {
+impl<'a> Service<IncomingStream<'a, Listener>> for MakeFront {
     type Response = Front;
     type Error = Infallible;
     type Future = Ready<Result<Front, Infallible>>;
@@ -33,7 +33,7 @@ impl<'a> Service<IncomingStream<'a, TcpListener>> for MakeFront {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, stream: IncomingStream<'a, TcpListener>) -> Self::Future {
+    fn call(&mut self, stream: IncomingStream<'a, Listener>) -> Self::Future {
         let client = ConnectInfo(*stream.remote_addr());
         ready(Ok(Front { router: self.router.clone(), shortcut: self.shortcut.clone(), client }))
     }
