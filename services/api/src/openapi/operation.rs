@@ -42,10 +42,15 @@ pub fn build(route: &RouteDoc) -> Operation {
     };
     let mut errors = error_statuses(route, !path_params.is_empty(), !query.is_empty(), request.is_some());
     errors.extend(details.map_or(&[][..], |details| details.errors));
+    let hashes_passwords = details.is_some_and(|details| details.hashes_passwords);
+    if hashes_passwords {
+        errors.push(503);
+    }
     errors.sort_unstable();
     errors.dedup();
     for status in errors {
-        operation = operation.response(status.to_string(), error(status, route));
+        let retry_after = status == 429 || (status == 503 && hashes_passwords);
+        operation = operation.response(status.to_string(), error(status, route, retry_after));
     }
     operation.build()
 }
@@ -153,19 +158,21 @@ fn header(description: &str) -> Header {
     HeaderBuilder::new().schema(text().min_length(Some(1))).description(Some(description)).build()
 }
 
-/// The response headers of an error status, besides the request id.
-fn error_headers(status: u16, response: ResponseBuilder) -> ResponseBuilder {
-    match status {
+/// The response headers of an error status, besides the request id: `WWW-Authenticate` on a 401,
+/// `Retry-After` on a 429 and on the 503 of a route that hashes passwords.
+fn error_headers(status: u16, retry_after: bool, response: ResponseBuilder) -> ResponseBuilder {
+    let response = match status {
         401 => response.header("www-authenticate", header("`Bearer`: the scheme a token is presented in")),
-        429 => response.header(
-            "retry-after",
-            HeaderBuilder::new()
-                .schema(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[1-9][0-9]*$")))
-                .description(Some("Whole seconds to wait before trying again"))
-                .build(),
-        ),
         _ => response,
+    };
+    if !retry_after {
+        return response;
     }
+    let seconds = ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[1-9][0-9]*$"));
+    response.header(
+        "retry-after",
+        HeaderBuilder::new().schema(seconds).description(Some("Whole seconds to wait before trying again")).build(),
+    )
 }
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -213,11 +220,12 @@ fn error_statuses(route: &RouteDoc, has_path_params: bool, has_query: bool, has_
     statuses
 }
 
-fn error(status: u16, route: &RouteDoc) -> Response {
+fn error(status: u16, route: &RouteDoc, retry_after: bool) -> Response {
     let description = match (status, route.access) {
         (401, Access::HealthCheck) => "Unauthorized (only when HEALTHMON_PROTECT_HEALTHZ is set)",
         (403, _) => "Forbidden (admins only)",
         (503, Access::HealthCheck) => "Service Unavailable: some enabled target is not healthy",
+        (503, _) if retry_after => "Service Unavailable: too many passwords are being checked at once",
         _ => reason(status),
     };
     let schema = match (status, route.access, route.path) {
@@ -227,5 +235,5 @@ fn error(status: u16, route: &RouteDoc) -> Response {
         _ => schema_ref("ErrorBody"),
     };
     let response = with_request_id(ResponseBuilder::new().description(description).content(JSON, json(schema)));
-    error_headers(status, response).build()
+    error_headers(status, retry_after, response).build()
 }

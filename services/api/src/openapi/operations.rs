@@ -50,6 +50,8 @@ pub struct Details {
     pub errors: &'static [u16],
     /// The success response carries a `Location` header naming what was created.
     pub location: bool,
+    /// It hashes a password, so it answers 503 with `Retry-After` when every hashing place is taken.
+    pub hashes_passwords: bool,
 }
 
 const fn query(name: &'static str, kind: ParamKind, description: &'static str) -> QueryParam {
@@ -82,7 +84,17 @@ const KEEP_HISTORY: &[QueryParam] =
     &[query("keep_history", ParamKind::Boolean, "Keep the target's history readable (default false)")];
 
 const fn route(method: &'static str, path: &'static str, status: u16, response: Body) -> Details {
-    Details { method, path, query: &[], request: None, status, response, errors: &[], location: false }
+    Details {
+        method,
+        path,
+        query: &[],
+        request: None,
+        status,
+        response,
+        errors: &[],
+        location: false,
+        hashes_passwords: false,
+    }
 }
 
 const fn with_query(details: Details, query: &'static [QueryParam]) -> Details {
@@ -101,9 +113,16 @@ const fn with_location(details: Details) -> Details {
     Details { location: true, ..details }
 }
 
-/// What the login routes answer besides success: a wrong user or password (401), too many
-/// attempts (429, with `Retry-After`), and too many logins at once to check (503).
-const LOGIN_ERRORS: &[u16] = &[401, 429, 503];
+const fn hashing_passwords(details: Details) -> Details {
+    Details { hashes_passwords: true, ..details }
+}
+
+/// What the login routes answer besides success: a wrong user or password (401) and too many
+/// attempts (429, with `Retry-After`); 503 comes with their password hashing.
+const LOGIN_ERRORS: &[u16] = &[401, 429];
+/// Writes that may carry SSH credentials: another target (or resource) with that name or host
+/// (409), and an API instance without the probers' public key to seal them with (503).
+const CREDENTIAL_WRITE_ERRORS: &[u16] = &[409, 503];
 
 const TARGET: &str = "/api/v1/targets/{id}";
 const WEBSERVER: &str = "/webservers/{id}";
@@ -114,11 +133,14 @@ pub const DETAILS: &[Details] = &[
     // 409: another target has that name.
     with_location(with_errors(
         with_body(route("POST", "/api/v1/targets", 201, Body::Json("TargetView")), "TargetBody"),
-        &[409],
+        CREDENTIAL_WRITE_ERRORS,
     )),
     route("GET", TARGET, 200, Body::Json("TargetView")),
-    with_errors(with_body(route("PUT", TARGET, 200, Body::Json("TargetView")), "TargetBody"), &[409]),
-    with_errors(with_body(route("PATCH", TARGET, 200, Body::Json("TargetView")), "TargetPatch"), &[409]),
+    with_errors(with_body(route("PUT", TARGET, 200, Body::Json("TargetView")), "TargetBody"), CREDENTIAL_WRITE_ERRORS),
+    with_errors(
+        with_body(route("PATCH", TARGET, 200, Body::Json("TargetView")), "TargetPatch"),
+        CREDENTIAL_WRITE_ERRORS,
+    ),
     with_query(route("DELETE", TARGET, 204, Body::Empty), KEEP_HISTORY),
     with_query(route("GET", "/api/v1/targets/{id}/samples", 200, Body::Json("SamplePage")), SAMPLE_RANGE),
     with_query(route("GET", "/api/v1/targets/{id}/transitions", 200, Body::Json("TransitionPage")), PAGE),
@@ -129,16 +151,16 @@ pub const DETAILS: &[Details] = &[
     with_errors(route("GET", "/readyz", 200, Body::AnyJson), &[503]),
     route("GET", "/metrics", 200, Body::Text("text/plain; version=0.0.4")),
     route("GET", "/api/v1/events", 200, Body::Text("text/event-stream")),
-    with_errors(
+    hashing_passwords(with_errors(
         with_body(route("POST", "/api/v1/auth/login", 200, Body::Json("LoginResponse")), "LoginRequest"),
         LOGIN_ERRORS,
-    ),
+    )),
     route("POST", "/api/v1/auth/logout", 204, Body::Empty),
     route("GET", "/api/v1/users", 200, Body::Json("UserList")),
-    with_location(with_errors(
+    hashing_passwords(with_location(with_errors(
         with_body(route("POST", "/api/v1/users", 201, Body::Json("UserView")), "UserCreate"),
         &[409],
-    )),
+    ))),
     with_errors(route("DELETE", "/api/v1/users/{username}", 204, Body::Empty), &[409]),
     route("GET", "/api/v1/tokens", 200, Body::Json("TokenList")),
     with_body(route("POST", "/api/v1/tokens", 201, Body::Json("TokenCreated")), "TokenCreate"),
@@ -153,18 +175,27 @@ pub const DETAILS: &[Details] = &[
     route("DELETE", WEBSERVER, 204, Body::Empty),
     route("GET", "/webservers/{id}/requests", 200, Body::JsonList("WebserverRequest")),
     with_errors(with_query(route("GET", "/IsHealthy", 200, Body::Json("AggregateHealth")), HEALTH_TAG), &[503]),
-    with_errors(with_body(route("POST", "/Login", 200, Body::Json("LegacyToken")), "LoginRequest"), LOGIN_ERRORS),
+    hashing_passwords(with_errors(
+        with_body(route("POST", "/Login", 200, Body::Json("LegacyToken")), "LoginRequest"),
+        LOGIN_ERRORS,
+    )),
     route("GET", "/ResourceState", 200, Body::JsonList("ResourceState")),
     with_errors(route("POST", "/Reset", 200, Body::Json("ResetResult")), &[503]),
     route("GET", "/Routes", 200, Body::JsonList("RouteInfo")),
     route("GET", "/Resource", 200, Body::JsonList("ResourceView")),
     with_location(with_errors(
         with_body(route("POST", "/Resource", 201, Body::Json("ResourceView")), "ResourceBody"),
-        &[409],
+        CREDENTIAL_WRITE_ERRORS,
     )),
     route("GET", RESOURCE, 200, Body::Json("ResourceView")),
-    with_errors(with_body(route("PUT", RESOURCE, 200, Body::Json("ResourceView")), "ResourceBody"), &[409]),
-    with_errors(with_body(route("PATCH", RESOURCE, 200, Body::Json("ResourceView")), "ResourceBody"), &[409]),
+    with_errors(
+        with_body(route("PUT", RESOURCE, 200, Body::Json("ResourceView")), "ResourceBody"),
+        CREDENTIAL_WRITE_ERRORS,
+    ),
+    with_errors(
+        with_body(route("PATCH", RESOURCE, 200, Body::Json("ResourceView")), "ResourceBody"),
+        CREDENTIAL_WRITE_ERRORS,
+    ),
     route("DELETE", RESOURCE, 204, Body::Empty),
     route("GET", "/openapi.json", 200, Body::AnyJson),
     route("GET", "/docs", 200, Body::Text("text/html")),

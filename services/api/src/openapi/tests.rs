@@ -230,7 +230,11 @@ fn login_routes_document_a_refused_login_too_many_attempts_and_overload() {
             assert!(responses.get(status).is_some_and(is_error_body), "{method} {path} {status}: {responses:?}");
         }
         assert_eq!(responses["429"]["headers"]["retry-after"]["required"], true, "{method} {path}");
+        assert_eq!(responses["503"]["headers"]["retry-after"]["required"], true, "{method} {path}");
     }
+    // Creating a user hashes its password, under the same bound.
+    let create_user = responses(&served, "POST", "/api/v1/users");
+    assert_eq!(create_user["503"]["headers"]["retry-after"]["required"], true);
 }
 
 #[test]
@@ -254,6 +258,23 @@ fn every_route_taking_a_path_or_query_parameter_or_a_body_documents_400() {
         ("GET", "/IsHealthy"),
     ] {
         assert!(responses(&served, method, path).contains_key("400"), "{method} {path}");
+    }
+}
+
+#[test]
+fn writes_that_may_carry_credentials_document_503_for_a_missing_sealing_key() {
+    let served = served();
+    for (method, path) in [
+        ("POST", "/api/v1/targets"),
+        ("PUT", "/api/v1/targets/{id}"),
+        ("PATCH", "/api/v1/targets/{id}"),
+        ("POST", "/Resource"),
+        ("PUT", "/Resource/{hostname}"),
+        ("PATCH", "/Resource/{hostname}"),
+    ] {
+        let unavailable = &responses(&served, method, path)["503"];
+        assert!(is_error_body(unavailable), "{method} {path}: {unavailable}");
+        assert!(unavailable["headers"].get("retry-after").is_none(), "{method} {path}: {unavailable}");
     }
 }
 
@@ -286,7 +307,10 @@ fn every_response_names_the_headers_it_always_carries() {
             let headers = &response["headers"];
             assert_eq!(headers["x-request-id"]["required"], true, "{described}: {headers}");
             assert_eq!(headers.get("www-authenticate").is_some(), status == "401", "{described}: {headers}");
-            assert_eq!(headers.get("retry-after").is_some(), status == "429", "{described}: {headers}");
+            let hashes = LOGIN_ROUTES.contains(&(route.method, route.path))
+                || (route.method, route.path) == ("POST", "/api/v1/users");
+            let retry_after = status == "429" || (status == "503" && hashes);
+            assert_eq!(headers.get("retry-after").is_some(), retry_after, "{described}: {headers}");
             let creates_here = status == "201" && creates.contains(&(route.method, route.path));
             assert_eq!(headers.get("location").is_some(), creates_here, "{described}: {headers}");
             if let Some(headers) = headers.as_object() {
