@@ -31,7 +31,9 @@ pub const BEARER: &str = "bearer";
     info(
         title = "healthmon",
         description = "Watches the resources an application depends on, keeps every probe in a queryable history, \
-                       and answers the application's own health check. Errors are always JSON (`ErrorBody`)."
+                       and answers the application's own health check. Errors are always JSON (`ErrorBody`), \
+                       also a 405 for a method a path does not serve (with `Allow`) and a 404 for a path no \
+                       route has."
     ),
     components(schemas(
         schemas::TargetKind,

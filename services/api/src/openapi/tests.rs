@@ -330,3 +330,9 @@ fn the_status_filter_lists_every_status() {
     let statuses: BTreeSet<&str> = healthmon_domain::HealthStatus::ALL.iter().map(|status| status.as_str()).collect();
     assert_eq!(listed, statuses);
 }
+
+#[test]
+fn the_description_says_what_a_method_a_path_does_not_serve_answers() {
+    let description = served()["info"]["description"].as_str().map(str::to_owned).expect("a description");
+    assert!(description.contains("405") && description.contains("`Allow`"), "{description}");
+}
