@@ -1,6 +1,7 @@
 //! A prober whose sample buffer fills during a NATS outage drops the oldest samples, counts them
-//! in `/metrics`, and publishes the newest when NATS returns. A test binary of its own: the
-//! metrics registry is process-wide, and the other outage test asserts that nothing was dropped.
+//! in `/metrics`, and publishes the newest when NATS returns. Needs a process of its own (nextest
+//! runs each test in one): the metrics registry is process-wide, and the other outage test asserts
+//! that nothing was dropped.
 
 use std::time::Duration;
 

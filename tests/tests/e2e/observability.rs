@@ -1,7 +1,8 @@
 //! Observability end to end: after a short run, `/metrics` has every prober, projector, health and
 //! API series with values that agree with what the run did; and every API response carries a
-//! request id, the caller's own or a generated one. A test binary of its own: the metrics
-//! registry is process-wide, and exact counts must not see other tests' targets.
+//! request id, the caller's own or a generated one. Each test needs a process of its own (nextest
+//! runs each test in one): the metrics registry is process-wide, and exact counts must not see
+//! other tests' targets.
 
 use std::time::Duration;
 

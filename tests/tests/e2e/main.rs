@@ -1,0 +1,21 @@
+//! The end-to-end tests, one binary for all of them (one link of the whole workspace, not one per
+//! file). Several tests read process-wide metrics, so they rely on a process per test, which is
+//! how nextest runs them (`scripts/test.sh` does the same without nextest).
+
+mod auth;
+mod buffer_bound;
+mod compat;
+mod credentials;
+mod degraded;
+mod events;
+mod health_pipeline;
+mod history;
+mod hostile_input;
+mod login_limits;
+mod metrics;
+mod observability;
+mod openapi;
+mod projector_crash;
+mod resync;
+mod ssh_pipeline;
+mod validation;
