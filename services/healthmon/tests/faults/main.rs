@@ -11,7 +11,7 @@ mod projector_kills;
 mod restarts;
 mod servers;
 // The prober's tests' real sshd on loopback, shared rather than copied.
-#[path = "../../../prober/tests/support/sshd.rs"]
+#[path = "../../../prober/tests/integration/support/sshd.rs"]
 mod sshd;
 
 use std::future::Future;

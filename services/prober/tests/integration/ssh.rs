@@ -1,14 +1,13 @@
 //! The SSH check against a real OpenSSH server on loopback: authentication, host keys, sealed
 //! credentials and session reuse.
 
-mod support;
-
 use healthmon_crypto::KeyRing;
 use healthmon_domain::address_policy::AddressPolicy;
 use healthmon_prober::check::ssh::SshSettings;
-use support::sshd::Sshd;
-use support::{Prober, assert_success, bare_check, reason};
 use uuid::Uuid;
+
+use crate::support::sshd::{Sshd, TEST_PASSWORD};
+use crate::support::{Prober, assert_success, bare_check, reason};
 
 #[tokio::test]
 async fn password_auth_passes_and_reports_the_host_key() {
@@ -118,7 +117,7 @@ async fn a_credential_sealed_for_another_target_cannot_be_unsealed() {
 async fn a_key_rotated_in_while_running_is_found() {
     let (sshd, prober, id) = (Sshd::start(), Prober::new(), Uuid::new_v4());
     let rotated = KeyRing::rotate(prober.keys.path()).expect("rotate");
-    let password = rotated.seal(support::sshd::TEST_PASSWORD.as_bytes(), id).expect("seal");
+    let password = rotated.seal(TEST_PASSWORD.as_bytes(), id).expect("seal");
     let check = healthmon_domain::SshCheck {
         password: Some(healthmon_domain::Credential::Sealed(password.into_string())),
         ..prober.password_check(&sshd, id)
@@ -170,7 +169,7 @@ async fn hosts_carrying_a_metadata_address_are_never_contacted() {
 }
 
 /// Prints the time per probe with and without session reuse against the local sshd:
-/// `cargo test -p healthmon-prober --test ssh -- --ignored --nocapture`.
+/// `cargo test -p healthmon-prober --test integration ssh::measure -- --ignored --nocapture`.
 #[tokio::test]
 #[ignore = "a measurement, not a test"]
 async fn measure_session_reuse() {

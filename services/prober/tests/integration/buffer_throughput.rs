@@ -1,6 +1,7 @@
 //! How many samples a second the sample buffer gets into the real NATS at
 //! `HEALTHMON_TEST_NATS_URL` (default nats://127.0.0.1:4222). A measurement, not a check run every
-//! time: `cargo test -p healthmon-prober --test buffer_throughput -- --ignored --nocapture`.
+//! time: `cargo test -p healthmon-prober --test integration buffer_throughput -- --ignored
+//! --nocapture`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

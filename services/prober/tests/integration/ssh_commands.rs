@@ -1,14 +1,13 @@
 //! The SSH check's commands against a real OpenSSH server on loopback: the free-disk default,
 //! custom commands with exit status and output rules, and timeouts that name their phase.
 
-mod support;
-
 use std::time::Instant;
 
 use healthmon_domain::SshCheck;
-use support::sshd::Sshd;
-use support::{Prober, assert_success, reason};
 use uuid::Uuid;
+
+use crate::support::sshd::{Sshd, free_port};
+use crate::support::{Prober, assert_success, bare_check, reason};
 
 fn with_command(check: SshCheck, command: &str, expect_output: Option<&str>) -> SshCheck {
     SshCheck { command: Some(command.into()), expect_output: expect_output.map(str::to_owned), ..check }
@@ -50,7 +49,7 @@ async fn a_server_that_never_speaks_ssh_times_out_in_the_handshake() {
     // Accepts (the kernel completes the connect from the backlog) and never says anything.
     let prober = Prober::new();
     let id = Uuid::new_v4();
-    let check = SshCheck { password: Some(prober.seal("unused", id)), ..support::bare_check(port) };
+    let check = SshCheck { password: Some(prober.seal("unused", id)), ..bare_check(port) };
     let started = Instant::now();
     let outcome = prober.probe(id, &check, 1).await;
     assert_eq!(reason(&outcome), "timeout after 1 s in handshake");
@@ -72,7 +71,6 @@ async fn a_slow_command_times_out_in_the_command_phase() {
 async fn a_closed_port_is_refused() {
     let prober = Prober::new();
     let id = Uuid::new_v4();
-    let check =
-        SshCheck { password: Some(prober.seal("unused", id)), ..support::bare_check(support::sshd::free_port()) };
+    let check = SshCheck { password: Some(prober.seal("unused", id)), ..bare_check(free_port()) };
     assert_eq!(reason(&prober.probe(id, &check, 5).await), "connection refused");
 }
