@@ -6,6 +6,7 @@ pub mod credential;
 pub mod events;
 pub mod expected_status;
 pub mod health;
+pub mod projection;
 pub mod sample;
 pub mod schedule;
 pub mod target;

@@ -1,11 +1,9 @@
-//! Backend-independent parts of the store: building outbox events, running a batch of fresh
-//! samples through the health state machine, and the value conversions both dialects share.
-
-use std::collections::BTreeMap;
+//! Backend-independent parts of the store: building outbox events and the value conversions both
+//! dialects share. (The projection's transactions are `crate::projection`; its rules are the domain's.)
 
 use chrono::{DateTime, Utc};
 use healthmon_domain::events::{self, HealthChanged, TargetChanged};
-use healthmon_domain::{HealthState, HealthStatus, Sample, Target, Thresholds, Transition};
+use healthmon_domain::{HealthStatus, Target};
 use uuid::Uuid;
 
 use crate::{OutboxStream, Page};
@@ -37,87 +35,6 @@ impl PendingOutbox {
             payload: events::encode_health(change, source),
         }
     }
-}
-
-/// A transition about to be stored, with the target it belongs to.
-pub(crate) struct PendingTransition {
-    pub target_id: Uuid,
-    pub transition: Transition,
-}
-
-/// When a target's check changed, resets its health; returns the change to record, if any.
-pub(crate) fn reset_if_check_changed(
-    target: &Target,
-    health: &mut HealthState,
-    now: DateTime<Utc>,
-) -> Option<(PendingTransition, HealthChanged)> {
-    if health.check_version == target.check_version {
-        return None;
-    }
-    let transition = health.reset_for_new_check(target.check_version, now)?;
-    let change = HealthChanged::new(target, &transition, 0, 0);
-    Some((PendingTransition { target_id: target.id, transition }, change))
-}
-
-/// Marks one target stale; the change to record, if it was not stale already.
-pub(crate) fn stale_change(
-    record: &mut crate::TargetRecord,
-    now: DateTime<Utc>,
-) -> Option<(PendingTransition, HealthChanged)> {
-    let reason = format!("no sample for {} intervals", crate::STALE_AFTER_INTERVALS);
-    let transition = record.health.mark_stale(now, reason)?;
-    let change = HealthChanged::new(&record.target, &transition, 0, 0);
-    Some((PendingTransition { target_id: record.target.id, transition }, change))
-}
-
-/// What ingest needs to know about a target. Deliberately not the full definition, so a batch
-/// does not parse every target's JSON.
-pub(crate) struct IngestTarget {
-    pub name: String,
-    pub check_version: i64,
-    pub thresholds: Thresholds,
-    pub health: HealthState,
-}
-
-/// The effect of one ingest batch on health.
-#[derive(Default)]
-pub(crate) struct AppliedSamples {
-    /// Targets whose stored health must be rewritten.
-    pub changed_health: Vec<Uuid>,
-    pub transitions: Vec<PendingTransition>,
-    pub changes: Vec<HealthChanged>,
-}
-
-/// Feeds newly stored samples to their targets' state machines in (target, slot) order.
-pub(crate) fn apply_samples(targets: &mut BTreeMap<Uuid, IngestTarget>, mut fresh: Vec<&Sample>) -> AppliedSamples {
-    fresh.sort_by_key(|sample| (sample.target_id, sample.slot));
-    let mut applied = AppliedSamples::default();
-    for group in fresh.chunk_by(|a, b| a.target_id == b.target_id) {
-        let target_id = group[0].target_id;
-        let Some(target) = targets.get_mut(&target_id) else { continue };
-        let before = target.health.clone();
-        for sample in group {
-            let Some(transition) = target.health.observe(sample, target.thresholds) else { continue };
-            // Mirrors `HealthChanged::new`, which wants a full `Target` that ingest does not load.
-            applied.changes.push(HealthChanged {
-                target_id,
-                name: target.name.clone(),
-                from: transition.from,
-                to: transition.to,
-                at: transition.at,
-                reason: transition.reason.clone(),
-                consecutive_successes: target.health.consecutive_successes,
-                consecutive_failures: target.health.consecutive_failures,
-                slot: transition.slot,
-                check_version: target.check_version,
-            });
-            applied.transitions.push(PendingTransition { target_id, transition });
-        }
-        if target.health != before {
-            applied.changed_health.push(target_id);
-        }
-    }
-    applied
 }
 
 pub(crate) fn parse_status(text: &str) -> anyhow::Result<HealthStatus> {

@@ -5,6 +5,7 @@ pub mod accounts;
 mod common;
 mod modify;
 pub mod postgres;
+mod projection;
 pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -133,7 +134,7 @@ pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 /// A target with no sample for this many of its intervals is stale.
-pub const STALE_AFTER_INTERVALS: i64 = 3;
+pub use healthmon_domain::projection::STALE_AFTER_INTERVALS;
 
 /// Now, truncated to microseconds, which is what both databases keep.
 pub fn now() -> DateTime<Utc> {

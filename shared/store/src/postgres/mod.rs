@@ -2,11 +2,10 @@
 
 mod accounts;
 mod fence;
-mod ingest;
 mod outbox;
+mod projection;
 mod reads;
 mod republish;
-mod stale;
 mod targets;
 
 use std::str::FromStr;
@@ -90,7 +89,16 @@ impl Store for PostgresStore {
         source: &str,
         fence: Option<i64>,
     ) -> anyhow::Result<IngestOutcome> {
-        ingest::ingest(&self.pool, samples, source, fence).await
+        if samples.is_empty() {
+            return Ok(crate::IngestOutcome::default());
+        }
+        crate::projection::ingest(
+            projection::PgProjection(self.pool.begin().await.context("begin the projection's transaction")?),
+            samples,
+            source,
+            fence,
+        )
+        .await
     }
 
     async fn mark_stale_fenced(
@@ -99,7 +107,13 @@ impl Store for PostgresStore {
         source: &str,
         fence: Option<i64>,
     ) -> anyhow::Result<Vec<healthmon_domain::events::HealthChanged>> {
-        stale::mark_stale(&self.pool, now, source, fence).await
+        crate::projection::mark_stale(
+            projection::PgProjection(self.pool.begin().await.context("begin the projection's transaction")?),
+            now,
+            source,
+            fence,
+        )
+        .await
     }
 
     async fn samples(&self, query: &SampleQuery) -> anyhow::Result<Page<Sample>> {

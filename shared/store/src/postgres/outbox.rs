@@ -4,7 +4,9 @@ use anyhow::Context;
 use sqlx::{PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
-use crate::common::{PendingOutbox, PendingTransition};
+use healthmon_domain::projection::Change;
+
+use crate::common::PendingOutbox;
 use crate::{OutboxEvent, OutboxSink, OutboxStream};
 
 /// The advisory lock key that makes one relay at a time run across every process sharing the
@@ -38,7 +40,7 @@ pub(super) async fn insert_events(tx: &mut Transaction<'_, Postgres>, events: &[
 
 pub(super) async fn insert_transitions(
     tx: &mut Transaction<'_, Postgres>,
-    transitions: &[PendingTransition],
+    transitions: &[Change],
 ) -> anyhow::Result<()> {
     if transitions.is_empty() {
         return Ok(());

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use healthmon_domain::events::TargetChanged;
+use healthmon_domain::projection::reset_if_check_changed;
 use healthmon_domain::{HealthState, Target};
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -10,7 +11,7 @@ use uuid::Uuid;
 use super::health_from_row;
 use super::outbox::{insert_events, insert_transitions};
 use crate::WriteOutcome;
-use crate::common::{PendingOutbox, reset_if_check_changed, target_write_error};
+use crate::common::{PendingOutbox, target_write_error};
 
 pub(super) async fn create(pool: &PgPool, target: &Target, source: &str) -> anyhow::Result<()> {
     let now = crate::now();
@@ -89,9 +90,9 @@ pub(super) async fn update(pool: &PgPool, target: &Target, source: &str) -> anyh
     if health.check_version != target.check_version {
         let reset = reset_if_check_changed(target, &mut health, now);
         write_health(&mut tx, target.id, &health).await?;
-        if let Some((transition, change)) = reset {
-            insert_transitions(&mut tx, &[transition]).await?;
-            events.push(PendingOutbox::health(&change, source));
+        if let Some(change) = reset {
+            events.push(PendingOutbox::health(&change.event, source));
+            insert_transitions(&mut tx, &[change]).await?;
         }
     }
     insert_events(&mut tx, &events).await?;

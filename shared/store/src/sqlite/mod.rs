@@ -2,11 +2,10 @@
 
 mod accounts;
 mod fence;
-mod ingest;
 mod outbox;
+mod projection;
 mod reads;
 mod republish;
-mod stale;
 mod targets;
 
 use std::str::FromStr;
@@ -122,7 +121,11 @@ impl Store for SqliteStore {
         source: &str,
         fence: Option<i64>,
     ) -> anyhow::Result<IngestOutcome> {
-        ingest::ingest(&self.pool, samples, source, fence).await
+        if samples.is_empty() {
+            return Ok(crate::IngestOutcome::default());
+        }
+        crate::projection::ingest(projection::SqliteProjection(begin_write(&self.pool).await?), samples, source, fence)
+            .await
     }
 
     async fn mark_stale_fenced(
@@ -131,7 +134,8 @@ impl Store for SqliteStore {
         source: &str,
         fence: Option<i64>,
     ) -> anyhow::Result<Vec<healthmon_domain::events::HealthChanged>> {
-        stale::mark_stale(&self.pool, now, source, fence).await
+        crate::projection::mark_stale(projection::SqliteProjection(begin_write(&self.pool).await?), now, source, fence)
+            .await
     }
 
     async fn samples(&self, query: &SampleQuery) -> anyhow::Result<Page<Sample>> {

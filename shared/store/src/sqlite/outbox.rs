@@ -5,7 +5,9 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use super::{begin_write, micros, parse_uuid, uuid_text};
-use crate::common::{PendingOutbox, PendingTransition};
+use healthmon_domain::projection::Change;
+
+use crate::common::PendingOutbox;
 use crate::{OutboxEvent, OutboxSink, OutboxStream};
 
 /// Appends events in the given order (their `seq` follows it).
@@ -25,10 +27,7 @@ pub(super) async fn insert_events(tx: &mut Transaction<'_, Sqlite>, events: &[Pe
     Ok(())
 }
 
-pub(super) async fn insert_transitions(
-    tx: &mut Transaction<'_, Sqlite>,
-    transitions: &[PendingTransition],
-) -> anyhow::Result<()> {
+pub(super) async fn insert_transitions(tx: &mut Transaction<'_, Sqlite>, transitions: &[Change]) -> anyhow::Result<()> {
     for pending in transitions {
         let transition = &pending.transition;
         sqlx::query(

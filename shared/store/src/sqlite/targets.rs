@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use healthmon_domain::events::TargetChanged;
+use healthmon_domain::projection::reset_if_check_changed;
 use healthmon_domain::{HealthState, Target};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use uuid::Uuid;
@@ -9,7 +10,7 @@ use uuid::Uuid;
 use super::outbox::{insert_events, insert_transitions};
 use super::{begin_write, health_from_row, micros, uuid_text};
 use crate::WriteOutcome;
-use crate::common::{PendingOutbox, reset_if_check_changed, target_write_error};
+use crate::common::{PendingOutbox, target_write_error};
 
 pub(super) async fn create(pool: &SqlitePool, target: &Target, source: &str) -> anyhow::Result<()> {
     let now = crate::now();
@@ -89,9 +90,9 @@ pub(super) async fn update(pool: &SqlitePool, target: &Target, source: &str) -> 
     if health.check_version != target.check_version {
         let reset = reset_if_check_changed(target, &mut health, now);
         write_health(&mut tx, target.id, &health).await?;
-        if let Some((transition, change)) = reset {
-            insert_transitions(&mut tx, &[transition]).await?;
-            events.push(PendingOutbox::health(&change, source));
+        if let Some(change) = reset {
+            events.push(PendingOutbox::health(&change.event, source));
+            insert_transitions(&mut tx, &[change]).await?;
         }
     }
     insert_events(&mut tx, &events).await?;

@@ -1,0 +1,167 @@
+//! Postgres: the projection's statements (see `crate::projection`), each batch in a fixed number
+//! of round trips whatever its size.
+
+use std::collections::{BTreeMap, HashSet};
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use healthmon_domain::projection::{Change, ProjectedTarget, STALE_AFTER_INTERVALS};
+use healthmon_domain::{HealthState, Sample, Thresholds};
+use sqlx::{Postgres, Row, Transaction};
+use uuid::Uuid;
+
+use super::{RECORD_COLUMNS, health_from_row, outbox, record_from_row};
+use crate::TargetRecord;
+use crate::common::{PendingOutbox, counter};
+use crate::projection::ProjectionTx;
+
+pub(super) struct PgProjection(pub Transaction<'static, Postgres>);
+
+#[async_trait]
+impl ProjectionTx for PgProjection {
+    async fn check_fence(&mut self, fence: Option<i64>) -> anyhow::Result<()> {
+        super::fence::check(&mut self.0, fence).await
+    }
+
+    /// Locking in id order keeps two concurrent projectors from deadlocking on overlapping batches.
+    async fn lock_projected(&mut self, target_ids: &[Uuid]) -> anyhow::Result<BTreeMap<Uuid, ProjectedTarget>> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.name, t.check_version AS target_check_version, \
+         (t.spec->>'healthy_threshold')::int8 AS healthy_threshold, \
+         (t.spec->>'unhealthy_threshold')::int8 AS unhealthy_threshold, \
+         h.status, h.since, h.reason, h.consecutive_successes, h.consecutive_failures, h.last_sample_at, \
+         h.last_slot, h.check_version AS health_check_version \
+         FROM target_health h JOIN targets t ON t.id = h.target_id \
+         WHERE h.target_id = ANY($1) ORDER BY h.target_id FOR UPDATE OF h",
+        )
+        .bind(target_ids)
+        .fetch_all(&mut *self.0)
+        .await
+        .context("lock the health of the batch's targets")?;
+
+        let defaults = Thresholds::default();
+        let mut targets = BTreeMap::new();
+        for row in &rows {
+            let id: Uuid = row.try_get("id").context("read target id")?;
+            let healthy: Option<i64> = row.try_get("healthy_threshold").context("read healthy threshold")?;
+            let unhealthy: Option<i64> = row.try_get("unhealthy_threshold").context("read unhealthy threshold")?;
+            let target = ProjectedTarget {
+                name: row.try_get("name").context("read target name")?,
+                check_version: row.try_get("target_check_version").context("read target check version")?,
+                thresholds: Thresholds {
+                    healthy: healthy.map_or(defaults.healthy, counter),
+                    unhealthy: unhealthy.map_or(defaults.unhealthy, counter),
+                },
+                health: health_from_row(row)?,
+            };
+            targets.insert(id, target);
+        }
+        Ok(targets)
+    }
+
+    /// One statement for the whole batch.
+    async fn insert_samples(&mut self, samples: &[&Sample]) -> anyhow::Result<HashSet<Uuid>> {
+        if samples.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let ids: Vec<Uuid> = samples.iter().map(|sample| sample.id).collect();
+        let target_ids: Vec<Uuid> = samples.iter().map(|sample| sample.target_id).collect();
+        let slots: Vec<i64> = samples.iter().map(|sample| sample.slot).collect();
+        let ats: Vec<DateTime<Utc>> = samples.iter().map(|sample| sample.at).collect();
+        let successes: Vec<bool> = samples.iter().map(|sample| sample.success).collect();
+        let status_codes: Vec<Option<i32>> = samples.iter().map(|sample| sample.status_code.map(i32::from)).collect();
+        let latencies: Vec<f64> = samples.iter().map(|sample| sample.latency_ms).collect();
+        let errors: Vec<Option<&str>> = samples.iter().map(|sample| sample.error.as_deref()).collect();
+        let probers: Vec<&str> = samples.iter().map(|sample| sample.prober.as_str()).collect();
+        let check_versions: Vec<i64> = samples.iter().map(|sample| sample.check_version).collect();
+        let inserted: Vec<Uuid> = sqlx::query_scalar(
+        "INSERT INTO samples (id, target_id, slot, at, success, status_code, latency_ms, error, prober, check_version) \
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::timestamptz[], $5::bool[], $6::int4[], \
+         $7::float8[], $8::text[], $9::text[], $10::int8[]) \
+         ON CONFLICT (id) DO NOTHING RETURNING id",
+    )
+    .bind(&ids)
+    .bind(&target_ids)
+    .bind(&slots)
+    .bind(&ats)
+    .bind(&successes)
+    .bind(&status_codes)
+    .bind(&latencies)
+    .bind(&errors)
+    .bind(&probers)
+    .bind(&check_versions)
+    .fetch_all(&mut *self.0)
+    .await
+    .context("store the samples")?;
+        Ok(inserted.into_iter().collect())
+    }
+
+    /// One statement for every changed row.
+    async fn write_health(&mut self, rows: &[(Uuid, &HealthState)]) -> anyhow::Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
+        let statuses: Vec<&str> = rows.iter().map(|(_, health)| health.status.as_str()).collect();
+        let sinces: Vec<Option<DateTime<Utc>>> = rows.iter().map(|(_, health)| health.since).collect();
+        let reasons: Vec<Option<&str>> = rows.iter().map(|(_, health)| health.reason.as_deref()).collect();
+        let successes: Vec<i64> = rows.iter().map(|(_, health)| i64::from(health.consecutive_successes)).collect();
+        let failures: Vec<i64> = rows.iter().map(|(_, health)| i64::from(health.consecutive_failures)).collect();
+        let last_sample_ats: Vec<Option<DateTime<Utc>>> =
+            rows.iter().map(|(_, health)| health.last_sample_at).collect();
+        let last_slots: Vec<Option<i64>> = rows.iter().map(|(_, health)| health.last_slot).collect();
+        let check_versions: Vec<i64> = rows.iter().map(|(_, health)| health.check_version).collect();
+        sqlx::query(
+            "UPDATE target_health h SET status = u.status, since = u.since, reason = u.reason, \
+         consecutive_successes = u.successes, consecutive_failures = u.failures, \
+         last_sample_at = u.last_sample_at, last_slot = u.last_slot, check_version = u.check_version \
+         FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::int8[], $6::int8[], \
+         $7::timestamptz[], $8::int8[], $9::int8[]) \
+         AS u(target_id, status, since, reason, successes, failures, last_sample_at, last_slot, check_version) \
+         WHERE h.target_id = u.target_id",
+        )
+        .bind(&ids)
+        .bind(&statuses)
+        .bind(&sinces)
+        .bind(&reasons)
+        .bind(&successes)
+        .bind(&failures)
+        .bind(&last_sample_ats)
+        .bind(&last_slots)
+        .bind(&check_versions)
+        .execute(&mut *self.0)
+        .await
+        .context("store the batch's health")?;
+        Ok(())
+    }
+
+    /// SKIP LOCKED: a row an ingest holds is receiving samples right now, so it is not stale.
+    async fn lock_silent(&mut self, now: DateTime<Utc>) -> anyhow::Result<Vec<TargetRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM targets t JOIN target_health h ON h.target_id = t.id \
+             WHERE t.enabled AND h.status <> 'stale' \
+             AND COALESCE(h.last_sample_at, t.updated_at) \
+                 < $1 - make_interval(secs => $2 * (t.spec->>'interval_s')::double precision) \
+             ORDER BY t.id FOR UPDATE OF h SKIP LOCKED"
+        ))
+        .bind(now)
+        .bind(STALE_AFTER_INTERVALS as f64)
+        .fetch_all(&mut *self.0)
+        .await
+        .context("find silent targets")?;
+        rows.iter().map(record_from_row).collect()
+    }
+
+    async fn insert_transitions(&mut self, changes: &[Change]) -> anyhow::Result<()> {
+        outbox::insert_transitions(&mut self.0, changes).await
+    }
+
+    async fn insert_events(&mut self, events: &[PendingOutbox]) -> anyhow::Result<()> {
+        outbox::insert_events(&mut self.0, events).await
+    }
+
+    async fn commit(self) -> anyhow::Result<()> {
+        self.0.commit().await.context("commit the projection's transaction")
+    }
+}

@@ -1,0 +1,103 @@
+//! The projection's transactions, written once for both backends: ingest (history, health,
+//! transitions and events of a batch of samples) and the staleness sweep. Each backend supplies
+//! only its SQL, through the small seam [`ProjectionTx`]; what the statements mean is decided by
+//! the domain's rules (`healthmon_domain::projection`).
+
+use std::collections::{BTreeMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use healthmon_domain::events::HealthChanged;
+use healthmon_domain::projection::{self, Change, ProjectedTarget};
+use healthmon_domain::{HealthState, Sample};
+use uuid::Uuid;
+
+use crate::common::PendingOutbox;
+use crate::{IngestOutcome, TargetRecord};
+
+/// One write transaction of a backend, statement by statement.
+#[async_trait]
+pub(crate) trait ProjectionTx: Send + Sized {
+    /// Fails with [`crate::Fenced`] unless `fence` is still the newest epoch (nothing to check for `None`).
+    async fn check_fence(&mut self, fence: Option<i64>) -> anyhow::Result<()>;
+    /// Locks and reads the health of those of `ids` (ascending) that exist.
+    async fn lock_projected(&mut self, ids: &[Uuid]) -> anyhow::Result<BTreeMap<Uuid, ProjectedTarget>>;
+    /// Stores the samples as history; returns the ids that were not stored before.
+    async fn insert_samples(&mut self, samples: &[&Sample]) -> anyhow::Result<HashSet<Uuid>>;
+    /// Rewrites these targets' health rows.
+    async fn write_health(&mut self, rows: &[(Uuid, &HealthState)]) -> anyhow::Result<()>;
+    /// Locks and reads the enabled, not yet stale targets with no sample (or change) for
+    /// [`projection::STALE_AFTER_INTERVALS`] of their intervals before `now`. A target whose row
+    /// an ingest holds is receiving samples right now, so a backend may skip it.
+    async fn lock_silent(&mut self, now: DateTime<Utc>) -> anyhow::Result<Vec<TargetRecord>>;
+    /// Records the status changes' transitions, in order.
+    async fn insert_transitions(&mut self, changes: &[Change]) -> anyhow::Result<()>;
+    /// Appends the events to the outbox, in order.
+    async fn insert_events(&mut self, events: &[PendingOutbox]) -> anyhow::Result<()>;
+    async fn commit(self) -> anyhow::Result<()>;
+}
+
+/// In one transaction: stores the samples of existing targets (a known sample id is skipped),
+/// applies the fresh ones in slot order to each target's state machine, stores the new health, and
+/// records each status change as a transition and a `health.changed` outbox event.
+pub(crate) async fn ingest(
+    mut tx: impl ProjectionTx,
+    samples: &[Sample],
+    source: &str,
+    fence: Option<i64>,
+) -> anyhow::Result<IngestOutcome> {
+    let mut target_ids: Vec<Uuid> = samples.iter().map(|sample| sample.target_id).collect();
+    target_ids.sort_unstable();
+    target_ids.dedup();
+
+    tx.check_fence(fence).await?;
+    let mut targets = tx.lock_projected(&target_ids).await?;
+    let known: Vec<&Sample> = samples.iter().filter(|sample| targets.contains_key(&sample.target_id)).collect();
+    let mut inserted = tx.insert_samples(&known).await?;
+    let stored = inserted.len();
+    // `remove` also drops a second copy of the same sample within the batch.
+    let fresh: Vec<&Sample> = known.into_iter().filter(|sample| inserted.remove(&sample.id)).collect();
+
+    let projected = projection::apply_samples(&mut targets, fresh);
+    let rows: Vec<(Uuid, &HealthState)> =
+        projected.changed_health.iter().filter_map(|id| targets.get(id).map(|target| (*id, &target.health))).collect();
+    tx.write_health(&rows).await?;
+    record_changes(&mut tx, &projected.changes, source).await?;
+    tx.commit().await?;
+    Ok(IngestOutcome { stored, changes: projected.changes.into_iter().map(|change| change.event).collect() })
+}
+
+/// In one transaction: marks every silent target stale, with a transition and an event each.
+pub(crate) async fn mark_stale(
+    mut tx: impl ProjectionTx,
+    now: DateTime<Utc>,
+    source: &str,
+    fence: Option<i64>,
+) -> anyhow::Result<Vec<HealthChanged>> {
+    tx.check_fence(fence).await?;
+    let mut records = tx.lock_silent(now).await?;
+    let mut changes = Vec::new();
+    for record in &mut records {
+        if let Some(change) = projection::mark_stale(&record.target, &mut record.health, now) {
+            changes.push(change);
+        }
+    }
+    let stale: HashSet<Uuid> = changes.iter().map(|change| change.target_id).collect();
+    let rows: Vec<(Uuid, &HealthState)> = records
+        .iter()
+        .filter(|record| stale.contains(&record.target.id))
+        .map(|record| (record.target.id, &record.health))
+        .collect();
+    tx.write_health(&rows).await?;
+    record_changes(&mut tx, &changes, source).await?;
+    tx.commit().await?;
+    Ok(changes.into_iter().map(|change| change.event).collect())
+}
+
+/// Each change's transition, then its event, in the changes' order.
+pub(crate) async fn record_changes(tx: &mut impl ProjectionTx, changes: &[Change], source: &str) -> anyhow::Result<()> {
+    tx.insert_transitions(changes).await?;
+    let events: Vec<PendingOutbox> =
+        changes.iter().map(|change| PendingOutbox::health(&change.event, source)).collect();
+    tx.insert_events(&events).await
+}
