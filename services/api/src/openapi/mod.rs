@@ -54,6 +54,7 @@ pub const BEARER: &str = "bearer";
         schemas::TargetHealth,
         schemas::HealthBreakdown,
         schemas::ResyncResult,
+        schemas::HealthChangeEvent,
         crate::error::ErrorBody,
         crate::error::ErrorDetail,
         schemas::LoginRequest,

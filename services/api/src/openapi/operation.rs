@@ -190,6 +190,7 @@ fn success(details: &Details) -> Response {
         }
         Body::AnyJson => response.content(JSON, json(ObjectBuilder::new().schema_type(Type::Object).build().into())),
         Body::Text(media_type) => response.content(media_type, json(text().build().into())),
+        Body::EventStream(name) => response.content("text/event-stream", json(schema_ref(name))),
     };
     response.build()
 }

@@ -32,8 +32,11 @@ pub enum Body {
     JsonList(&'static str),
     /// A JSON object whose shape the document leaves open.
     AnyJson,
-    /// Another media type, such as HTML or an event stream.
+    /// Another media type, such as HTML.
     Text(&'static str),
+    /// Server-Sent Events, each described by the named component schema (before OpenAPI 3.2, an
+    /// event stream's `schema` describes one event).
+    EventStream(&'static str),
 }
 
 #[derive(Debug)]
@@ -150,7 +153,7 @@ pub const DETAILS: &[Details] = &[
     route("GET", "/livez", 200, Body::AnyJson),
     with_errors(route("GET", "/readyz", 200, Body::AnyJson), &[503]),
     route("GET", "/metrics", 200, Body::Text("text/plain; version=0.0.4")),
-    route("GET", "/api/v1/events", 200, Body::Text("text/event-stream")),
+    route("GET", "/api/v1/events", 200, Body::EventStream("HealthChangeEvent")),
     hashing_passwords(with_errors(
         with_body(route("POST", "/api/v1/auth/login", 200, Body::Json("LoginResponse")), "LoginRequest"),
         LOGIN_ERRORS,

@@ -244,6 +244,21 @@ pub struct HealthBreakdown {
     pub items: Vec<TargetHealth>,
 }
 
+/// One event of `GET /api/v1/events`, as its `event`, `id` and `data` lines (comment lines, such
+/// as the one that opens the stream and the keep-alives, are not events).
+#[derive(Serialize, ToSchema)]
+pub struct HealthChangeEvent {
+    /// Always `io.healthmon.health.changed.v1`.
+    #[schema(pattern = "^io\\.healthmon\\.health\\.changed\\.v1$")]
+    pub event: String,
+    /// The CloudEvent's id.
+    pub id: String,
+    /// The CloudEvent 1.0 in JSON: `specversion`, `id`, `type`, `source`, `subject` (the target
+    /// id), `time`, and `data`, the health change (`from`, `to`, `reason`, `at`, the counters).
+    #[schema(content_media_type = "application/json")]
+    pub data: String,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ResyncResult {
     #[schema(example = "resynced")]

@@ -336,3 +336,16 @@ fn the_description_says_what_a_method_a_path_does_not_serve_answers() {
     let description = served()["info"]["description"].as_str().map(str::to_owned).expect("a description");
     assert!(description.contains("405") && description.contains("`Allow`"), "{description}");
 }
+
+#[test]
+fn the_event_stream_describes_each_event_it_sends() {
+    let served = served();
+    let stream = &responses(&served, "GET", "/api/v1/events")["200"]["content"]["text/event-stream"]["schema"];
+    assert_eq!(stream["$ref"], "#/components/schemas/HealthChangeEvent", "{stream}");
+    let event = &served["components"]["schemas"]["HealthChangeEvent"];
+    assert_eq!(required(event), ["data".to_owned(), "event".to_owned(), "id".to_owned()].into(), "{event}");
+    let name = event["properties"]["event"]["pattern"].as_str().expect("the event name's pattern");
+    let name = regex::Regex::new(name).expect("a regex");
+    assert!(name.is_match(healthmon_domain::events::HEALTH_CHANGED), "{name}");
+    assert_eq!(event["properties"]["data"]["contentMediaType"], "application/json", "{event}");
+}
