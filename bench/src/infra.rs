@@ -1,49 +1,34 @@
-//! Per-run isolation: a fresh Postgres database and NATS prefix for every scenario, the settings
-//! healthmon's roles start with, and the cleanup that drops both again.
+//! Per-run isolation: a fresh Postgres database and NATS prefix for every scenario (made and
+//! removed with the tests' own helpers, `healthmon-testing`), and the settings healthmon's roles
+//! start with.
 
 use std::str::FromStr;
 
 use anyhow::Context;
 use healthmon::Components;
-use healthmon_bus::{Naming, Stream};
+use healthmon_bus::Naming;
 use healthmon_runtime::Settings;
 use healthmon_runtime::settings::Secret;
+use healthmon_testing::{drop_postgres_database, fresh_postgres_database, test_nats_url};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-/// The Postgres server every run creates its database on (trust auth, loopback only).
-pub const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-/// The NATS JetStream server every run uses under a prefix of its own.
-pub const NATS_URL: &str = "nats://127.0.0.1:4222";
 /// The first admin's password in every benchmark run.
 pub const ADMIN_PASSWORD: &str = "bench-admin-password";
 
 /// One scenario's database, NATS prefix and key directory.
 pub struct Infra {
     pub database_url: String,
-    database: String,
     pub prefix: String,
     keys: tempfile::TempDir,
 }
 
 impl Infra {
-    /// Creates `bench_<uuid>` and picks the prefix `b<uuid>`; the store migrates it on first open.
+    /// Creates a fresh database and picks the prefix `b<uuid>`; the store migrates it on first open.
     pub async fn create() -> anyhow::Result<Self> {
-        let run = Uuid::new_v4().simple().to_string();
-        let database = format!("bench_{run}");
-        let mut admin = PgConnection::connect(POSTGRES_URL).await.context("connect to Postgres at 127.0.0.1:5432")?;
-        sqlx::query(&format!("CREATE DATABASE \"{database}\""))
-            .execute(&mut admin)
-            .await
-            .with_context(|| format!("create database {database}"))?;
-        admin.close().await.context("close the admin connection")?;
+        let database_url = fresh_postgres_database().await.context("create the run's database")?;
         let keys = tempfile::Builder::new().prefix("bench-keys-").tempdir().context("create a key directory")?;
-        Ok(Self {
-            database_url: format!("postgres://postgres@127.0.0.1:5432/{database}"),
-            database,
-            prefix: format!("b{run}"),
-            keys,
-        })
+        Ok(Self { database_url, prefix: format!("b{}", Uuid::new_v4().simple()), keys })
     }
 
     /// Runs `body` on a fresh infrastructure and cleans up afterwards, whether it failed or not.
@@ -66,7 +51,7 @@ impl Infra {
         Settings {
             listen: "127.0.0.1:0".into(),
             database_url: self.database_url.clone(),
-            nats_url: Some(NATS_URL.into()),
+            nats_url: Some(test_nats_url()),
             nats_prefix: self.prefix.clone(),
             roles: roles.into(),
             instance: instance.into(),
@@ -85,7 +70,8 @@ impl Infra {
 
     /// A raw NATS client for subscriptions and stream bookkeeping.
     pub async fn nats(&self) -> anyhow::Result<async_nats::Client> {
-        async_nats::connect(NATS_URL).await.context("connect to NATS at 127.0.0.1:4222")
+        let url = test_nats_url();
+        async_nats::connect(&url).await.with_context(|| format!("connect to NATS at {url}"))
     }
 
     /// A connection to this run's database, for bulk SQL and row counts.
@@ -95,22 +81,8 @@ impl Infra {
 
     /// Drops the database and deletes every stream and bucket carrying the prefix.
     pub async fn cleanup(self) -> anyhow::Result<()> {
-        let mut admin = PgConnection::connect(POSTGRES_URL).await.context("connect to Postgres")?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.database))
-            .execute(&mut admin)
-            .await
-            .context("drop the run's database")?;
-        admin.close().await.context("close the admin connection")?;
-        let jetstream = async_nats::jetstream::new(self.nats().await?);
-        let naming = self.naming();
-        let mut streams: Vec<String> = Stream::ALL.iter().map(|stream| naming.stream_name(*stream)).collect();
-        for bucket in ["probers", healthmon_projector::lease::BUCKET] {
-            streams.push(format!("KV_{}", naming.durable_name(bucket)));
-        }
-        for stream in streams {
-            // Absent streams (a scenario that never made one) are fine.
-            let _ = jetstream.delete_stream(&stream).await;
-        }
+        drop_postgres_database(&self.database_url).await.context("drop the run's database")?;
+        healthmon_testing::nats::delete_prefixed_streams(&test_nats_url(), &self.naming()).await;
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ use healthmon::{Components, Running, start};
 use healthmon_bus::Naming;
 use healthmon_runtime::Settings;
 use healthmon_store::SampleQuery;
+use healthmon_testing::test_nats_url;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use uuid::Uuid;
@@ -51,10 +52,6 @@ pub fn client_with_token(token: &str) -> reqwest::Client {
     reqwest::Client::builder().default_headers(headers).build().expect("HTTP client")
 }
 
-pub fn nats_url() -> String {
-    std::env::var("HEALTHMON_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
-}
-
 impl TestApp {
     /// Every role running; in embedded mode all in one `start`, as the all-in-one binary does.
     pub async fn spawn(mode: Mode) -> Self {
@@ -80,7 +77,7 @@ impl TestApp {
         let settings = match mode {
             Mode::Embedded => Settings {
                 listen: "127.0.0.1:0".into(),
-                database_url: healthmon_store::testing::fresh_sqlite_url(dir.path()),
+                database_url: healthmon_testing::fresh_sqlite_url(dir.path()),
                 nats_url: None,
                 nats_prefix: prefix,
                 instance: "embedded-1".into(),
@@ -89,8 +86,8 @@ impl TestApp {
             },
             Mode::Distributed => Settings {
                 listen: "127.0.0.1:0".into(),
-                database_url: healthmon_store::testing::fresh_postgres_database().await.expect("fresh database"),
-                nats_url: Some(nats_url()),
+                database_url: healthmon_testing::fresh_postgres_database().await.expect("fresh database"),
+                nats_url: Some(test_nats_url()),
                 nats_prefix: prefix,
                 instance: "api-1".into(),
                 projector_ack_wait_s: 2,
@@ -352,16 +349,8 @@ impl Drop for TestApp {
         let cleanup = std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             runtime.block_on(async move {
-                let _ = healthmon_store::testing::drop_postgres_database(&database_url).await;
-                if let Ok(client) = async_nats::connect(nats_url()).await {
-                    let jetstream = async_nats::jetstream::new(client);
-                    for stream in healthmon_bus::Stream::ALL {
-                        let _ = jetstream.delete_stream(naming.stream_name(stream)).await;
-                    }
-                    for bucket in ["probers", healthmon_projector::lease::BUCKET] {
-                        let _ = jetstream.delete_stream(format!("KV_{}", naming.durable_name(bucket))).await;
-                    }
-                }
+                let _ = healthmon_testing::drop_postgres_database(&database_url).await;
+                healthmon_testing::nats::delete_prefixed_streams(&test_nats_url(), &naming).await;
             });
         });
         let _ = cleanup.join();

@@ -3,15 +3,13 @@
 
 pub mod app;
 pub mod history;
-pub mod private_nats;
 pub mod prometheus;
 pub mod target_server;
-pub mod wait;
 
 pub use app::{Mode, TestApp};
-pub use private_nats::PrivateNats;
 pub use target_server::TargetServer;
-pub use wait::wait_until;
+// The tests' one way of waiting, shared with the fault suite.
+pub use healthmon_testing::wait_until;
 
 /// Instantiates an async test body once per deployment mode: `embedded` and `distributed`.
 #[macro_export]

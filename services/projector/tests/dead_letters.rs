@@ -38,7 +38,7 @@ fn sample(target: &Target, slot: i64, error: Option<&str>) -> Sample {
 
 #[tokio::test]
 async fn a_sample_postgres_refuses_is_set_aside_and_every_other_sample_is_stored() {
-    let url = healthmon_store::testing::fresh_postgres_database().await.expect("database");
+    let url = healthmon_testing::fresh_postgres_database().await.expect("database");
     let store: Arc<dyn Store> = healthmon_store::connect(&url).await.expect("store");
     let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new(Naming::new("dead-letters")));
     let mut targets = Vec::new();
@@ -96,7 +96,7 @@ async fn a_sample_postgres_refuses_is_set_aside_and_every_other_sample_is_stored
     assert!(tokio::time::timeout(Duration::from_millis(300), dead.next()).await.is_err(), "exactly one dead letter");
 
     drop(store);
-    healthmon_store::testing::drop_postgres_database(&url).await.expect("drop database");
+    healthmon_testing::drop_postgres_database(&url).await.expect("drop database");
 }
 
 async fn publish(bus: &dyn EventBus, sample: &Sample) {

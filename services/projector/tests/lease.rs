@@ -146,7 +146,7 @@ async fn active_projector(nats: &NatsBus) -> String {
 async fn the_standby_projector_carries_on_when_the_active_one_dies() {
     let nats = connect().await;
     let bus: Arc<dyn EventBus> = Arc::new(nats.clone());
-    let url = healthmon_store::testing::fresh_postgres_database().await.expect("database");
+    let url = healthmon_testing::fresh_postgres_database().await.expect("database");
     let store = healthmon_store::connect(&url).await.expect("store");
     let spec = parse_spec(&json!({"name": "t", "kind": "http", "url": "http://127.0.0.1:1/"})).expect("spec");
     let target = Target::create(spec, healthmon_store::now());
@@ -179,6 +179,6 @@ async fn the_standby_projector_carries_on_when_the_active_one_dies() {
         task.await.expect("stopped");
     }
     drop(store);
-    let _ = healthmon_store::testing::drop_postgres_database(&url).await;
+    let _ = healthmon_testing::drop_postgres_database(&url).await;
     clean_up(&nats).await;
 }

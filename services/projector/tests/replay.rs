@@ -35,7 +35,7 @@ async fn drain(projector: &Projector, consumer: &mut dyn DurableConsumer, bus: &
 async fn replaying_the_whole_stream_changes_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store: Arc<dyn Store> =
-        healthmon_store::connect(&healthmon_store::testing::fresh_sqlite_url(dir.path())).await.expect("store");
+        healthmon_store::connect(&healthmon_testing::fresh_sqlite_url(dir.path())).await.expect("store");
     let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new(Naming::new("replay")));
     let spec = parse_spec(&json!({"name": "t", "kind": "http", "url": "http://127.0.0.1:1/"})).expect("spec");
     let target = Target::create(spec, healthmon_store::now());

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use healthmon_domain::sample::sample_id;
 use healthmon_domain::target::parse_spec;
 use healthmon_domain::{Sample, Target};
-use healthmon_store::testing::{drop_postgres_database, fresh_postgres_database};
+use healthmon_testing::{drop_postgres_database, fresh_postgres_database};
 use serde_json::json;
 
 const TARGETS: usize = 1000;

@@ -104,7 +104,7 @@ async fn check_after_migration(store: &dyn Store, targets: &[Target]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_duplicates_from_before_the_migration_are_renamed_not_refused() {
-    let url = healthmon_store::testing::fresh_postgres_database().await.expect("a test database");
+    let url = healthmon_testing::fresh_postgres_database().await.expect("a test database");
     let pool = sqlx::PgPool::connect(&url).await.expect("connect");
     let older = older_migrations("postgres");
     sqlx::migrate::Migrator::new(older.path()).await.expect("migrations").run(&pool).await.expect("migrate");
@@ -131,13 +131,13 @@ async fn postgres_duplicates_from_before_the_migration_are_renamed_not_refused()
     let store = healthmon_store::connect(&url).await.expect("the migration runs on duplicates");
     check_after_migration(store.as_ref(), &targets).await;
     drop(store);
-    healthmon_store::testing::drop_postgres_database(&url).await.expect("drop the test database");
+    healthmon_testing::drop_postgres_database(&url).await.expect("drop the test database");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_duplicates_from_before_the_migration_are_renamed_not_refused() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let url = healthmon_store::testing::fresh_sqlite_url(dir.path());
+    let url = healthmon_testing::fresh_sqlite_url(dir.path());
     let options: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("a SQLite URL");
     let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true)).await.expect("open");
     let older = older_migrations("sqlite");

@@ -8,7 +8,7 @@ use sqlx::Connection;
 #[tokio::test]
 async fn a_connection_left_counted_in_a_transaction_is_not_lent_out_again() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::connect(&healthmon_store::testing::fresh_sqlite_url(dir.path())).await.expect("store");
+    let store = SqliteStore::connect(&healthmon_testing::fresh_sqlite_url(dir.path())).await.expect("store");
 
     // SQLite ends the transaction behind sqlx's back, so the rollback sqlx queues on drop fails
     // and its count stays at one: the state a COMMIT that failed with SQLITE_BUSY leaves.

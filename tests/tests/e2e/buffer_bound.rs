@@ -6,8 +6,9 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use healthmon_testing::PrivateNats;
 use healthmon_tests::history::missing_slots;
-use healthmon_tests::{Mode, PrivateNats, TargetServer, TestApp, prometheus, wait_until};
+use healthmon_tests::{Mode, TargetServer, TestApp, prometheus, wait_until};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -30,7 +31,7 @@ async fn a_full_buffer_drops_the_oldest_samples_and_counts_them() {
     })
     .await;
 
-    nats.stop();
+    nats.kill();
     let stopped_at = Utc::now().timestamp_millis();
     // Five probes for a buffer of two: at least three must go. Counted once each probe has
     // finished and handed its sample over, which is after the target server saw its request.

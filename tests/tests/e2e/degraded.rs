@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use healthmon_testing::PrivateNats;
 use healthmon_tests::history::missing_slots;
-use healthmon_tests::{Mode, PrivateNats, TargetServer, TestApp, prometheus, wait_until};
+use healthmon_tests::{Mode, TargetServer, TestApp, prometheus, wait_until};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -30,7 +31,7 @@ async fn without_nats_the_api_serves_its_snapshot_and_reports_degraded() {
     let (status, ready) = app.call(Method::GET, "/readyz", None).await;
     assert_eq!((status, ready["status"].as_str()), (StatusCode::OK, Some("ready")));
 
-    nats.stop();
+    nats.kill();
     let degraded = wait_until("/readyz to report degraded", Duration::from_secs(20), || async {
         let (status, body) = app.call(Method::GET, "/readyz", None).await;
         (body["status"] == "degraded").then_some((status, body))
@@ -67,7 +68,7 @@ async fn the_prober_buffers_samples_through_a_nats_outage_and_loses_none() {
     })
     .await;
 
-    nats.stop();
+    nats.kill();
     let stopped_at = Utc::now().timestamp_millis();
     let hits = server.hits();
     // About 4 s without NATS, measured in probes: the prober keeps probing all along.

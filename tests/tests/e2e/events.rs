@@ -50,7 +50,7 @@ async fn server_sent_events_deliver_a_health_change(mode: Mode) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_health_change_is_published_on_nats_as_a_cloudevent() {
     let app = TestApp::spawn(Mode::Distributed).await;
-    let client = async_nats::connect(healthmon_tests::app::nats_url()).await.expect("plain NATS client");
+    let client = async_nats::connect(healthmon_testing::test_nats_url()).await.expect("plain NATS client");
     let mut subscription = client.subscribe(format!("{}.health.>", app.settings.nats_prefix)).await.expect("subscribe");
     client.flush().await.expect("flush");
     let server = TargetServer::start().await;

@@ -5,11 +5,9 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
+use healthmon_testing::sshd;
 use healthmon_tests::{Mode, TestApp, both_modes, wait_until};
 use serde_json::json;
-
-#[path = "../../../services/prober/tests/integration/support/sshd.rs"]
-mod sshd;
 
 both_modes!(an_ssh_target_follows_its_host_and_pins_its_key_on_first_use, a_tcp_target_follows_its_port);
 

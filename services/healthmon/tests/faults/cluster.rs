@@ -19,10 +19,6 @@ pub fn full_size() -> bool {
     std::env::var("HEALTHMON_FAULTS").is_ok_and(|value| value == "full")
 }
 
-pub fn shared_nats_url() -> String {
-    std::env::var("HEALTHMON_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Api,
@@ -161,15 +157,7 @@ impl Cluster {
         if self.nats_url.is_empty() {
             return;
         }
-        if let Ok(nats) = NatsBus::connect(&self.nats_url, self.naming.clone(), Default::default()).await {
-            let jetstream = nats.jetstream();
-            for stream in healthmon_bus::Stream::ALL {
-                let _ = jetstream.delete_stream(self.naming.stream_name(stream)).await;
-            }
-            for bucket in ["probers", healthmon_projector::lease::BUCKET] {
-                let _ = jetstream.delete_stream(format!("KV_{}", self.naming.durable_name(bucket))).await;
-            }
-        }
+        healthmon_testing::nats::delete_prefixed_streams(&self.nats_url, &self.naming).await;
     }
 }
 

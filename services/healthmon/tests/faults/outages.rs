@@ -7,9 +7,11 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::time::Instant;
 
-use crate::cluster::{Cluster, Role, full_size, shared_nats_url, target_server};
-use crate::servers::{PrivateNats, PrivatePostgres};
-use crate::{history, poll_until, report};
+use crate::cluster::{Cluster, Role, full_size, target_server};
+use healthmon_testing::{PrivateNats, PrivatePostgres};
+use healthmon_testing::{test_nats_url, wait_until};
+
+use crate::{history, report};
 
 const TARGETS: usize = 10;
 const INTERVAL_MS: i64 = 1_000;
@@ -32,9 +34,9 @@ async fn probing_cluster(database_url: String, nats_url: String) -> Cluster {
 
 /// Waits until every target has a sample that finished after `after`.
 async fn all_sampled_after(pool: &sqlx::PgPool, after: chrono::DateTime<Utc>, within: Duration, what: &str) {
-    poll_until(
-        within,
+    wait_until(
         what,
+        within,
         || async move { (history::targets_sampled_after(pool, after).await == TARGETS).then_some(()) },
     )
     .await;
@@ -43,7 +45,7 @@ async fn all_sampled_after(pool: &sqlx::PgPool, after: chrono::DateTime<Utc>, wi
 /// Waits until history has no gap; returns how long that took.
 async fn gapless(pool: &sqlx::PgPool, within: Duration) -> Duration {
     let started = Instant::now();
-    poll_until(within, "history without gaps", || async move {
+    wait_until("history without gaps", within, || async move {
         (history::gaps(pool, INTERVAL_MS).await == 0).then_some(())
     })
     .await;
@@ -53,7 +55,7 @@ async fn gapless(pool: &sqlx::PgPool, within: Duration) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_nats_restart_loses_no_sample() {
     let mut nats = PrivateNats::start();
-    let database_url = healthmon_store::testing::fresh_postgres_database().await.expect("database");
+    let database_url = healthmon_testing::fresh_postgres_database().await.expect("database");
     let cluster = probing_cluster(database_url.clone(), nats.url()).await;
     let pool = cluster.pool().await;
     all_sampled_after(&pool, Utc::now() + chrono::Duration::seconds(1), Duration::from_secs(30), "probing to start")
@@ -85,13 +87,13 @@ async fn a_nats_restart_loses_no_sample() {
     assert_eq!(rows, distinct);
     assert!(during >= i64::try_from(TARGETS * 3).unwrap_or(0), "samples of the outage were buffered: {during}");
     cluster.finish().await;
-    let _ = healthmon_store::testing::drop_postgres_database(&database_url).await;
+    let _ = healthmon_testing::drop_postgres_database(&database_url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_postgres_outage_loses_no_sample() {
     let postgres = PrivatePostgres::start();
-    let cluster = probing_cluster(postgres.url(), shared_nats_url()).await;
+    let cluster = probing_cluster(postgres.url(), test_nats_url()).await;
     let pool = cluster.pool().await;
     all_sampled_after(&pool, Utc::now() + chrono::Duration::seconds(1), Duration::from_secs(30), "probing to start")
         .await;

@@ -9,9 +9,11 @@ use chrono::Utc;
 use serde_json::json;
 use sqlx::Row;
 
-use crate::cluster::{Cluster, Role, full_size, shared_nats_url, target_server};
-use crate::sshd::{Sshd, TEST_PASSWORD, TEST_USER};
-use crate::{poll_until, report};
+use crate::cluster::{Cluster, Role, full_size, target_server};
+use healthmon_testing::sshd::{Sshd, TEST_PASSWORD, TEST_USER};
+use healthmon_testing::{test_nats_url, wait_until};
+
+use crate::report;
 
 const HTTP_TARGETS: usize = 50;
 
@@ -22,8 +24,8 @@ fn probing_for() -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_host_writing_nul_and_invalid_utf8_holds_up_no_other_target() {
     let sshd = Sshd::start();
-    let database_url = healthmon_store::testing::fresh_postgres_database().await.expect("database");
-    let mut cluster = Cluster::new(database_url.clone(), shared_nats_url(), &[]);
+    let database_url = healthmon_testing::fresh_postgres_database().await.expect("database");
+    let mut cluster = Cluster::new(database_url.clone(), test_nats_url(), &[]);
     cluster.start(Role::Api, "api-1");
     cluster.start(Role::Projector, "projector-1");
     cluster.start(Role::Prober, "prober-1");
@@ -42,7 +44,7 @@ async fn a_host_writing_nul_and_invalid_utf8_holds_up_no_other_target() {
 
     // Everything probed up to now must be stored: wait for the projector to catch up with it.
     let cutoff = Utc::now();
-    poll_until(Duration::from_secs(30), "every target's samples up to the cut-off", || {
+    wait_until("every target's samples up to the cut-off", Duration::from_secs(30), || {
         let pool = pool.clone();
         async move {
             let fresh: i64 = sqlx::query_scalar("SELECT count(DISTINCT target_id) FROM samples WHERE at >= $1")
@@ -97,5 +99,5 @@ async fn a_host_writing_nul_and_invalid_utf8_holds_up_no_other_target() {
     assert!(poisoned_rows >= 2, "the SSH host's own samples are stored too");
     assert!(error.contains("bad\\0byte \u{fffd}\u{fffd} here"), "its stderr, cleaned: {error:?}");
     cluster.finish().await;
-    healthmon_store::testing::drop_postgres_database(&database_url).await.expect("drop database");
+    healthmon_testing::drop_postgres_database(&database_url).await.expect("drop database");
 }

@@ -9,8 +9,10 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::cluster::{Cluster, Role, full_size, shared_nats_url, target_server};
-use crate::{history, poll_until, report};
+use crate::cluster::{Cluster, Role, full_size, target_server};
+use healthmon_testing::{test_nats_url, wait_until};
+
+use crate::{history, report};
 
 const PROBERS: [&str; 3] = ["prober-1", "prober-2", "prober-3"];
 /// Samples finished in this trailing window show who probes what now (two probes at 1 s).
@@ -43,9 +45,9 @@ fn shares(by_prober: &BTreeMap<String, Vec<Uuid>>) -> String {
 async fn probers_share_the_targets_and_take_over_a_killed_one_s() {
     let (target_count, ttl_s) = if full_size() { (300, 10) } else { (60, 3) };
     let server = target_server().await;
-    let database_url = healthmon_store::testing::fresh_postgres_database().await.expect("database");
+    let database_url = healthmon_testing::fresh_postgres_database().await.expect("database");
     let mut cluster =
-        Cluster::new(database_url.clone(), shared_nats_url(), &[("HEALTHMON_HEARTBEAT_TTL_S", ttl_s.to_string())]);
+        Cluster::new(database_url.clone(), test_nats_url(), &[("HEALTHMON_HEARTBEAT_TTL_S", ttl_s.to_string())]);
     cluster.start(Role::Api, "api-1");
     cluster.start(Role::Projector, "projector-1");
     for prober in PROBERS {
@@ -56,7 +58,7 @@ async fn probers_share_the_targets_and_take_over_a_killed_one_s() {
     let pool = cluster.pool().await;
 
     let settle = Duration::from_secs(ttl_s) * 3 + Duration::from_secs(20);
-    let steady = poll_until(settle, "every target probed by exactly one of three probers", || {
+    let steady = wait_until("every target probed by exactly one of three probers", settle, || {
         let pool = &pool;
         async move {
             let (_, owners) = owners_now(pool).await;
@@ -73,7 +75,7 @@ async fn probers_share_the_targets_and_take_over_a_killed_one_s() {
     let killed = Instant::now();
     cluster.kill(victim);
     let limit = Duration::from_secs(ttl_s + 1) + Duration::from_millis(1_500);
-    let taken_over = poll_until(limit + Duration::from_secs(5), "the others to probe every orphaned target", || {
+    let taken_over = wait_until("the others to probe every orphaned target", limit + Duration::from_secs(5), || {
         let (pool, orphans) = (&pool, &orphans);
         async move {
             let first = history::first_sample_after(pool, killed_at, victim).await;
@@ -90,7 +92,7 @@ async fn probers_share_the_targets_and_take_over_a_killed_one_s() {
     let mut sorted = taken_over.clone();
     sorted.sort();
     let median = sorted.get(sorted.len() / 2).copied().unwrap_or_default();
-    let after_kill = poll_until(Duration::from_secs(10), "two probers sharing every target", || {
+    let after_kill = wait_until("two probers sharing every target", Duration::from_secs(10), || {
         let pool = &pool;
         async move {
             let (to, owners) = owners_now(pool).await;
@@ -106,7 +108,7 @@ async fn probers_share_the_targets_and_take_over_a_killed_one_s() {
     let restarted_at = Utc::now();
     let restarted = Instant::now();
     cluster.start(Role::Prober, victim);
-    let rebalanced = poll_until(settle, "the restarted prober to get its share back", || {
+    let rebalanced = wait_until("the restarted prober to get its share back", settle, || {
         let pool = &pool;
         async move {
             let (to, owners) = owners_now(pool).await;
@@ -137,5 +139,5 @@ async fn probers_share_the_targets_and_take_over_a_killed_one_s() {
     assert!(slowest <= limit, "a target waited {slowest:?} for another prober");
     assert_eq!(rebalanced.get(victim).map(Vec::len), Some(orphans.len()), "it gets back the same targets");
     cluster.finish().await;
-    let _ = healthmon_store::testing::drop_postgres_database(&database_url).await;
+    let _ = healthmon_testing::drop_postgres_database(&database_url).await;
 }

@@ -15,8 +15,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::cluster::{Cluster, Role, full_size, shared_nats_url};
-use crate::{history, poll_until, report};
+use crate::cluster::{Cluster, Role, full_size};
+use healthmon_testing::{test_nats_url, wait_until};
+
+use crate::{history, report};
 
 const KILLS: usize = 5;
 const REPLAYED: i64 = 1_000;
@@ -70,7 +72,7 @@ async fn lease_holder(bus: &NatsBus) -> Option<String> {
 /// Waits until the samples consumer has nothing left to deliver or to have acked.
 async fn drained(bus: &NatsBus) {
     let naming = bus.naming().clone();
-    poll_until(Duration::from_secs(60), "the projector to drain the samples stream", || {
+    wait_until("the projector to drain the samples stream", Duration::from_secs(60), || {
         let (jetstream, naming) = (bus.jetstream(), naming.clone());
         async move {
             let stream = jetstream.get_stream(naming.stream_name(Stream::Samples)).await.ok()?;
@@ -84,10 +86,10 @@ async fn drained(bus: &NatsBus) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killing_the_active_projector_loses_duplicates_and_reorders_nothing() {
     let (target_count, rate, lease_ttl) = if full_size() { (100, 1_000.0, 10) } else { (10, 400.0, 2) };
-    let database_url = healthmon_store::testing::fresh_postgres_database().await.expect("database");
+    let database_url = healthmon_testing::fresh_postgres_database().await.expect("database");
     let mut cluster = Cluster::new(
         database_url.clone(),
-        shared_nats_url(),
+        test_nats_url(),
         &[("HEALTHMON_PROJECTOR_LEASE_TTL_S", lease_ttl.to_string())],
     );
     cluster.start(Role::Api, "api-1");
@@ -103,12 +105,12 @@ async fn killing_the_active_projector_loses_duplicates_and_reorders_nothing() {
     let flooding = tokio::spawn(flood(bus.clone(), targets.clone(), rate, stop.clone()));
     let mut takeovers = Vec::new();
     for round in 0..KILLS {
-        let active = poll_until(Duration::from_secs(30), "an active projector", || lease_holder(&bus)).await;
+        let active = wait_until("an active projector", Duration::from_secs(30), || lease_holder(&bus)).await;
         tokio::time::sleep(Duration::from_millis(700)).await;
         let killed_at = Instant::now();
         cluster.kill(&active);
         cluster.start(Role::Projector, &format!("projector-{}", round + 3));
-        let successor = poll_until(lease_ttl_wait(lease_ttl), "a standby to take the lease", || {
+        let successor = wait_until("a standby to take the lease", lease_ttl_wait(lease_ttl), || {
             let (bus, active) = (&bus, active.clone());
             async move { lease_holder(bus).await.filter(|holder| *holder != active) }
         })
@@ -173,7 +175,7 @@ async fn killing_the_active_projector_loses_duplicates_and_reorders_nothing() {
     );
     assert!(max_takeover <= lease_ttl_wait(lease_ttl), "take-over took {max_takeover:?}");
     cluster.finish().await;
-    let _ = healthmon_store::testing::drop_postgres_database(&database_url).await;
+    let _ = healthmon_testing::drop_postgres_database(&database_url).await;
 }
 
 /// Waits until history holds `published` rows, for as long as it keeps growing: a slow machine

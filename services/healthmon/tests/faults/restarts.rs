@@ -13,8 +13,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::cluster::{ApiClient, Cluster, Role};
-use crate::servers::PrivateNats;
-use crate::{poll_until, report};
+use healthmon_testing::PrivateNats;
+use healthmon_testing::wait_until;
+
+use crate::report;
 
 const TARGETS: usize = 4;
 const INTERVAL_S: i64 = 1;
@@ -69,7 +71,7 @@ async fn create_targets(client: &ApiClient, hits: &HitLog) -> Vec<Uuid> {
 /// Waits until the API shows every target with a sample that began after `after`; returns the
 /// latest of their first such samples.
 async fn stored_after(client: &ApiClient, ids: &[Uuid], after: DateTime<Utc>, within: Duration) -> DateTime<Utc> {
-    poll_until(within, "a stored sample of every target after the restart", || async move {
+    wait_until("a stored sample of every target after the restart", within, || async move {
         let mut latest = after;
         for id in ids {
             let target = client.target(*id).await;
@@ -88,7 +90,7 @@ async fn stored_after(client: &ApiClient, ids: &[Uuid], after: DateTime<Utc>, wi
 /// Waits until every target is probed after `after`; fails beyond `budget`. Returns the slowest
 /// target's wait.
 async fn probed_again(hits: &HitLog, after: DateTime<Utc>, budget: Duration) -> Duration {
-    let firsts = poll_until(budget, "every target probed again after the restart", || async move {
+    let firsts = wait_until("every target probed again after the restart", budget, || async move {
         hits.first_hits_after(TARGETS, after)
     })
     .await;
@@ -169,20 +171,20 @@ async fn the_embedded_default_probes_again_after_sigkill() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_distributed_all_in_one_probes_again_after_sigterm() {
-    let database_url = healthmon_store::testing::fresh_postgres_database().await.expect("database");
+    let database_url = healthmon_testing::fresh_postgres_database().await.expect("database");
     let nats = PrivateNats::start();
     all_in_one_restart("restart: distributed all-in-one, SIGTERM", database_url.clone(), nats.url(), Stop::Term, false)
         .await;
-    healthmon_store::testing::drop_postgres_database(&database_url).await.expect("drop database");
+    healthmon_testing::drop_postgres_database(&database_url).await.expect("drop database");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_distributed_all_in_one_probes_again_after_sigkill() {
-    let database_url = healthmon_store::testing::fresh_postgres_database().await.expect("database");
+    let database_url = healthmon_testing::fresh_postgres_database().await.expect("database");
     let nats = PrivateNats::start();
     all_in_one_restart("restart: distributed all-in-one, SIGKILL", database_url.clone(), nats.url(), Stop::Kill, true)
         .await;
-    healthmon_store::testing::drop_postgres_database(&database_url).await.expect("drop database");
+    healthmon_testing::drop_postgres_database(&database_url).await.expect("drop database");
 }
 
 /// API, projector and prober as processes of their own on Postgres and a private NATS.
@@ -198,7 +200,7 @@ async fn distributed(database_url: String, nats: &PrivateNats, hits: &HitLog) ->
 }
 
 async fn prober_restart(scenario: &str, stop: Stop, ttl_first: bool) {
-    let database_url = healthmon_store::testing::fresh_postgres_database().await.expect("database");
+    let database_url = healthmon_testing::fresh_postgres_database().await.expect("database");
     let nats = PrivateNats::start();
     let hits = HitLog::start().await;
     let (mut cluster, ids) = distributed(database_url.clone(), &nats, &hits).await;
@@ -218,7 +220,7 @@ async fn prober_restart(scenario: &str, stop: Stop, ttl_first: bool) {
         ],
     );
     cluster.finish().await;
-    healthmon_store::testing::drop_postgres_database(&database_url).await.expect("drop database");
+    healthmon_testing::drop_postgres_database(&database_url).await.expect("drop database");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -235,7 +237,7 @@ async fn a_prober_alone_probes_again_after_sigkill() {
 /// the targets stream is whole again, so a prober started afterwards finds its plan there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_nats_server_that_lost_its_data_is_refilled_from_the_store() {
-    let database_url = healthmon_store::testing::fresh_postgres_database().await.expect("database");
+    let database_url = healthmon_testing::fresh_postgres_database().await.expect("database");
     let mut nats = PrivateNats::start();
     let hits = HitLog::start().await;
     let (mut cluster, ids) = distributed(database_url.clone(), &nats, &hits).await;
@@ -261,5 +263,5 @@ async fn a_nats_server_that_lost_its_data_is_refilled_from_the_store() {
         ],
     );
     cluster.finish().await;
-    healthmon_store::testing::drop_postgres_database(&database_url).await.expect("drop database");
+    healthmon_testing::drop_postgres_database(&database_url).await.expect("drop database");
 }

@@ -4,9 +4,9 @@
 use healthmon_crypto::KeyRing;
 use healthmon_domain::address_policy::AddressPolicy;
 use healthmon_prober::check::ssh::SshSettings;
+use healthmon_testing::sshd::{Sshd, TEST_PASSWORD};
 use uuid::Uuid;
 
-use crate::support::sshd::{Sshd, TEST_PASSWORD};
 use crate::support::{Prober, assert_success, bare_check, reason};
 
 #[tokio::test]

@@ -4,9 +4,10 @@
 use std::time::Instant;
 
 use healthmon_domain::SshCheck;
+use healthmon_testing::free_port;
+use healthmon_testing::sshd::Sshd;
 use uuid::Uuid;
 
-use crate::support::sshd::{Sshd, free_port};
 use crate::support::{Prober, assert_success, bare_check, reason};
 
 fn with_command(check: SshCheck, command: &str, expect_output: Option<&str>) -> SshCheck {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use healthmon_store::Store;
-use healthmon_store::testing::{drop_postgres_database, fresh_postgres_database, fresh_sqlite_url};
+use healthmon_testing::{drop_postgres_database, fresh_postgres_database, fresh_sqlite_url};
 
 /// A store on a database of its own.
 pub struct Backend {

@@ -1,9 +1,7 @@
-//! Shared fixtures for the prober's integration tests: a real sshd and an SSH checker with its own
-//! key ring.
+//! Shared fixtures for the prober's integration tests: an SSH checker with its own key ring, and
+//! checks of the real sshd from `healthmon-testing`.
 
 #![allow(dead_code)]
-
-pub mod sshd;
 
 use std::sync::Arc;
 
@@ -13,10 +11,9 @@ use healthmon_domain::{Credential, Shell, SshCheck};
 use healthmon_prober::check::Outcome;
 use healthmon_prober::check::ssh::credentials::Unsealer;
 use healthmon_prober::check::ssh::{SshChecker, SshSettings};
+use healthmon_testing::sshd::{Sshd, TEST_PASSWORD, TEST_USER};
 use tempfile::TempDir;
 use uuid::Uuid;
-
-use self::sshd::{Sshd, TEST_PASSWORD, TEST_USER};
 
 /// An SSH checker whose key ring lives in a temp dir the test can seal with.
 pub struct Prober {

@@ -3,11 +3,9 @@
 //!
 //! Needs root (it creates the account and runs `/usr/sbin/sshd`); only 127.0.0.1 is ever bound.
 
-#![allow(dead_code)]
-
 use std::fs;
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,6 +13,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+use crate::free_port;
 
 /// The local account tests log in as.
 pub const TEST_USER: &str = "hmtest";
@@ -146,11 +146,6 @@ impl Drop for Sshd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
 }
 
 /// Creates the test account once per process (and sets its password), idempotently.
