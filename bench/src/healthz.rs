@@ -1,6 +1,9 @@
 //! Scenario `healthz`: requests/s and latency of `GET /healthz` on a full healthmon (every role
 //! running, its targets probed) against a minimal axum handler answering a pre-rendered body
-//! from an `ArcSwap` snapshot, both driven by the same load generator.
+//! from an `ArcSwap` snapshot, both driven by the same load generator. Two shapes: distributed
+//! (each role started in this process over Postgres and NATS, loaded by our own generator), and
+//! the embedded all-in-one binary as a user runs it, loaded by `wrk` from a process of its own,
+//! the way a load balancer's health checks arrive.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,10 +18,12 @@ use axum::routing::get;
 use bytes::Bytes;
 
 use crate::cluster::{self, Cluster};
+use crate::embedded::Embedded;
 use crate::infra::Infra;
 use crate::load::Load;
 use crate::report;
 use crate::target_server::TargetServer;
+use crate::wrk;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -34,6 +39,12 @@ pub struct Args {
     /// Unmeasured seconds before each measurement.
     #[arg(long, default_value_t = 1)]
     pub warmup: u64,
+    /// Targets of the embedded run, probed every second (0 skips the embedded run).
+    #[arg(long, default_value_t = 20)]
+    pub embedded_targets: usize,
+    /// wrk's connections in the embedded run (one wrk thread).
+    #[arg(long, default_value_t = 64)]
+    pub wrk_connections: usize,
 }
 
 /// healthmon must reach at least this share of the baseline's requests/s.
@@ -43,6 +54,46 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     for &targets in &args.targets {
         Infra::scope(async |infra| one(infra, args, targets).await).await?;
     }
+    if args.embedded_targets > 0 {
+        embedded(args).await?;
+    }
+    Ok(())
+}
+
+/// The all-in-one binary on SQLite and the in-process bus, its targets probed every second, and
+/// the baseline, each loaded by `wrk -t1 -c<wrk_connections>` in turn.
+async fn embedded(args: &Args) -> anyhow::Result<()> {
+    let targets = args.embedded_targets;
+    report::title(&format!(
+        "healthz, embedded all-in-one ({targets} targets at 1 s, wrk -t1 -c{}, {} s)",
+        args.wrk_connections, args.duration
+    ));
+    let server = TargetServer::start(1)?;
+    let healthmon = Embedded::start()?;
+    let specs = (0..targets).map(|i| cluster::http_target(format!("embedded-{i}"), server.url(i), 1, 5)).collect();
+    healthmon.create_targets(specs).await?;
+    let client = reqwest::Client::new();
+    let healthy = cluster::poll(Duration::from_secs(60), Duration::from_millis(200), || async {
+        let (status, body) = cluster::healthz(&client, healthmon.addr).await.ok()?;
+        (status == 200 && body["total"].as_u64() == Some(targets as u64)).then_some(())
+    })
+    .await;
+    anyhow::ensure!(healthy.is_some(), "the embedded healthmon's targets did not all turn healthy within 60 s");
+    let (status, body) = cluster::healthz(&client, healthmon.addr).await?;
+    let duration = Duration::from_secs(args.duration);
+    // Unmeasured, so both sides start warm.
+    wrk::run(healthmon.addr, "/healthz", 1, args.wrk_connections, Duration::from_secs(args.warmup)).await?;
+    let measured = wrk::run(healthmon.addr, "/healthz", 1, args.wrk_connections, duration).await?;
+    report::line("healthmon", &measured.summary());
+    let status = StatusCode::from_u16(status).context("the /healthz status")?;
+    let body = Bytes::from(serde_json::to_vec(&body).context("render the /healthz body")?);
+    let baseline_server = start_baseline(status, body).await?;
+    wrk::run(baseline_server.addr, "/healthz", 1, args.wrk_connections, Duration::from_secs(args.warmup)).await?;
+    let baseline = wrk::run(baseline_server.addr, "/healthz", 1, args.wrk_connections, duration).await?;
+    baseline_server.stop().await;
+    report::line("baseline", &baseline.summary());
+    anyhow::ensure!(measured.errors == 0 && baseline.errors == 0, "wrk saw errors: the figures are not comparable");
+    report::ratio(measured.per_second / baseline.per_second.max(1e-9), TARGET_RATIO);
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 
 mod baseline_server;
 mod cluster;
+mod embedded;
 mod events;
 mod healthz;
 mod infra;
@@ -15,6 +16,7 @@ mod procstat;
 mod reads;
 mod report;
 mod target_server;
+mod wrk;
 
 use clap::{Parser, Subcommand};
 

@@ -5,9 +5,9 @@ pub mod auth;
 pub mod board;
 pub mod error;
 pub mod extract;
-mod fast_healthz;
+pub mod healthz;
 
-pub use fast_healthz::shortcut as healthz_shortcut;
+pub use healthz::shortcut as healthz_shortcut;
 pub mod http_metrics;
 pub mod openapi;
 pub mod request_guard;
@@ -151,7 +151,7 @@ pub fn router(state: AppState) -> Router {
         }));
     http_metrics::register();
     let measured = traced
-        .merge(routes::health::probe_router())
+        .merge(healthz::router())
         .with_state(state.clone())
         .merge(ops::router(readiness))
         // Again after the merges: a fallback set earlier reaches only the routes added before it.

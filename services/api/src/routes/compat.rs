@@ -11,11 +11,11 @@ use healthmon_domain::{Check, HealthStatus, Target};
 use healthmon_store::{SampleQuery, TargetRecord};
 use serde_json::{Value, json};
 
-use super::health::healthz;
 use super::table::{Access, RouteTable};
 use super::targets::{all_of_kind, create_target, created, delete_target, edit_target, merge};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Reader, TargetId, Writer};
+use crate::healthz::healthz;
 use crate::state::AppState;
 
 const RECENT_REQUESTS: u32 = 10;

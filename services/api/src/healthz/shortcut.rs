@@ -1,5 +1,5 @@
-//! `GET /healthz` answered ahead of the middleware stack and the router: the health check is
-//! called thousands of times a second, and routing it through every layer cost more than
+//! Plain `GET /healthz` answered ahead of the middleware stack and the router: the health check
+//! is called thousands of times a second, and routing it through every layer cost more than
 //! answering it. It keeps what those layers give every response (security headers, the request
 //! id, the request histogram); tracing, the time limit and the body limit have nothing to do for
 //! an answer from memory.
@@ -13,10 +13,10 @@ use healthmon_runtime::ops::Shortcut;
 use metrics::Histogram;
 use tokio::time::Instant;
 
+use crate::SECURITY_HEADERS;
 use crate::http_metrics::{self, REQUEST_DURATION_METRIC};
 use crate::request_id::{self, REQUEST_ID};
 use crate::state::AppState;
-use crate::{SECURITY_HEADERS, routes};
 
 /// The shortcut for `ops::serve`; `None` when `/healthz` needs a token or CORS headers, so the
 /// router answers it. Any other request, and `/healthz` with a query, go to the router.
@@ -48,7 +48,7 @@ fn takes(request: &Request) -> bool {
 
 fn answer(state: &AppState, meters: &Meters, request: &Request) -> Response {
     let started = Instant::now();
-    let mut response = routes::health::answer(state, None);
+    let mut response = super::answer(state, None);
     let headers = response.headers_mut();
     headers.reserve(SECURITY_HEADERS.len() + 1);
     for (name, value) in SECURITY_HEADERS {
