@@ -237,17 +237,7 @@ impl ApiClient {
 impl ApiClient {
     /// Creates one HTTP target probing `url` every `interval_s`; returns its id.
     pub async fn create_target(&self, name: &str, url: &str, interval_s: u64) -> Uuid {
-        let response = self
-            .http
-            .post(format!("{}/api/v1/targets", self.base))
-            .bearer_auth(&self.token)
-            .json(&json!({"name": name, "kind": "http", "url": url, "interval_s": interval_s}))
-            .send()
-            .await
-            .expect("create a target");
-        assert_eq!(response.status(), reqwest::StatusCode::CREATED, "creating {name}");
-        let body: Value = response.json().await.expect("target body");
-        body["id"].as_str().and_then(|id| id.parse::<Uuid>().ok()).expect("target id")
+        self.create_body(&json!({"name": name, "kind": "http", "url": url, "interval_s": interval_s})).await
     }
 
     /// Creates a target from a whole create body; returns its id.

@@ -125,6 +125,34 @@ fn quick_settings() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Stops `old` as `stop` says, starts `new` in `role`, and checks that every target is probed
+/// again within the budget and its samples stored; reports both times.
+async fn restart(
+    cluster: &mut Cluster,
+    hits: &HitLog,
+    ids: &[Uuid],
+    (role, old, new): (Role, &str, &str),
+    stop: Stop,
+    ttl_first: bool,
+    scenario: &str,
+) {
+    stop.apply(cluster, old);
+    cluster.start(role, new);
+    let restarted = Utc::now();
+    let probing = probed_again(hits, restarted, budget(ttl_first)).await;
+    let client = cluster.client().await;
+    let stored = stored_after(&client, ids, restarted, budget(true) + Duration::from_secs(10)).await;
+    report(
+        scenario,
+        &[
+            ("targets at 1 s", TARGETS.to_string()),
+            ("limit", format!("{:?}", budget(ttl_first))),
+            ("every target probed again within", format!("{probing:.2?}")),
+            ("and stored within", format!("{:.2?}", (stored - restarted).to_std().unwrap_or_default())),
+        ],
+    );
+}
+
 /// Starts the all-in-one, creates the targets and waits until they are probed and stored; then
 /// stops it as `stop` says, starts it again, and checks that probing resumes in time.
 async fn all_in_one_restart(scenario: &str, database_url: String, nats_url: String, stop: Stop, ttl_first: bool) {
@@ -135,21 +163,7 @@ async fn all_in_one_restart(scenario: &str, database_url: String, nats_url: Stri
     let ids = create_targets(&client, &hits).await;
     stored_after(&client, &ids, Utc::now(), Duration::from_secs(20)).await;
 
-    stop.apply(&mut cluster, "healthmon-1");
-    cluster.start(Role::AllInOne, "healthmon-2");
-    let restarted = Utc::now();
-    let probing = probed_again(&hits, restarted, budget(ttl_first)).await;
-    let client = cluster.client().await;
-    let stored = stored_after(&client, &ids, restarted, budget(true) + Duration::from_secs(10)).await;
-    report(
-        scenario,
-        &[
-            ("targets at 1 s", TARGETS.to_string()),
-            ("limit", format!("{:?}", budget(ttl_first))),
-            ("every target probed again within", format!("{probing:.2?}")),
-            ("and stored within", format!("{:.2?}", (stored - restarted).to_std().unwrap_or_default())),
-        ],
-    );
+    restart(&mut cluster, &hits, &ids, (Role::AllInOne, "healthmon-1", "healthmon-2"), stop, ttl_first, scenario).await;
     cluster.finish().await;
 }
 
@@ -205,20 +219,7 @@ async fn prober_restart(scenario: &str, stop: Stop, ttl_first: bool) {
     let hits = HitLog::start().await;
     let (mut cluster, ids) = distributed(database_url.clone(), &nats, &hits).await;
 
-    stop.apply(&mut cluster, "prober-1");
-    cluster.start(Role::Prober, "prober-2");
-    let restarted = Utc::now();
-    let probing = probed_again(&hits, restarted, budget(ttl_first)).await;
-    let client = cluster.client().await;
-    let stored = stored_after(&client, &ids, restarted, budget(true) + Duration::from_secs(10)).await;
-    report(
-        scenario,
-        &[
-            ("limit", format!("{:?}", budget(ttl_first))),
-            ("every target probed again within", format!("{probing:.2?}")),
-            ("and stored within", format!("{:.2?}", (stored - restarted).to_std().unwrap_or_default())),
-        ],
-    );
+    restart(&mut cluster, &hits, &ids, (Role::Prober, "prober-1", "prober-2"), stop, ttl_first, scenario).await;
     cluster.finish().await;
     healthmon_testing::drop_postgres_database(&database_url).await.expect("drop database");
 }
