@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use healthmon_domain::events::{self, HealthChanged, TargetChanged};
-use healthmon_domain::{HealthStatus, Target};
+use healthmon_domain::projection::ProjectedTarget;
+use healthmon_domain::{HealthState, HealthStatus, Target, Thresholds};
 use uuid::Uuid;
 
 use crate::{OutboxStream, Page};
@@ -93,6 +94,30 @@ pub(crate) fn into_page<T>(mut items: Vec<T>, limit: u32, cursor_of: impl Fn(&T)
     items.truncate(limit);
     let next_cursor = if more { items.last().map(cursor_of) } else { None };
     Page { items, next_cursor }
+}
+
+/// The projection's view of a target from a row of either dialect's ingest lookup (columns `name`,
+/// `target_check_version`, `healthy_threshold`, `unhealthy_threshold`), around its health.
+pub(crate) fn projected_target<R>(row: &R, health: HealthState) -> anyhow::Result<ProjectedTarget>
+where
+    R: sqlx::Row,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+{
+    use anyhow::Context;
+    let defaults = Thresholds::default();
+    let healthy: Option<i64> = row.try_get("healthy_threshold").context("read healthy threshold")?;
+    let unhealthy: Option<i64> = row.try_get("unhealthy_threshold").context("read unhealthy threshold")?;
+    Ok(ProjectedTarget {
+        name: row.try_get("name").context("read target name")?,
+        check_version: row.try_get("target_check_version").context("read target check version")?,
+        thresholds: Thresholds {
+            healthy: healthy.map_or(defaults.healthy, counter),
+            unhealthy: unhealthy.map_or(defaults.unhealthy, counter),
+        },
+        health,
+    })
 }
 
 #[cfg(test)]

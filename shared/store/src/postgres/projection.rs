@@ -7,13 +7,13 @@ use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use healthmon_domain::projection::{Change, ProjectedTarget, STALE_AFTER_INTERVALS};
-use healthmon_domain::{HealthState, Sample, Thresholds};
+use healthmon_domain::{HealthState, Sample};
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use super::{RECORD_COLUMNS, health_from_row, outbox, record_from_row};
 use crate::TargetRecord;
-use crate::common::{PendingOutbox, counter};
+use crate::common::{PendingOutbox, projected_target};
 use crate::projection::ProjectionTx;
 
 pub(super) struct PgProjection(pub Transaction<'static, Postgres>);
@@ -40,22 +40,10 @@ impl ProjectionTx for PgProjection {
         .await
         .context("lock the health of the batch's targets")?;
 
-        let defaults = Thresholds::default();
         let mut targets = BTreeMap::new();
         for row in &rows {
             let id: Uuid = row.try_get("id").context("read target id")?;
-            let healthy: Option<i64> = row.try_get("healthy_threshold").context("read healthy threshold")?;
-            let unhealthy: Option<i64> = row.try_get("unhealthy_threshold").context("read unhealthy threshold")?;
-            let target = ProjectedTarget {
-                name: row.try_get("name").context("read target name")?,
-                check_version: row.try_get("target_check_version").context("read target check version")?,
-                thresholds: Thresholds {
-                    healthy: healthy.map_or(defaults.healthy, counter),
-                    unhealthy: unhealthy.map_or(defaults.unhealthy, counter),
-                },
-                health: health_from_row(row)?,
-            };
-            targets.insert(id, target);
+            targets.insert(id, projected_target(row, health_from_row(row)?)?);
         }
         Ok(targets)
     }

@@ -7,14 +7,14 @@ use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use healthmon_domain::projection::{Change, ProjectedTarget, STALE_AFTER_INTERVALS};
-use healthmon_domain::{HealthState, Sample, Thresholds};
+use healthmon_domain::{HealthState, Sample};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::targets::write_health;
 use super::{RECORD_COLUMNS, health_from_row, micros, outbox, parse_uuid, record_from_row, uuid_text};
 use crate::TargetRecord;
-use crate::common::{PendingOutbox, counter};
+use crate::common::{PendingOutbox, projected_target};
 use crate::projection::ProjectionTx;
 
 /// Ids per `IN (…)` list, well below SQLite's bound-parameter limit.
@@ -30,7 +30,6 @@ impl ProjectionTx for SqliteProjection {
     }
 
     async fn lock_projected(&mut self, target_ids: &[Uuid]) -> anyhow::Result<BTreeMap<Uuid, ProjectedTarget>> {
-        let defaults = Thresholds::default();
         let mut targets = BTreeMap::new();
         for chunk in target_ids.chunks(LOOKUP_CHUNK) {
             let mut query = QueryBuilder::<Sqlite>::new(
@@ -49,18 +48,7 @@ impl ProjectionTx for SqliteProjection {
             let rows = query.build().fetch_all(&mut *self.0).await.context("read the health of the batch's targets")?;
             for row in &rows {
                 let id: String = row.try_get("id").context("read target id")?;
-                let healthy: Option<i64> = row.try_get("healthy_threshold").context("read healthy threshold")?;
-                let unhealthy: Option<i64> = row.try_get("unhealthy_threshold").context("read unhealthy threshold")?;
-                let target = ProjectedTarget {
-                    name: row.try_get("name").context("read target name")?,
-                    check_version: row.try_get("target_check_version").context("read target check version")?,
-                    thresholds: Thresholds {
-                        healthy: healthy.map_or(defaults.healthy, counter),
-                        unhealthy: unhealthy.map_or(defaults.unhealthy, counter),
-                    },
-                    health: health_from_row(row)?,
-                };
-                targets.insert(parse_uuid(&id)?, target);
+                targets.insert(parse_uuid(&id)?, projected_target(row, health_from_row(row)?)?);
             }
         }
         Ok(targets)
