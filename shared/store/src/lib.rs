@@ -7,6 +7,7 @@ mod modify;
 pub mod postgres;
 mod projection;
 pub mod sqlite;
+mod target_writes;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod types;

@@ -51,20 +51,25 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// A write transaction for the flows written once (`crate::projection`, `crate::target_writes`).
+    async fn write(&self) -> anyhow::Result<projection::PgWrite> {
+        Ok(projection::PgWrite(self.pool.begin().await.context("begin a write transaction")?))
+    }
 }
 
 #[async_trait]
 impl Store for PostgresStore {
     async fn create_target(&self, target: &Target, source: &str) -> anyhow::Result<()> {
-        targets::create(&self.pool, target, source).await
+        crate::target_writes::create(self.write().await?, target, source).await
     }
 
     async fn update_target(&self, target: &Target, source: &str) -> anyhow::Result<WriteOutcome> {
-        targets::update(&self.pool, target, source).await
+        crate::target_writes::update(self.write().await?, target, source).await
     }
 
     async fn delete_target(&self, id: Uuid, keep_history: bool, source: &str) -> anyhow::Result<bool> {
-        targets::delete(&self.pool, id, keep_history, source).await
+        crate::target_writes::delete(self.write().await?, id, keep_history, source).await
     }
 
     async fn get_target(&self, id: Uuid) -> anyhow::Result<Option<TargetRecord>> {
@@ -92,13 +97,7 @@ impl Store for PostgresStore {
         if samples.is_empty() {
             return Ok(crate::IngestOutcome::default());
         }
-        crate::projection::ingest(
-            projection::PgProjection(self.pool.begin().await.context("begin the projection's transaction")?),
-            samples,
-            source,
-            fence,
-        )
-        .await
+        crate::projection::ingest(self.write().await?, samples, source, fence).await
     }
 
     async fn mark_stale_fenced(
@@ -107,13 +106,7 @@ impl Store for PostgresStore {
         source: &str,
         fence: Option<i64>,
     ) -> anyhow::Result<Vec<healthmon_domain::events::HealthChanged>> {
-        crate::projection::mark_stale(
-            projection::PgProjection(self.pool.begin().await.context("begin the projection's transaction")?),
-            now,
-            source,
-            fence,
-        )
-        .await
+        crate::projection::mark_stale(self.write().await?, now, source, fence).await
     }
 
     async fn samples(&self, query: &SampleQuery) -> anyhow::Result<Page<Sample>> {

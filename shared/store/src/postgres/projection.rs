@@ -16,10 +16,11 @@ use crate::TargetRecord;
 use crate::common::{PendingOutbox, projected_target};
 use crate::projection::ProjectionTx;
 
-pub(super) struct PgProjection(pub Transaction<'static, Postgres>);
+/// One write transaction: the projection's statements here, the target writes' in `targets.rs`.
+pub(super) struct PgWrite(pub Transaction<'static, Postgres>);
 
 #[async_trait]
-impl ProjectionTx for PgProjection {
+impl ProjectionTx for PgWrite {
     async fn check_fence(&mut self, fence: Option<i64>) -> anyhow::Result<()> {
         super::fence::check(&mut self.0, fence).await
     }
@@ -85,7 +86,7 @@ impl ProjectionTx for PgProjection {
         Ok(inserted.into_iter().collect())
     }
 
-    /// One statement for every changed row.
+    /// One statement for every row, inserted or replaced.
     async fn write_health(&mut self, rows: &[(Uuid, &HealthState)]) -> anyhow::Result<()> {
         if rows.is_empty() {
             return Ok(());
@@ -101,13 +102,14 @@ impl ProjectionTx for PgProjection {
         let last_slots: Vec<Option<i64>> = rows.iter().map(|(_, health)| health.last_slot).collect();
         let check_versions: Vec<i64> = rows.iter().map(|(_, health)| health.check_version).collect();
         sqlx::query(
-            "UPDATE target_health h SET status = u.status, since = u.since, reason = u.reason, \
-         consecutive_successes = u.successes, consecutive_failures = u.failures, \
-         last_sample_at = u.last_sample_at, last_slot = u.last_slot, check_version = u.check_version \
-         FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::int8[], $6::int8[], \
+            "INSERT INTO target_health (target_id, status, since, reason, consecutive_successes, \
+         consecutive_failures, last_sample_at, last_slot, check_version) \
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::int8[], $6::int8[], \
          $7::timestamptz[], $8::int8[], $9::int8[]) \
-         AS u(target_id, status, since, reason, successes, failures, last_sample_at, last_slot, check_version) \
-         WHERE h.target_id = u.target_id",
+         ON CONFLICT (target_id) DO UPDATE SET status = EXCLUDED.status, since = EXCLUDED.since, \
+         reason = EXCLUDED.reason, consecutive_successes = EXCLUDED.consecutive_successes, \
+         consecutive_failures = EXCLUDED.consecutive_failures, last_sample_at = EXCLUDED.last_sample_at, \
+         last_slot = EXCLUDED.last_slot, check_version = EXCLUDED.check_version",
         )
         .bind(&ids)
         .bind(&statuses)

@@ -38,6 +38,10 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// A write transaction for the flows written once (`crate::projection`, `crate::target_writes`).
+    async fn write(&self) -> anyhow::Result<projection::SqliteWrite> {
+        Ok(projection::SqliteWrite(begin_write(&self.pool).await?))
+    }
     /// Opens (creating if missing) the database at `sqlite://path`, `sqlite:path` or
     /// `sqlite::memory:`, and brings the schema up to date.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
@@ -88,15 +92,15 @@ async fn begin_write(pool: &SqlitePool) -> anyhow::Result<Transaction<'static, S
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_target(&self, target: &Target, source: &str) -> anyhow::Result<()> {
-        targets::create(&self.pool, target, source).await
+        crate::target_writes::create(self.write().await?, target, source).await
     }
 
     async fn update_target(&self, target: &Target, source: &str) -> anyhow::Result<WriteOutcome> {
-        targets::update(&self.pool, target, source).await
+        crate::target_writes::update(self.write().await?, target, source).await
     }
 
     async fn delete_target(&self, id: Uuid, keep_history: bool, source: &str) -> anyhow::Result<bool> {
-        targets::delete(&self.pool, id, keep_history, source).await
+        crate::target_writes::delete(self.write().await?, id, keep_history, source).await
     }
 
     async fn get_target(&self, id: Uuid) -> anyhow::Result<Option<TargetRecord>> {
@@ -124,8 +128,7 @@ impl Store for SqliteStore {
         if samples.is_empty() {
             return Ok(crate::IngestOutcome::default());
         }
-        crate::projection::ingest(projection::SqliteProjection(begin_write(&self.pool).await?), samples, source, fence)
-            .await
+        crate::projection::ingest(self.write().await?, samples, source, fence).await
     }
 
     async fn mark_stale_fenced(
@@ -134,8 +137,7 @@ impl Store for SqliteStore {
         source: &str,
         fence: Option<i64>,
     ) -> anyhow::Result<Vec<healthmon_domain::events::HealthChanged>> {
-        crate::projection::mark_stale(projection::SqliteProjection(begin_write(&self.pool).await?), now, source, fence)
-            .await
+        crate::projection::mark_stale(self.write().await?, now, source, fence).await
     }
 
     async fn samples(&self, query: &SampleQuery) -> anyhow::Result<Page<Sample>> {

@@ -11,7 +11,6 @@ use healthmon_domain::{HealthState, Sample};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use uuid::Uuid;
 
-use super::targets::write_health;
 use super::{RECORD_COLUMNS, health_from_row, micros, outbox, parse_uuid, record_from_row, uuid_text};
 use crate::TargetRecord;
 use crate::common::{PendingOutbox, projected_target};
@@ -20,11 +19,12 @@ use crate::projection::ProjectionTx;
 /// Ids per `IN (…)` list, well below SQLite's bound-parameter limit.
 const LOOKUP_CHUNK: usize = 500;
 
+/// One write transaction: the projection's statements here, the target writes' in `targets.rs`.
 /// Write transactions are serial on SQLite (`BEGIN IMMEDIATE`), so reading is locking.
-pub(super) struct SqliteProjection(pub Transaction<'static, Sqlite>);
+pub(super) struct SqliteWrite(pub Transaction<'static, Sqlite>);
 
 #[async_trait]
-impl ProjectionTx for SqliteProjection {
+impl ProjectionTx for SqliteWrite {
     async fn check_fence(&mut self, fence: Option<i64>) -> anyhow::Result<()> {
         super::fence::check(&mut self.0, fence).await
     }
@@ -99,7 +99,7 @@ impl ProjectionTx for SqliteProjection {
     }
 }
 
-impl SqliteProjection {
+impl SqliteWrite {
     /// Stores one sample; false when its id was already stored.
     async fn insert_sample(&mut self, sample: &Sample) -> anyhow::Result<bool> {
         let inserted = sqlx::query(
@@ -123,4 +123,29 @@ impl SqliteProjection {
         .rows_affected();
         Ok(inserted > 0)
     }
+}
+
+/// Inserts or replaces one target's health row.
+async fn write_health(tx: &mut Transaction<'_, Sqlite>, target_id: Uuid, health: &HealthState) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO target_health (target_id, status, since, reason, consecutive_successes, consecutive_failures, \
+         last_sample_at, last_slot, check_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (target_id) DO UPDATE SET status = excluded.status, since = excluded.since, \
+         reason = excluded.reason, consecutive_successes = excluded.consecutive_successes, \
+         consecutive_failures = excluded.consecutive_failures, last_sample_at = excluded.last_sample_at, \
+         last_slot = excluded.last_slot, check_version = excluded.check_version",
+    )
+    .bind(uuid_text(target_id))
+    .bind(health.status.as_str())
+    .bind(health.since.map(micros))
+    .bind(&health.reason)
+    .bind(i64::from(health.consecutive_successes))
+    .bind(i64::from(health.consecutive_failures))
+    .bind(health.last_sample_at.map(micros))
+    .bind(health.last_slot)
+    .bind(health.check_version)
+    .execute(&mut **tx)
+    .await
+    .context("store the target's health")?;
+    Ok(())
 }
