@@ -34,15 +34,22 @@ readonly CHECKS=not_a_server_error,status_code_conformance,content_type_conforma
 readonly EXCLUDED=(post_api_v1_auth_logout delete_api_v1_users_username)
 
 SERVER_PID=""
+FUZZER_PID=""
 DATABASE=""
 NATS_PREFIX=""
 
 cleanup() {
+  if [ -n "$FUZZER_PID" ]; then
+    kill -TERM "$FUZZER_PID" 2>/dev/null || true
+    wait "$FUZZER_PID" 2>/dev/null || true
+  fi
   stop_server
   drop_database
   delete_streams
 }
 trap cleanup EXIT
+# A signal ends the script through `exit`, so the EXIT trap cleans up then too.
+trap 'exit 130' INT TERM
 
 ensure_schemathesis() {
   if [ -x "$VENV/bin/st" ] && [ "$("$VENV/bin/st" --version 2>/dev/null)" = "st, version $SCHEMATHESIS_VERSION" ]; then
@@ -163,14 +170,16 @@ with urllib.request.urlopen(request, timeout=30) as response:
 PY
 }
 
-# Runs schemathesis against BASE_URL; its output goes to the terminal and to $1.
+# Runs schemathesis against BASE_URL; its output goes to the terminal and to $1. The token reaches
+# it through the environment (scripts/schemathesis.toml puts it in a header), not the command
+# line. It runs in the background so that a signal stops the script (and, through the EXIT trap,
+# schemathesis and the server) at once: bash runs traps between commands, and `wait` is one.
 fuzz() {
-  local output=$1 token
+  local output=$1 token status=0
   token=$(login) || { log "could not log in as admin"; return 1; }
   local arguments=(
     --config-file scripts/schemathesis.toml
     run "$BASE_URL/openapi.json"
-    --header "Authorization: Bearer $token"
     --checks "$CHECKS"
     --max-time "$BUDGET_S"
     --max-examples 100
@@ -185,7 +194,11 @@ fuzz() {
   if [ -n "${HEALTHMON_SCHEMATHESIS_SEED:-}" ]; then
     arguments+=(--seed "$HEALTHMON_SCHEMATHESIS_SEED")
   fi
-  "$VENV/bin/st" "${arguments[@]}" 2>&1 | tee "$output"
+  HEALTHMON_SCHEMATHESIS_TOKEN=$token "$VENV/bin/st" "${arguments[@]}" > >(tee "$output") 2>&1 &
+  FUZZER_PID=$!
+  wait "$FUZZER_PID" || status=$?
+  FUZZER_PID=""
+  return "$status"
 }
 
 run_mode() {
