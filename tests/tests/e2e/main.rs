@@ -7,6 +7,7 @@ mod buffer_bound;
 mod compat;
 mod credentials;
 mod degraded;
+mod docs;
 mod events;
 mod health_pipeline;
 mod history;
