@@ -1,38 +1,16 @@
 //! Schemas of the main API's request and response bodies, for the OpenAPI document only.
 //!
-//! The handlers read bodies as JSON values (so `parse_spec` can name every bad field in one 422)
-//! and answer with JSON built by `views`; these types describe those shapes to clients and are
-//! never constructed.
+//! The handlers read request bodies as JSON values (so `parse_spec` can name every bad field in
+//! one 422); these types describe those bodies to clients and are never constructed. Response
+//! bodies are the types of `healthmon_wire`, which the handlers serialize.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::rules;
-use crate::views::{HealthView, SampleView};
-
-/// What a target checks.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TargetKind {
-    Http,
-    Ssh,
-    Tcp,
-}
-
-/// A target's health as clients see it (`paused` when it is disabled).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum HealthStatus {
-    Unknown,
-    Healthy,
-    Unhealthy,
-    Stale,
-    Paused,
-}
+pub use healthmon_wire::{HealthStatus, TargetKind};
 
 /// Who a user or token is: admins may do everything, viewers read.
 #[derive(Serialize, ToSchema)]
@@ -152,74 +130,6 @@ pub struct TargetPatch {
     pub ssh: SshFields,
 }
 
-/// A target as stored, with its health; secrets appear only as `has_password`/`has_private_key`.
-#[derive(Serialize, ToSchema)]
-pub struct TargetView {
-    pub id: Uuid,
-    pub name: String,
-    pub kind: TargetKind,
-    pub interval_s: u32,
-    pub timeout_s: u32,
-    pub healthy_threshold: u32,
-    pub unhealthy_threshold: u32,
-    pub enabled: bool,
-    pub tags: Vec<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Bumped on every change.
-    pub revision: i64,
-    pub health: HealthView,
-    /// The check's own fields, as in `TargetBody` (those of its kind only, secrets excepted).
-    pub url: Option<String>,
-    pub method: Option<String>,
-    pub expected_status: Option<String>,
-    pub headers: Option<BTreeMap<String, String>>,
-    pub body_contains: Option<String>,
-    pub keepalive: Option<bool>,
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    pub username: Option<String>,
-    pub command: Option<String>,
-    pub expect_output: Option<String>,
-    pub min_free_disk_mb: Option<u64>,
-    pub host_key_sha256: Option<String>,
-    pub trust_on_first_use: Option<bool>,
-    pub shell: Option<String>,
-    pub has_password: Option<bool>,
-    pub has_private_key: Option<bool>,
-    /// Only from `GET /api/v1/targets/{id}`: its 10 newest samples, newest first.
-    pub recent_samples: Option<Vec<SampleView>>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TargetPage {
-    pub items: Vec<TargetView>,
-    /// Pass as `cursor` for the next page; null on the last.
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SamplePage {
-    pub items: Vec<SampleView>,
-    pub next_cursor: Option<String>,
-}
-
-/// One health change.
-#[derive(Serialize, ToSchema)]
-pub struct TransitionView {
-    pub target_id: Uuid,
-    pub from: HealthStatus,
-    pub to: HealthStatus,
-    pub at: DateTime<Utc>,
-    pub reason: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TransitionPage {
-    pub items: Vec<TransitionView>,
-    pub next_cursor: Option<String>,
-}
-
 /// The aggregate `/healthz` answers; `reason: "starting"` before the first snapshot is loaded.
 #[derive(Serialize, ToSchema)]
 pub struct AggregateHealth {
@@ -228,20 +138,6 @@ pub struct AggregateHealth {
     pub total: Option<u64>,
     pub counts: Option<BTreeMap<String, u64>>,
     pub reason: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TargetHealth {
-    pub id: Uuid,
-    pub name: String,
-    pub status: HealthStatus,
-    pub reason: Option<String>,
-    pub since: Option<DateTime<Utc>>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct HealthBreakdown {
-    pub items: Vec<TargetHealth>,
 }
 
 /// One event of `GET /api/v1/events`, as its `event`, `id` and `data` lines (comment lines, such
@@ -257,16 +153,6 @@ pub struct HealthChangeEvent {
     /// id), `time`, and `data`, the health change (`from`, `to`, `reason`, `at`, the counters).
     #[schema(content_media_type = "application/json")]
     pub data: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ResyncResult {
-    #[schema(example = "resynced")]
-    pub status: String,
-    /// Stored targets republished.
-    pub targets: u64,
-    /// Targets the stream held but the store lacks.
-    pub removed: u64,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -3,13 +3,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
-use serde_json::{Value, json};
+use healthmon_wire::{HealthBreakdown, ResyncResult};
 
 use super::table::{Access, RouteTable};
 use super::targets::resync as resync_from_store;
 use crate::error::ApiError;
 use crate::extract::{Reader, Writer};
 use crate::state::AppState;
+use crate::views;
 
 pub fn routes(table: RouteTable) -> RouteTable {
     table
@@ -28,25 +29,17 @@ pub fn routes(table: RouteTable) -> RouteTable {
 }
 
 #[tracing::instrument(skip_all)]
-async fn breakdown(State(state): State<AppState>, _: Reader) -> Result<Json<Value>, ApiError> {
+async fn breakdown(State(state): State<AppState>, _: Reader) -> Result<Json<HealthBreakdown>, ApiError> {
     let records = state.store.all_targets().await?;
-    let items: Vec<Value> = records
-        .iter()
-        .map(|record| {
-            json!({
-                "id": record.target.id,
-                "name": record.target.spec.name,
-                "status": record.visible_status(),
-                "reason": record.health.reason,
-                "since": record.health.since,
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(HealthBreakdown { items: records.iter().map(views::target_health).collect() }))
 }
 
 #[tracing::instrument(skip_all)]
-async fn resync(State(state): State<AppState>, _: Writer) -> Result<Json<Value>, ApiError> {
+async fn resync(State(state): State<AppState>, _: Writer) -> Result<Json<ResyncResult>, ApiError> {
     let republished = resync_from_store(&state).await?;
-    Ok(Json(json!({ "status": "resynced", "targets": republished.targets, "removed": republished.removed })))
+    Ok(Json(ResyncResult {
+        status: "resynced".into(),
+        targets: republished.targets as u64,
+        removed: republished.removed as u64,
+    }))
 }

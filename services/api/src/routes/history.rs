@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
 use healthmon_store::SampleQuery;
+use healthmon_wire::{SamplePage, TransitionPage};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::params;
 use super::table::{Access, RouteTable};
@@ -38,7 +38,7 @@ async fn samples(
     _: Reader,
     TargetId(id): TargetId,
     Query(query): Query<SampleParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SamplePage>, ApiError> {
     let sample_query = SampleQuery {
         target_id: id,
         limit: params::limit(query.limit.as_deref())?,
@@ -48,8 +48,7 @@ async fn samples(
     };
     ensure_target_or_history(&state, id).await?;
     let page = state.store.samples(&sample_query).await?;
-    let items: Vec<Value> = page.items.iter().map(views::sample).collect();
-    Ok(Json(json!({ "items": items, "next_cursor": page.next_cursor })))
+    Ok(Json(views::sample_page(&page)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,12 +63,12 @@ async fn transitions(
     _: Reader,
     TargetId(id): TargetId,
     Query(query): Query<TransitionParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TransitionPage>, ApiError> {
     let limit = params::limit(query.limit.as_deref())?;
     let cursor = params::parsed("cursor", query.cursor.as_deref(), "a cursor from a previous page")?;
     ensure_target_or_history(&state, id).await?;
     let page = state.store.transitions(id, limit, cursor).await?;
-    Ok(Json(json!({ "items": page.items, "next_cursor": page.next_cursor })))
+    Ok(Json(views::transition_page(&page)))
 }
 
 /// A deleted target's history stays readable when it was kept; an id with neither is a 404.

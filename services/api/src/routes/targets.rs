@@ -9,8 +9,9 @@ use healthmon_domain::target::{CREDENTIAL_FIELDS, parse_spec, patched_document};
 use healthmon_domain::{Check, Credential, HealthStatus, SshCheck, Target, TargetSpec, TcpCheck};
 use healthmon_runtime::address_policy::vet_url;
 use healthmon_store::{TargetFilter, TargetRecord, WriteOutcome};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use healthmon_wire::{TargetPage, TargetView};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::params;
 use super::table::{Access, RouteTable};
@@ -50,7 +51,7 @@ async fn list(
     State(state): State<AppState>,
     _: Reader,
     Query(query): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TargetPage>, ApiError> {
     let filter = TargetFilter {
         status: params::parsed::<HealthStatus>(
             "status",
@@ -64,8 +65,7 @@ async fn list(
         cursor: params::parsed("cursor", query.cursor.as_deref(), "a cursor from a previous page")?,
     };
     let page = state.store.list_targets(&filter).await?;
-    let items: Vec<Value> = page.items.iter().map(views::target).collect();
-    Ok(Json(json!({ "items": items, "next_cursor": page.next_cursor })))
+    Ok(Json(views::target_page(&page)))
 }
 
 #[tracing::instrument(skip_all)]
@@ -157,13 +157,13 @@ pub async fn create_target(state: &AppState, spec: TargetSpec) -> Result<Target,
     Ok(target)
 }
 
-pub fn created(target: &Target, body: Value) -> Response {
+pub fn created(target: &Target, body: impl Serialize) -> Response {
     let location = format!("/api/v1/targets/{}", target.id);
     (StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response()
 }
 
 #[tracing::instrument(skip_all, fields(target_id = %id))]
-async fn read(State(state): State<AppState>, _: Reader, TargetId(id): TargetId) -> Result<Json<Value>, ApiError> {
+async fn read(State(state): State<AppState>, _: Reader, TargetId(id): TargetId) -> Result<Json<TargetView>, ApiError> {
     let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
     let recent = state
         .store
@@ -175,9 +175,9 @@ async fn read(State(state): State<AppState>, _: Reader, TargetId(id): TargetId) 
             to: None,
         })
         .await?;
-    let mut body = views::target(&record);
-    body["recent_samples"] = recent.items.iter().map(views::sample).collect();
-    Ok(Json(body))
+    let mut view = views::target(&record);
+    view.recent_samples = Some(recent.items.iter().map(views::sample).collect());
+    Ok(Json(view))
 }
 
 #[tracing::instrument(skip_all, fields(target_id = %id))]
@@ -186,7 +186,7 @@ async fn replace(
     _: Writer,
     TargetId(id): TargetId,
     JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TargetView>, ApiError> {
     Ok(Json(
         edit_target(&state, id, |current| {
             parse_spec(&with_kept_credentials(&body, current)).map_err(ApiError::Validation)
@@ -201,7 +201,7 @@ async fn patch(
     _: Writer,
     TargetId(id): TargetId,
     JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TargetView>, ApiError> {
     if !body.is_object() {
         return Err(ApiError::invalid("body", "must be a JSON object of the fields to change"));
     }
@@ -221,7 +221,7 @@ pub async fn edit_target(
     state: &AppState,
     id: uuid::Uuid,
     next_spec: impl Fn(&Target) -> Result<TargetSpec, ApiError>,
-) -> Result<Value, ApiError> {
+) -> Result<TargetView, ApiError> {
     for _ in 0..WRITE_ATTEMPTS {
         let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
         let spec = next_spec(&record.target)?;

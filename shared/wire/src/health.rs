@@ -1,0 +1,83 @@
+//! A target's health: its status, the view inside a target, and the `/api/v1/health` breakdown.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A target's health as clients see it (`paused` when it is disabled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Unknown,
+    Healthy,
+    Unhealthy,
+    Stale,
+    Paused,
+}
+
+impl From<healthmon_domain::HealthStatus> for HealthStatus {
+    fn from(status: healthmon_domain::HealthStatus) -> Self {
+        use healthmon_domain::HealthStatus as Domain;
+        match status {
+            Domain::Unknown => Self::Unknown,
+            Domain::Healthy => Self::Healthy,
+            Domain::Unhealthy => Self::Unhealthy,
+            Domain::Stale => Self::Stale,
+            Domain::Paused => Self::Paused,
+        }
+    }
+}
+
+impl HealthStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::Healthy => "healthy",
+            Self::Unhealthy => "unhealthy",
+            Self::Stale => "stale",
+            Self::Paused => "paused",
+        }
+    }
+}
+
+/// A target's health; `paused` when the target is disabled, whatever its counters say.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HealthView {
+    pub status: HealthStatus,
+    #[schema(required = true)]
+    pub since: Option<DateTime<Utc>>,
+    #[schema(required = true)]
+    pub reason: Option<String>,
+    pub consecutive_successes: u32,
+    pub consecutive_failures: u32,
+    /// When the newest counted probe finished.
+    #[schema(required = true)]
+    pub last_sample_at: Option<DateTime<Utc>>,
+}
+
+/// One target's line of `GET /api/v1/health`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TargetHealth {
+    pub id: Uuid,
+    pub name: String,
+    pub status: HealthStatus,
+    pub reason: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HealthBreakdown {
+    pub items: Vec<TargetHealth>,
+}
+
+/// What `POST /api/v1/admin/resync` did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ResyncResult {
+    #[schema(example = "resynced")]
+    pub status: String,
+    /// Stored targets republished.
+    pub targets: u64,
+    /// Targets the stream held but the store lacks.
+    pub removed: u64,
+}

@@ -1,0 +1,13 @@
+//! The HTTP API's response bodies, one type per wire shape: the api serializes them, the OpenAPI
+//! document derives its schemas from them and the CLI deserializes them. Each is built from store
+//! records by an explicit conversion in the api; no type here has a field that could hold a
+//! credential, so a response can only say whether one is set (`has_password`, `has_private_key`).
+
+pub mod health;
+mod nullable;
+pub mod samples;
+pub mod targets;
+
+pub use health::{HealthBreakdown, HealthStatus, HealthView, ResyncResult, TargetHealth};
+pub use samples::{SamplePage, SampleView, TransitionPage, TransitionView};
+pub use targets::{HttpMethod, Shell, TargetKind, TargetPage, TargetView};
