@@ -33,7 +33,8 @@ impl Cluster {
     pub async fn start(infra: &Infra, roles: &[&str]) -> anyhow::Result<Self> {
         let mut cluster = Self { api: None, running: Vec::new() };
         for role in roles {
-            let settings = infra.settings(role, &format!("{role}-1"));
+            let parsed = role.parse().map_err(|problem: String| anyhow::anyhow!("{role}: {problem}"))?;
+            let settings = infra.settings(parsed, &format!("{role}-1"));
             let components = Components::connect(&settings).await.with_context(|| format!("connect the {role}"))?;
             let running = start(&settings, components).await.with_context(|| format!("start the {role}"))?;
             if *role == "api" {

@@ -7,8 +7,9 @@ use std::str::FromStr;
 use anyhow::Context;
 use healthmon::Components;
 use healthmon_bus::Naming;
+use healthmon_runtime::Role;
 use healthmon_runtime::Settings;
-use healthmon_runtime::settings::Secret;
+use healthmon_runtime::settings::{Roles, Secret};
 use healthmon_testing::{drop_postgres_database, fresh_postgres_database, test_nats_url};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
@@ -46,14 +47,14 @@ impl Infra {
     }
 
     /// Distributed-mode settings for a process running `roles` as `instance`.
-    pub fn settings(&self, roles: &str, instance: &str) -> Settings {
+    pub fn settings(&self, roles: Roles, instance: &str) -> Settings {
         let password = Secret::from_str(ADMIN_PASSWORD).unwrap_or_else(|never| match never {});
         Settings {
             listen: "127.0.0.1:0".into(),
             database_url: self.database_url.clone(),
             nats_url: Some(test_nats_url()),
             nats_prefix: self.prefix.clone(),
-            roles: roles.into(),
+            roles,
             instance: instance.into(),
             log: "warn".into(),
             admin_password: Some(password),
@@ -65,7 +66,9 @@ impl Infra {
     /// Connections of the benchmark's own, for writing targets and publishing samples the way
     /// another healthmon process would.
     pub async fn components(&self) -> anyhow::Result<Components> {
-        Components::connect(&self.settings("api", "bench")).await.context("connect to Postgres and NATS")
+        Components::connect(&self.settings(Roles::only(Role::Api), "bench"))
+            .await
+            .context("connect to Postgres and NATS")
     }
 
     /// A raw NATS client for subscriptions and stream bookkeeping.

@@ -48,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Warnings and errors only, the figures go to stdout; sqlx's slow-statement warnings are left
     // out (RUST_LOG=warn shows them).
-    healthmon_runtime::telemetry::init("text", "warn,sqlx::query=error");
+    healthmon_runtime::telemetry::init(healthmon_runtime::settings::LogFormat::Text, "warn,sqlx::query=error");
     match cli.scenario {
         Scenario::All => all().await,
         scenario => run(scenario).await,

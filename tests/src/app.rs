@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use healthmon::{Components, Running, start};
 use healthmon_bus::Naming;
 use healthmon_runtime::Settings;
+use healthmon_runtime::settings::LogFormat;
 use healthmon_store::SampleQuery;
 use healthmon_testing::test_nats_url;
 use reqwest::{Method, StatusCode};
@@ -71,7 +72,7 @@ impl TestApp {
     async fn launch(mode: Mode, separate_projector: bool, adjust: impl FnOnce(&mut Settings)) -> Self {
         // Warnings show in a failed test's output; HEALTHMON_TEST_LOG=debug shows more.
         let filter = std::env::var("HEALTHMON_TEST_LOG").unwrap_or_else(|_| "warn".into());
-        healthmon_runtime::telemetry::init("text", &filter);
+        healthmon_runtime::telemetry::init(LogFormat::Text, &filter);
         let dir = tempfile::tempdir().expect("temp dir");
         let prefix = format!("t{}", Uuid::new_v4().simple());
         let settings = match mode {
@@ -81,7 +82,7 @@ impl TestApp {
                 nats_url: None,
                 nats_prefix: prefix,
                 instance: "embedded-1".into(),
-                projector_ack_wait_s: 2,
+                projector_ack_wait: Duration::from_secs(2),
                 ..Settings::default()
             },
             Mode::Distributed => Settings {
@@ -90,9 +91,9 @@ impl TestApp {
                 nats_url: Some(test_nats_url()),
                 nats_prefix: prefix,
                 instance: "api-1".into(),
-                projector_ack_wait_s: 2,
+                projector_ack_wait: Duration::from_secs(2),
                 // A killed projector's lease runs out this much later; tests restart one often.
-                projector_lease_ttl_s: 2,
+                projector_lease_ttl: Duration::from_secs(2),
                 ..Settings::default()
             },
         };
@@ -139,7 +140,8 @@ impl TestApp {
 
     /// Starts roles with their own connections, or with `shared` ones.
     async fn start_roles(&self, roles: &str, instance: &str, shared: Option<Components>) -> Running {
-        let settings = Settings { roles: roles.into(), instance: instance.into(), ..self.settings.clone() };
+        let roles = roles.parse().expect("role names");
+        let settings = Settings { roles, instance: instance.into(), ..self.settings.clone() };
         let components = match shared {
             Some(components) => components,
             None => Components::connect(&settings).await.expect("connect store and bus"),

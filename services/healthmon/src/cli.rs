@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use healthmon_runtime::settings::Roles;
 use healthmon_runtime::{Role, Settings, SettingsArgs, shutdown, telemetry};
 
 use crate::client::args::ClientCommand;
@@ -50,18 +51,17 @@ pub fn main(fixed_role: Option<Role>) -> anyhow::Result<ExitCode> {
     }
     let mut settings = Settings::load(&cli.settings)?;
     if let Some(role) = fixed_role {
-        settings.roles = role.as_str().to_owned();
+        settings.roles = Roles::only(role);
     }
-    telemetry::init(&settings.log_format, &settings.log);
+    telemetry::init(settings.log_format, &settings.log);
     if let Some(Command::Keys { action: KeysAction::Rotate }) = cli.command {
         let runtime = tokio::runtime::Runtime::new()?;
         let rotation = runtime.block_on(crate::keys::rotate(&settings))?;
         println!("new key {}; re-sealed the credentials of {} targets", rotation.new_key_id, rotation.targets_resealed);
         return Ok(ExitCode::SUCCESS);
     }
-    let all_roles = settings.role_list()?.len() == Role::ALL.len();
     anyhow::ensure!(
-        all_roles || settings.nats_url.is_some(),
+        settings.roles.are_all() || settings.nats_url.is_some(),
         "a process that runs only some roles needs HEALTHMON_NATS_URL (the in-process bus cannot be shared)"
     );
     let runtime = tokio::runtime::Runtime::new()?;

@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::http::HeaderValue;
 use healthmon_api::ApiConfig;
 use healthmon_bus::{EventBus, NatsBus};
 use healthmon_domain::address_policy::AddressPolicy;
@@ -68,32 +67,27 @@ impl Running {
 
 /// Starts the roles the settings name, sharing `components`.
 pub async fn start(settings: &Settings, components: Components) -> anyhow::Result<Running> {
-    let roles = settings.role_list()?;
+    let roles = &settings.roles;
     // Before any role records a metric: what is recorded before installation is lost.
     healthmon_runtime::metrics::install();
     let shutdown = CancellationToken::new();
     let Components { store, bus, nats } = components;
     let relay = OutboxRelay::new(store.clone(), bus.clone());
     let mut tasks = Vec::new();
-    if roles.contains(&Role::Api) || roles.contains(&Role::Projector) {
+    if roles.contains(Role::Api) || roles.contains(Role::Projector) {
         tasks.push(tokio::spawn(relay.clone().run(shutdown.clone())));
     }
-    if roles.contains(&Role::Projector) {
-        let projector = Projector::new(
-            store.clone(),
-            relay.clone(),
-            &settings.instance,
-            std::time::Duration::from_secs(settings.projector_ack_wait_s),
-        );
-        let lease = projector_lease(nats.clone(), settings)?;
+    if roles.contains(Role::Projector) {
+        let projector = Projector::new(store.clone(), relay.clone(), &settings.instance, settings.projector_ack_wait);
+        let lease = projector_lease(nats.clone(), settings);
         tasks.push(tokio::spawn(projector.run(bus.clone(), lease, shutdown.clone())));
     }
-    if roles.contains(&Role::Prober) {
+    if roles.contains(Role::Prober) {
         let config = healthmon_prober::ProberConfig {
             instance: settings.instance.clone(),
-            address_policy: address_policy(settings)?,
+            address_policy: address_policy(settings),
             keys_dir: settings.keys_dir.clone().into(),
-            membership: prober_membership(nats, settings)?,
+            membership: prober_membership(nats, settings),
             buffer_bound: settings.prober_buffer,
         };
         let (bus, shutdown) = (bus.clone(), shutdown.clone());
@@ -103,63 +97,47 @@ pub async fn start(settings: &Settings, components: Components) -> anyhow::Resul
             }
         }));
     }
-    let (router, shortcut) = if roles.contains(&Role::Api) {
+    let (router, shortcut) = if roles.contains(Role::Api) {
         let state = healthmon_api::start(store, bus, relay, api_config(settings)?, shutdown.clone()).await?;
         (healthmon_api::router(state.clone()), healthmon_api::healthz_shortcut(state))
     } else {
-        let needs_store = roles.contains(&Role::Projector);
+        let needs_store = roles.contains(Role::Projector);
         (ops::standalone_router(Readiness { store: needs_store.then_some(store), bus }), None)
     };
     let server = ops::serve(&settings.listen, router, shortcut, shutdown.clone()).await?;
-    let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
-    tracing::info!(roles = %names.join(","), addr = %server.addr, instance = %settings.instance, "healthmon started");
+    tracing::info!(roles = %roles, addr = %server.addr, instance = %settings.instance, "healthmon started");
     Ok(Running { addr: server.addr, shutdown, tasks, server })
 }
 
 /// Alone on the in-process bus; with NATS, a member of the probers' KV bucket.
-fn prober_membership(nats: Option<NatsBus>, settings: &Settings) -> anyhow::Result<MembershipConfig> {
-    Ok(match nats {
+fn prober_membership(nats: Option<NatsBus>, settings: &Settings) -> MembershipConfig {
+    match nats {
         None => MembershipConfig::Solo,
-        Some(nats) => {
-            MembershipConfig::NatsKv { nats, heartbeat_ttl: ttl("heartbeat_ttl_s", settings.heartbeat_ttl_s)? }
-        }
-    })
+        Some(nats) => MembershipConfig::NatsKv { nats, heartbeat_ttl: settings.heartbeat_ttl },
+    }
 }
 
 /// Always active on the in-process bus; with NATS, active while holding the lease.
-fn projector_lease(nats: Option<NatsBus>, settings: &Settings) -> anyhow::Result<LeaseConfig> {
-    Ok(match nats {
+fn projector_lease(nats: Option<NatsBus>, settings: &Settings) -> LeaseConfig {
+    match nats {
         None => LeaseConfig::Solo,
-        Some(nats) => LeaseConfig::NatsKv { nats, ttl: ttl("projector_lease_ttl_s", settings.projector_lease_ttl_s)? },
-    })
+        Some(nats) => LeaseConfig::NatsKv { nats, ttl: settings.projector_lease_ttl },
+    }
 }
 
-fn ttl(name: &str, seconds: u64) -> anyhow::Result<std::time::Duration> {
-    anyhow::ensure!(seconds >= 1, "{name}: must be at least 1 second");
-    Ok(std::time::Duration::from_secs(seconds))
-}
-
-fn address_policy(settings: &Settings) -> anyhow::Result<AddressPolicy> {
-    AddressPolicy::from_lists(&settings.target_deny, &settings.target_allow)
-        .map_err(|problem| anyhow::anyhow!("target_deny / target_allow: {problem}"))
+fn address_policy(settings: &Settings) -> AddressPolicy {
+    AddressPolicy::new(settings.target_deny.blocks().to_vec(), settings.target_allow.blocks().to_vec())
 }
 
 fn api_config(settings: &Settings) -> anyhow::Result<ApiConfig> {
-    let cors_origins = settings
-        .cors_origins
-        .split(',')
-        .map(str::trim)
-        .filter(|origin| !origin.is_empty())
-        .map(|origin| HeaderValue::from_str(origin).with_context(|| format!("cors_origins: bad origin {origin:?}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(ApiConfig {
         instance: settings.instance.clone(),
         admin_password: settings.admin_password.as_ref().map(|secret| secret.expose().to_owned()),
         protect_healthz: settings.protect_healthz,
-        session_ttl: chrono::Duration::seconds(i64::try_from(settings.session_ttl_s).unwrap_or(i64::MAX)),
-        request_timeout: std::time::Duration::from_secs(settings.request_timeout_s),
-        cors_origins,
-        address_policy: address_policy(settings)?,
+        session_ttl: chrono::Duration::from_std(settings.session_ttl).context("session_ttl_s is out of range")?,
+        request_timeout: settings.request_timeout,
+        cors_origins: settings.cors_origins.header_values().to_vec(),
+        address_policy: address_policy(settings),
         sealing_key: Some(healthmon_runtime::keys::sealing_key(std::path::Path::new(&settings.keys_dir))?),
     })
 }

@@ -118,3 +118,42 @@ fn a_role_only_process_without_nats_refuses_to_start() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("HEALTHMON_NATS_URL"));
 }
+
+#[test]
+fn a_bad_setting_is_refused_before_anything_starts_naming_the_setting() {
+    for (variable, value, named) in [
+        ("HEALTHMON_ROLES", "api,cook", "--roles"),
+        ("HEALTHMON_LOG_FORMAT", "xml", "--log-format"),
+        ("HEALTHMON_TARGET_DENY", "10.0.0.0/8,10.0.0.0/33", "--target-deny"),
+        ("HEALTHMON_HEARTBEAT_TTL_S", "0", "heartbeat_ttl_s"),
+        // The CORS layer used to panic on a wildcard, after the database was opened.
+        ("HEALTHMON_CORS_ORIGINS", "*", "--cors-origins"),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut child = Command::new(BINARY)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("HEALTHMON_LISTEN", "127.0.0.1:0")
+            .env(variable, value)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run healthmon");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{variable}={value}: healthmon started instead of refusing the setting");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("read stderr");
+        assert!(matches!(status.code(), Some(1 | 2)), "{variable}={value}: exit {status}, {stderr}");
+        assert!(stderr.contains(named), "{variable}={value}: the error names {named}: {stderr}");
+        assert!(!dir.path().join("healthmon.db").exists(), "{variable}={value}: refused before opening the database");
+    }
+}

@@ -6,7 +6,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+pub use ipnet::IpNet;
+use ipnet::{Ipv4Net, Ipv6Net};
 
 /// Reaching these would let a probe read cloud credentials or talk to the host's link-local
 /// services, so no setting opens them.
@@ -70,12 +71,16 @@ pub enum Refusal {
 }
 
 impl AddressPolicy {
+    /// The policy of two lists of CIDR blocks, as the settings hold them.
+    pub fn new(deny: Vec<IpNet>, allow: Vec<IpNet>) -> Self {
+        Self { deny, allow }
+    }
+
     /// Parses the two comma-separated CIDR lists; a bare address stands for itself alone.
     pub fn from_lists(deny: &str, allow: &str) -> Result<Self, String> {
-        Ok(Self {
-            deny: parse_cidr_list("HEALTHMON_TARGET_DENY", deny)?,
-            allow: parse_cidr_list("HEALTHMON_TARGET_ALLOW", allow)?,
-        })
+        let named =
+            |setting: &str, text: &str| parse_cidr_list(text).map_err(|problem| format!("{setting}: {problem}"));
+        Ok(Self::new(named("HEALTHMON_TARGET_DENY", deny)?, named("HEALTHMON_TARGET_ALLOW", allow)?))
     }
 
     pub fn deny(&self) -> &[IpNet] {
@@ -130,15 +135,16 @@ impl fmt::Display for AddressPolicy {
     }
 }
 
-fn parse_cidr_list(setting: &str, text: &str) -> Result<Vec<IpNet>, String> {
+/// Parses a comma-separated list of CIDR blocks (white space ignored); a bare address stands for
+/// itself alone, and `10.1.2.3/8` reads as `10.0.0.0/8`.
+pub fn parse_cidr_list(text: &str) -> Result<Vec<IpNet>, String> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     compact
         .split(',')
         .filter(|item| !item.is_empty())
         .map(|item| {
-            parse_cidr(item).ok_or_else(|| {
-                format!("{setting}: \"{item}\" is not a CIDR block (like 10.0.0.0/8 or fd00::/8) or an IP address")
-            })
+            parse_cidr(item)
+                .ok_or_else(|| format!("\"{item}\" is not a CIDR block (like 10.0.0.0/8 or fd00::/8) or an IP address"))
         })
         .collect()
 }

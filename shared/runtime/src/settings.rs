@@ -1,16 +1,22 @@
 //! Settings, layered: built-in defaults < TOML file < environment (`HEALTHMON_*`) < command-line flags.
+//! Every value is typed and checked here, when the settings load, so a bad one is refused at start
+//! with the setting's name and the wiring of the roles takes them as they are.
 
-use std::fmt;
-use std::path::PathBuf;
-use std::str::FromStr;
+mod args;
+mod values;
+
+use std::time::Duration;
 
 use anyhow::Context;
-use clap::Args;
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-/// The settings of one process, after layering.
+pub use args::SettingsArgs;
+pub use values::{CidrList, CorsOrigins, LogFormat, Role, Roles, Secret};
+
+/// The settings of one process, after layering. Field names are the TOML keys, but for the
+/// durations, whose keys (and flags and variables) end in `_s`: whole seconds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -22,63 +28,42 @@ pub struct Settings {
     pub nats_url: Option<String>,
     /// Prefix of every NATS subject, stream, consumer and bucket.
     pub nats_prefix: String,
-    /// Comma list of `api`, `prober`, `projector`.
-    pub roles: String,
+    /// Which of `api`, `prober`, `projector` this process runs.
+    pub roles: Roles,
     /// This instance's name in events, samples and metrics.
     pub instance: String,
-    /// `text` or `json`.
-    pub log_format: String,
+    pub log_format: LogFormat,
     /// A tracing filter such as `info` or `healthmon=debug,info`; `RUST_LOG` wins when set.
     pub log: String,
-    /// Seconds before a sample the projector took but did not ack is delivered again.
-    pub projector_ack_wait_s: u64,
-    /// Seconds a projector stays active after its last lease renewal; a standby takes over after it.
-    pub projector_lease_ttl_s: u64,
-    /// Seconds a prober stays a member after its last heartbeat; its targets move after it.
-    pub heartbeat_ttl_s: u64,
+    /// How long before a sample the projector took but did not ack is delivered again.
+    #[serde(rename = "projector_ack_wait_s", with = "values::seconds")]
+    pub projector_ack_wait: Duration,
+    /// How long a projector stays active after its last lease renewal; a standby takes over after it.
+    #[serde(rename = "projector_lease_ttl_s", with = "values::seconds")]
+    pub projector_lease_ttl: Duration,
+    /// How long a prober stays a member after its last heartbeat; its targets move after it.
+    #[serde(rename = "heartbeat_ttl_s", with = "values::seconds")]
+    pub heartbeat_ttl: Duration,
     /// Password of the `admin` user created on first start; random (and logged once) when unset.
     pub admin_password: Option<Secret>,
     /// Require a token on `/healthz` too.
     pub protect_healthz: bool,
-    /// Lifetime of a login session token, in seconds.
-    pub session_ttl_s: u64,
-    /// Comma list of CIDRs never to probe (on top of the always-refused metadata ranges).
-    pub target_deny: String,
-    /// Comma list of CIDRs probed even when inside `target_deny`.
-    pub target_allow: String,
+    /// Lifetime of a login session token.
+    #[serde(rename = "session_ttl_s", with = "values::seconds")]
+    pub session_ttl: Duration,
+    /// CIDRs never to probe (on top of the always-refused metadata ranges).
+    pub target_deny: CidrList,
+    /// CIDRs probed even when inside `target_deny`.
+    pub target_allow: CidrList,
     /// Directory of the key pair that seals stored credentials.
     pub keys_dir: String,
-    /// Comma list of browser origins allowed by CORS; empty: CORS off.
-    pub cors_origins: String,
-    /// Seconds any API request may take before it is answered 408/503 (SSE streams excepted).
-    pub request_timeout_s: u64,
+    /// Browser origins allowed by CORS; none: CORS off.
+    pub cors_origins: CorsOrigins,
+    /// How long any API request may take before it is answered 408/503 (SSE streams excepted).
+    #[serde(rename = "request_timeout_s", with = "values::seconds")]
+    pub request_timeout: Duration,
     /// Samples a prober holds while the bus cannot take them; beyond it the oldest are dropped.
     pub prober_buffer: usize,
-}
-
-/// A setting that must never be printed: `Debug` shows only that it is set.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = std::convert::Infallible;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Ok(Secret(text.to_owned()))
-    }
 }
 
 impl Default for Settings {
@@ -88,21 +73,21 @@ impl Default for Settings {
             database_url: "sqlite://healthmon.db".into(),
             nats_url: None,
             nats_prefix: "healthmon".into(),
-            roles: "api,prober,projector".into(),
+            roles: Roles::all(),
             instance: default_instance(),
-            log_format: "text".into(),
+            log_format: LogFormat::Text,
             log: "info".into(),
-            projector_ack_wait_s: 30,
-            projector_lease_ttl_s: 10,
-            heartbeat_ttl_s: 10,
+            projector_ack_wait: Duration::from_secs(30),
+            projector_lease_ttl: Duration::from_secs(10),
+            heartbeat_ttl: Duration::from_secs(10),
             admin_password: None,
             protect_healthz: false,
-            session_ttl_s: 12 * 3600,
-            target_deny: String::new(),
-            target_allow: String::new(),
+            session_ttl: Duration::from_secs(12 * 3600),
+            target_deny: CidrList::default(),
+            target_allow: CidrList::default(),
             keys_dir: "healthmon-keys".into(),
-            cors_origins: String::new(),
-            request_timeout_s: 30,
+            cors_origins: CorsOrigins::default(),
+            request_timeout: Duration::from_secs(30),
             prober_buffer: 100_000,
         }
     }
@@ -111,95 +96,6 @@ impl Default for Settings {
 fn default_instance() -> String {
     let host = hostname::get().ok().and_then(|name| name.into_string().ok()).unwrap_or_else(|| "healthmon".into());
     format!("{host}-{}", std::process::id())
-}
-
-/// The command-line side of the settings; each flag also reads its environment variable.
-#[derive(Debug, Clone, Default, Args, Serialize)]
-pub struct SettingsArgs {
-    /// TOML file with any of the settings below (keys as the flags, with underscores).
-    #[arg(long, env = "HEALTHMON_CONFIG", value_name = "FILE", global = true)]
-    #[serde(skip)]
-    pub config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = "HEALTHMON_LISTEN", value_name = "ADDR", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub listen: Option<String>,
-    /// Database URL: sqlite://FILE or postgres://… [default: sqlite://healthmon.db].
-    #[arg(long, env = "HEALTHMON_DATABASE_URL", value_name = "URL", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub database_url: Option<String>,
-    /// NATS URL (nats://host:4222); without it, the in-process bus.
-    #[arg(long, env = "HEALTHMON_NATS_URL", value_name = "URL", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nats_url: Option<String>,
-    /// Prefix for NATS subjects, streams, consumers and buckets [default: healthmon].
-    #[arg(long, env = "HEALTHMON_NATS_PREFIX", value_name = "PREFIX", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nats_prefix: Option<String>,
-    /// Roles this process runs: comma list of api, prober, projector [default: all three].
-    #[arg(long, env = "HEALTHMON_ROLES", value_name = "LIST", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub roles: Option<String>,
-    /// Instance name in events, samples and metrics [default: host name and pid].
-    #[arg(long, env = "HEALTHMON_INSTANCE", value_name = "NAME", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub instance: Option<String>,
-    /// Log format: text or json [default: text].
-    #[arg(long, env = "HEALTHMON_LOG_FORMAT", value_name = "FORMAT", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub log_format: Option<String>,
-    /// Log filter, e.g. info or healthmon=debug [default: info; RUST_LOG wins].
-    #[arg(long, env = "HEALTHMON_LOG", value_name = "FILTER", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub log: Option<String>,
-    /// Seconds before an unacked sample is redelivered to a projector [default: 30].
-    #[arg(long, env = "HEALTHMON_PROJECTOR_ACK_WAIT_S", value_name = "SECONDS", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub projector_ack_wait_s: Option<u64>,
-    /// Seconds a projector stays active after its last lease renewal (NATS only) [default: 10].
-    #[arg(long, env = "HEALTHMON_PROJECTOR_LEASE_TTL_S", value_name = "SECONDS", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub projector_lease_ttl_s: Option<u64>,
-    /// Seconds a prober stays a member after its last heartbeat (NATS only) [default: 10].
-    #[arg(long, env = "HEALTHMON_HEARTBEAT_TTL_S", value_name = "SECONDS", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub heartbeat_ttl_s: Option<u64>,
-    /// Password of the first admin, on first start only [default: random, logged once].
-    #[arg(long, env = "HEALTHMON_ADMIN_PASSWORD", value_name = "PASSWORD", global = true, hide_env_values = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub admin_password: Option<Secret>,
-    /// Require a token on /healthz and /IsHealthy [default: false].
-    #[arg(long, env = "HEALTHMON_PROTECT_HEALTHZ", value_name = "BOOL", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub protect_healthz: Option<bool>,
-    /// Login session lifetime in seconds [default: 43200, 12 h].
-    #[arg(long, env = "HEALTHMON_SESSION_TTL_S", value_name = "SECONDS", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub session_ttl_s: Option<u64>,
-    /// CIDRs never probed, comma-separated (metadata and link-local ranges always are refused).
-    #[arg(long, env = "HEALTHMON_TARGET_DENY", value_name = "CIDRS", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_deny: Option<String>,
-    /// CIDRs probed even inside the deny list, comma-separated.
-    #[arg(long, env = "HEALTHMON_TARGET_ALLOW", value_name = "CIDRS", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_allow: Option<String>,
-    /// Directory of the credential-sealing key pair [default: healthmon-keys].
-    #[arg(long, env = "HEALTHMON_KEYS_DIR", value_name = "DIR", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub keys_dir: Option<String>,
-    /// Browser origins allowed by CORS, comma-separated [default: none, CORS off].
-    #[arg(long, env = "HEALTHMON_CORS_ORIGINS", value_name = "ORIGINS", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cors_origins: Option<String>,
-    /// Seconds an API request may take [default: 30].
-    #[arg(long, env = "HEALTHMON_REQUEST_TIMEOUT_S", value_name = "SECONDS", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_timeout_s: Option<u64>,
-    /// Samples a prober buffers while NATS is away; beyond, the oldest are dropped [default: 100000].
-    #[arg(long, env = "HEALTHMON_PROBER_BUFFER", value_name = "SAMPLES", global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prober_buffer: Option<usize>,
 }
 
 impl Settings {
@@ -215,13 +111,24 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The bounds no type states: ranges of the numbers, and the characters of the NATS prefix.
     pub fn validate(&self) -> anyhow::Result<()> {
-        self.role_list()?;
-        anyhow::ensure!((1..=3600).contains(&self.projector_ack_wait_s), "projector_ack_wait_s must be 1 to 3600");
-        anyhow::ensure!((60..=30 * 86400).contains(&self.session_ttl_s), "session_ttl_s must be 60 to 2592000");
-        anyhow::ensure!((1..=3600).contains(&self.request_timeout_s), "request_timeout_s must be 1 to 3600");
+        let within = |name: &str, value: Duration, min_s: u64, max_s: u64| {
+            anyhow::ensure!(
+                (Duration::from_secs(min_s)..=Duration::from_secs(max_s)).contains(&value),
+                "{name} must be {min_s} to {max_s}"
+            );
+            Ok(())
+        };
+        within("projector_ack_wait_s", self.projector_ack_wait, 1, 3600)?;
+        for (name, ttl) in
+            [("projector_lease_ttl_s", self.projector_lease_ttl), ("heartbeat_ttl_s", self.heartbeat_ttl)]
+        {
+            anyhow::ensure!(ttl >= Duration::from_secs(1), "{name} must be at least 1 second");
+        }
+        within("session_ttl_s", self.session_ttl, 60, 30 * 86400)?;
+        within("request_timeout_s", self.request_timeout, 1, 3600)?;
         anyhow::ensure!((1..=10_000_000).contains(&self.prober_buffer), "prober_buffer must be 1 to 10000000");
-        anyhow::ensure!(matches!(self.log_format.as_str(), "text" | "json"), "log_format must be text or json");
         anyhow::ensure!(
             !self.nats_prefix.is_empty()
                 && self.nats_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)),
@@ -229,59 +136,34 @@ impl Settings {
         );
         Ok(())
     }
-
-    pub fn role_list(&self) -> anyhow::Result<Vec<Role>> {
-        let mut roles: Vec<Role> = Vec::new();
-        for part in self.roles.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let role: Role = part.parse()?;
-            if !roles.contains(&role) {
-                roles.push(role);
-            }
-        }
-        anyhow::ensure!(!roles.is_empty(), "roles must name at least one of api, prober, projector");
-        Ok(roles)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    Api,
-    Prober,
-    Projector,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Api, Role::Prober, Role::Projector];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Api => "api",
-            Role::Prober => "prober",
-            Role::Projector => "projector",
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = anyhow::Error;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|role| role.as_str() == text)
-            .ok_or_else(|| anyhow::anyhow!("unknown role \"{text}\" (use api, prober, projector)"))
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
+
+    /// The flags alone, as a binary parses them (environment variables go through the same parser).
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        settings: SettingsArgs,
+    }
+
+    fn from_flags(flags: &[&str]) -> Result<Settings, String> {
+        let flags = Flags::try_parse_from(std::iter::once("healthmon").chain(flags.iter().copied()))
+            .map_err(|error| error.to_string())?;
+        Settings::load(&flags.settings).map_err(|error| format!("{error:#}"))
+    }
+
+    fn from_toml(text: &str) -> Result<Settings, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("healthmon.toml");
+        std::fs::write(&file, text).unwrap();
+        Settings::load(&SettingsArgs { config: Some(file), ..SettingsArgs::default() })
+            .map_err(|error| format!("{error:#}"))
+    }
 
     #[test]
     fn flags_win_over_the_file_which_wins_over_defaults() {
@@ -296,14 +178,102 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_and_roles_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("bad.toml");
-        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
-        assert!(Settings::load(&SettingsArgs { config: Some(file), ..SettingsArgs::default() }).is_err());
-        let settings = Settings { roles: "api,cook".into(), ..Settings::default() };
-        assert!(settings.validate().is_err());
-        let settings = Settings { roles: "projector, api,api".into(), ..Settings::default() };
-        assert_eq!(settings.role_list().unwrap(), vec![Role::Projector, Role::Api]);
+    fn every_setting_reads_its_textual_form_from_flags_and_from_the_file() {
+        let flags = from_flags(&[
+            "--roles",
+            "projector, api",
+            "--log-format",
+            "json",
+            "--target-deny",
+            "10.1.2.3/8, ::1",
+            "--target-allow",
+            "10.0.0.1",
+            "--cors-origins",
+            "https://a.example,https://b.example",
+            "--heartbeat-ttl-s",
+            "7",
+            "--session-ttl-s",
+            "3600",
+        ])
+        .unwrap();
+        let file = from_toml(
+            "roles = \"projector, api\"\nlog_format = \"json\"\ntarget_deny = \"10.1.2.3/8, ::1\"\n\
+             target_allow = \"10.0.0.1\"\ncors_origins = \"https://a.example,https://b.example\"\n\
+             heartbeat_ttl_s = 7\nsession_ttl_s = 3600\n",
+        )
+        .unwrap();
+        for settings in [flags, file] {
+            assert_eq!(settings.roles.as_slice(), [Role::Projector, Role::Api]);
+            assert_eq!(settings.log_format, LogFormat::Json);
+            assert_eq!(settings.target_deny.to_string(), "10.0.0.0/8,::1/128");
+            assert_eq!(settings.target_allow.to_string(), "10.0.0.1/32");
+            assert_eq!(settings.cors_origins.header_values().len(), 2);
+            assert_eq!(settings.heartbeat_ttl, Duration::from_secs(7));
+            assert_eq!(settings.session_ttl, Duration::from_secs(3600));
+        }
+    }
+
+    #[test]
+    fn a_bad_role_is_refused_naming_the_setting() {
+        let flag = from_flags(&["--roles", "api,cook"]).unwrap_err();
+        assert!(flag.contains("--roles") && flag.contains("unknown role \"cook\""), "{flag}");
+        let file = from_toml("roles = \"api,cook\"\n").unwrap_err();
+        assert!(file.contains("roles") && file.contains("unknown role \"cook\""), "{file}");
+        assert!(from_flags(&["--roles", ","]).unwrap_err().contains("at least one"));
+    }
+
+    #[test]
+    fn a_bad_log_format_is_refused_naming_the_setting() {
+        let flag = from_flags(&["--log-format", "xml"]).unwrap_err();
+        assert!(flag.contains("--log-format") && flag.contains("unknown log format \"xml\""), "{flag}");
+        let file = from_toml("log_format = \"xml\"\n").unwrap_err();
+        assert!(file.contains("log_format") && file.contains("unknown log format \"xml\""), "{file}");
+    }
+
+    #[test]
+    fn a_bad_cidr_is_refused_naming_the_setting() {
+        let flag = from_flags(&["--target-deny", "10.0.0.0/8, 10.0.0.0/33"]).unwrap_err();
+        assert!(flag.contains("--target-deny") && flag.contains("\"10.0.0.0/33\" is not a CIDR block"), "{flag}");
+        let file = from_toml("target_allow = \"example.com\"\n").unwrap_err();
+        assert!(file.contains("target_allow") && file.contains("\"example.com\" is not a CIDR block"), "{file}");
+    }
+
+    #[test]
+    fn a_wildcard_or_unsendable_origin_is_refused_naming_the_setting() {
+        // The CORS layer panics on a wildcard in its list: refused here instead.
+        let flag = from_flags(&["--cors-origins", "*"]).unwrap_err();
+        assert!(flag.contains("--cors-origins") && flag.contains("wildcard"), "{flag}");
+        let file = from_toml("cors_origins = \"https://a.example, bad origin\"\n").unwrap_err();
+        assert!(file.contains("cors_origins") && file.contains("bad origin \"bad origin\""), "{file}");
+    }
+
+    #[test]
+    fn a_zero_ttl_is_refused_naming_the_setting() {
+        for (flag, problem) in [
+            ("--heartbeat-ttl-s", "heartbeat_ttl_s must be at least 1 second"),
+            ("--projector-lease-ttl-s", "projector_lease_ttl_s must be at least 1 second"),
+            ("--projector-ack-wait-s", "projector_ack_wait_s must be 1 to 3600"),
+            ("--request-timeout-s", "request_timeout_s must be 1 to 3600"),
+        ] {
+            let error = from_flags(&[flag, "0"]).unwrap_err();
+            assert!(error.contains(problem), "{flag}: {error}");
+        }
+        let error = from_toml("session_ttl_s = 0\n").unwrap_err();
+        assert!(error.contains("session_ttl_s must be 60 to 2592000"), "{error}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(from_toml("lisen = \"x\"\n").unwrap_err().contains("lisen"));
+    }
+
+    #[test]
+    fn the_defaults_survive_the_layering() {
+        let settings = from_flags(&[]).unwrap();
+        assert!(settings.roles.are_all());
+        assert_eq!(settings.log_format, LogFormat::Text);
+        assert_eq!(settings.target_deny, CidrList::default());
+        assert_eq!(settings.cors_origins, CorsOrigins::default());
+        assert_eq!(settings.session_ttl, Duration::from_secs(43_200));
     }
 }

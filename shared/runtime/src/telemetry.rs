@@ -2,10 +2,14 @@
 
 use tracing_subscriber::EnvFilter;
 
+use crate::settings::LogFormat;
+
 /// Installs the global subscriber once; later calls (as in tests) keep the first one.
-pub fn init(format: &str, filter: &str) {
+pub fn init(format: LogFormat, filter: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _already_installed =
-        if format == "json" { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
+    let _already_installed = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
 }

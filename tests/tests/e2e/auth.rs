@@ -270,7 +270,9 @@ async fn a_protected_healthz_needs_a_token(mode: Mode) {
 }
 
 async fn refused_target_addresses_are_422(mode: Mode) {
-    let app = TestApp::spawn_with(mode, |settings| settings.target_deny = "127.0.0.0/8, ::1/128".into()).await;
+    let app =
+        TestApp::spawn_with(mode, |settings| settings.target_deny = "127.0.0.0/8, ::1/128".parse().expect("CIDRs"))
+            .await;
     for url in [
         "http://169.254.169.254/latest/meta-data/",
         "http://[::ffff:169.254.169.254]/",
@@ -301,9 +303,10 @@ async fn refused_target_addresses_are_422(mode: Mode) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cors_answers_only_configured_origins() {
-    let app =
-        TestApp::spawn_with(Mode::Embedded, |settings| settings.cors_origins = "https://status.example.com".into())
-            .await;
+    let app = TestApp::spawn_with(Mode::Embedded, |settings| {
+        settings.cors_origins = "https://status.example.com".parse().expect("an origin")
+    })
+    .await;
     let preflight = |origin: &'static str| {
         reqwest::Client::new()
             .request(Method::OPTIONS, app.url("/api/v1/targets"))
