@@ -213,38 +213,38 @@ mod tests {
         }
     }
 
+    /// `value` is refused both as the flag `flag` and under its TOML key, each error naming the
+    /// setting and `problem`.
+    fn assert_refused(flag: &str, value: &str, problem: &str) {
+        let key = flag.trim_start_matches("--").replace('-', "_");
+        let from_flag = from_flags(&[flag, value]).unwrap_err();
+        assert!(from_flag.contains(flag) && from_flag.contains(problem), "{from_flag}");
+        let from_file = from_toml(&format!("{key} = {value:?}\n")).unwrap_err();
+        assert!(from_file.contains(&format!("\"default.{key}\"")) && from_file.contains(problem), "{from_file}");
+    }
+
     #[test]
     fn a_bad_role_is_refused_naming_the_setting() {
-        let flag = from_flags(&["--roles", "api,cook"]).unwrap_err();
-        assert!(flag.contains("--roles") && flag.contains("unknown role \"cook\""), "{flag}");
-        let file = from_toml("roles = \"api,cook\"\n").unwrap_err();
-        assert!(file.contains("roles") && file.contains("unknown role \"cook\""), "{file}");
-        assert!(from_flags(&["--roles", ","]).unwrap_err().contains("at least one"));
+        assert_refused("--roles", "api,cook", "unknown role \"cook\"");
+        assert_refused("--roles", ",", "at least one");
     }
 
     #[test]
     fn a_bad_log_format_is_refused_naming_the_setting() {
-        let flag = from_flags(&["--log-format", "xml"]).unwrap_err();
-        assert!(flag.contains("--log-format") && flag.contains("unknown log format \"xml\""), "{flag}");
-        let file = from_toml("log_format = \"xml\"\n").unwrap_err();
-        assert!(file.contains("log_format") && file.contains("unknown log format \"xml\""), "{file}");
+        assert_refused("--log-format", "xml", "unknown log format \"xml\"");
     }
 
     #[test]
     fn a_bad_cidr_is_refused_naming_the_setting() {
-        let flag = from_flags(&["--target-deny", "10.0.0.0/8, 10.0.0.0/33"]).unwrap_err();
-        assert!(flag.contains("--target-deny") && flag.contains("\"10.0.0.0/33\" is not a CIDR block"), "{flag}");
-        let file = from_toml("target_allow = \"example.com\"\n").unwrap_err();
-        assert!(file.contains("target_allow") && file.contains("\"example.com\" is not a CIDR block"), "{file}");
+        assert_refused("--target-deny", "10.0.0.0/8, 10.0.0.0/33", "\"10.0.0.0/33\" is not a CIDR block");
+        assert_refused("--target-allow", "example.com", "\"example.com\" is not a CIDR block");
     }
 
     #[test]
     fn a_wildcard_or_unsendable_origin_is_refused_naming_the_setting() {
         // The CORS layer panics on a wildcard in its list: refused here instead.
-        let flag = from_flags(&["--cors-origins", "*"]).unwrap_err();
-        assert!(flag.contains("--cors-origins") && flag.contains("wildcard"), "{flag}");
-        let file = from_toml("cors_origins = \"https://a.example, bad origin\"\n").unwrap_err();
-        assert!(file.contains("cors_origins") && file.contains("bad origin \"bad origin\""), "{file}");
+        assert_refused("--cors-origins", "*", "wildcard");
+        assert_refused("--cors-origins", "https://a.example, bad origin", "bad origin \"bad origin\"");
     }
 
     #[test]
