@@ -3,11 +3,13 @@
 //! records by an explicit conversion in the api; no type here has a field that could hold a
 //! credential, so a response can only say whether one is set (`has_password`, `has_private_key`).
 
+pub mod auth;
 pub mod health;
 mod nullable;
 pub mod samples;
 pub mod targets;
 
+pub use auth::{LoginResponse, Role, TokenCreated, TokenList, TokenView, UserList, UserView};
 pub use health::{HealthBreakdown, HealthStatus, HealthView, ResyncResult, TargetHealth};
 pub use samples::{SamplePage, SampleView, TransitionPage, TransitionView};
 pub use targets::{HttpMethod, Shell, TargetKind, TargetPage, TargetView};

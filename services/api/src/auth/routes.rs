@@ -8,12 +8,12 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use healthmon_store::accounts::{Role, Token, TokenKind, User, UserDeletion};
+use healthmon_wire::auth::{LoginResponse, TokenCreated, TokenList, UserList};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::limiter::{Client, Limited};
-use super::views::{LoginResponse, TokenCreated, TokenList, TokenView, UserList, UserView};
-use super::{passwords, tokens};
+use super::{passwords, tokens, views};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, Reader, Writer};
 use crate::routes::table::{Access, RouteTable};
@@ -127,7 +127,7 @@ async fn login(
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let (token, expires_at, role) = issue_session(&state, address, &body).await?;
-    Ok(Json(LoginResponse { token, expires_at, role }))
+    Ok(Json(LoginResponse { token, expires_at, role: views::role(role) }))
 }
 
 async fn logout(State(state): State<AppState>, Reader(caller): Reader) -> Result<StatusCode, ApiError> {
@@ -137,7 +137,7 @@ async fn logout(State(state): State<AppState>, Reader(caller): Reader) -> Result
 
 async fn list_users(State(state): State<AppState>, _: Writer) -> Result<Json<UserList>, ApiError> {
     let users = state.store.users().await?;
-    Ok(Json(UserList { items: users.iter().map(UserView::from).collect() }))
+    Ok(Json(UserList { items: users.iter().map(views::user).collect() }))
 }
 
 fn valid_username(name: &str) -> bool {
@@ -178,7 +178,7 @@ async fn create_user(
     }
     tracing::info!(username, role = user.role.as_str(), "user created");
     let location = format!("/api/v1/users/{username}");
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(UserView::from(&user))).into_response())
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(views::user(&user))).into_response())
 }
 
 async fn delete_user(
@@ -199,7 +199,7 @@ async fn delete_user(
 async fn list_tokens(State(state): State<AppState>, Reader(caller): Reader) -> Result<Json<TokenList>, ApiError> {
     let owner = (caller.role != Role::Admin).then_some(caller.username.as_str());
     let listed = state.store.api_tokens(owner).await?;
-    Ok(Json(TokenList { items: listed.iter().map(TokenView::from).collect() }))
+    Ok(Json(TokenList { items: listed.iter().map(views::token).collect() }))
 }
 
 async fn create_token(
@@ -245,7 +245,7 @@ async fn create_token(
         last_used_at: None,
     };
     state.store.create_token(&token).await?;
-    let created = TokenCreated { view: TokenView::from(&token), token: issued.secret };
+    let created = TokenCreated { view: views::token(&token), token: issued.secret };
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 

@@ -10,15 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::rules;
-pub use healthmon_wire::{HealthStatus, TargetKind};
-
-/// Who a user or token is: admins may do everything, viewers read.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Viewer,
-}
+pub use healthmon_wire::{HealthStatus, Role, TargetKind};
 
 /// Creates or fully replaces a target. `kind` decides which check fields apply: `http` needs
 /// `url`; `ssh` needs `host`, `username` and `password` or `private_key`; `tcp` needs `host` and
