@@ -2,6 +2,8 @@
 //! out field by field: a field reaches the wire only when it is named here, so a credential never
 //! does (an SSH target says only whether it has a password and a private key).
 
+pub mod compat;
+
 use healthmon_domain::{Check, HealthState, Sample, Target};
 use healthmon_store::{Page, TargetRecord, TransitionRecord};
 use healthmon_wire::{

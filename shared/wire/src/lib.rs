@@ -4,6 +4,7 @@
 //! credential, so a response can only say whether one is set (`has_password`, `has_private_key`).
 
 pub mod auth;
+pub mod compat;
 pub mod health;
 mod nullable;
 pub mod samples;

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use healthmon_store::accounts::{Role, Token, TokenKind, User, UserDeletion};
 use healthmon_wire::auth::{LoginResponse, TokenCreated, TokenList, UserList};
-use serde_json::{Value, json};
+use healthmon_wire::compat::LegacyToken;
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::limiter::{Client, Limited};
@@ -270,7 +271,7 @@ pub async fn legacy_login(
     State(state): State<AppState>,
     ConnectInfo(address): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LegacyToken>, ApiError> {
     let (token, _, _) = issue_session(&state, address, &body).await?;
-    Ok(Json(json!({ "token": token })))
+    Ok(Json(LegacyToken { token }))
 }

@@ -5,10 +5,11 @@
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use healthmon_domain::target::parse_spec;
-use healthmon_domain::{Check, HealthStatus, Target};
+use healthmon_domain::{Check, Target};
 use healthmon_store::{SampleQuery, TargetRecord};
+use healthmon_wire::compat::{WebserverDetail, WebserverRequest, WebserverSummary};
 use serde_json::{Value, json};
 
 use super::table::{Access, RouteTable};
@@ -17,6 +18,7 @@ use crate::error::ApiError;
 use crate::extract::{JsonBody, Reader, TargetId, Writer};
 use crate::healthz::healthz;
 use crate::state::AppState;
+use crate::views::compat as views;
 
 const RECENT_REQUESTS: u32 = 10;
 const PAGE: u32 = 1000;
@@ -69,35 +71,8 @@ async fn is_healthy(state: State<AppState>, request: Request) -> Response {
     healthz(state, request).await
 }
 
-fn status_word(record: &TargetRecord) -> Value {
-    match record.visible_status() {
-        HealthStatus::Healthy => json!("Healthy"),
-        HealthStatus::Unhealthy => json!("Unhealthy"),
-        _ => Value::Null,
-    }
-}
-
-fn summary(record: &TargetRecord) -> Option<Value> {
-    let Check::Http(check) = &record.target.spec.check else { return None };
-    Some(json!({
-        "id": record.target.id,
-        "name": record.target.spec.name,
-        "url": check.url,
-        "status": status_word(record),
-    }))
-}
-
-fn request_view(sample: &healthmon_domain::Sample) -> Value {
-    json!({
-        "status_code": sample.status_code,
-        "latency": sample.latency_ms / 1000.0,
-        "timestamp": sample.at,
-        "success": sample.success,
-    })
-}
-
-async fn list(State(state): State<AppState>, _: Reader) -> Result<Json<Value>, ApiError> {
-    Ok(Json(Value::Array(all_of_kind(&state, "http").await?.iter().filter_map(summary).collect())))
+async fn list(State(state): State<AppState>, _: Reader) -> Result<Json<Vec<WebserverSummary>>, ApiError> {
+    Ok(Json(all_of_kind(&state, "http").await?.iter().filter_map(views::webserver).collect()))
 }
 
 fn webserver_document(body: &Value) -> Result<Value, ApiError> {
@@ -124,8 +99,7 @@ async fn create(
         Check::Http(check) => check.url.clone(),
         _ => String::new(),
     };
-    let body = json!({ "id": target.id, "name": target.spec.name, "url": url, "status": Value::Null });
-    Ok(created(&target, body))
+    Ok(created(&target, WebserverSummary { id: target.id, name: target.spec.name.clone(), url, status: None }))
 }
 
 /// The web server with this id: the family sees HTTP targets only, so any other kind is a 404 to
@@ -143,13 +117,16 @@ fn no_web_server() -> ApiError {
     ApiError::NotFound("no web server with that id".into())
 }
 
-async fn read(State(state): State<AppState>, _: Reader, TargetId(id): TargetId) -> Result<Json<Value>, ApiError> {
+async fn read(
+    State(state): State<AppState>,
+    _: Reader,
+    TargetId(id): TargetId,
+) -> Result<Json<WebserverDetail>, ApiError> {
     let record = web_server(&state, id).await?;
     let query = SampleQuery { target_id: id, limit: RECENT_REQUESTS, before_slot: None, from: None, to: None };
     let recent = state.store.samples(&query).await?;
-    let mut body = summary(&record).ok_or_else(no_web_server)?;
-    body["requests"] = recent.items.iter().map(request_view).collect();
-    Ok(Json(body))
+    let summary = views::webserver(&record).ok_or_else(no_web_server)?;
+    Ok(Json(WebserverDetail { summary, requests: recent.items.iter().map(views::webserver_request).collect() }))
 }
 
 async fn replace(
@@ -157,7 +134,7 @@ async fn replace(
     _: Writer,
     TargetId(id): TargetId,
     JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WebserverSummary>, ApiError> {
     let mut patch = webserver_document(&body)?;
     if let Some(object) = patch.as_object_mut() {
         object.remove("kind");
@@ -170,7 +147,7 @@ async fn replace(
     )
     .await?;
     let record = web_server(&state, id).await?;
-    Ok(Json(summary(&record).ok_or_else(no_web_server)?))
+    Ok(Json(views::webserver(&record).ok_or_else(no_web_server)?))
 }
 
 async fn remove(State(state): State<AppState>, _: Writer, TargetId(id): TargetId) -> Result<StatusCode, ApiError> {
@@ -179,17 +156,21 @@ async fn remove(State(state): State<AppState>, _: Writer, TargetId(id): TargetId
 }
 
 /// The whole history, newest first.
-async fn requests(State(state): State<AppState>, _: Reader, TargetId(id): TargetId) -> Result<Response, ApiError> {
+async fn requests(
+    State(state): State<AppState>,
+    _: Reader,
+    TargetId(id): TargetId,
+) -> Result<Json<Vec<WebserverRequest>>, ApiError> {
     web_server(&state, id).await?;
     let mut query = SampleQuery { target_id: id, limit: PAGE, before_slot: None, from: None, to: None };
     let mut items = Vec::new();
     loop {
         let page = state.store.samples(&query).await?;
-        items.extend(page.items.iter().map(request_view));
+        items.extend(page.items.iter().map(views::webserver_request));
         match page.next_cursor.and_then(|cursor| cursor.parse().ok()) {
             Some(cursor) => query.before_slot = Some(cursor),
             None => break,
         }
     }
-    Ok(Json(Value::Array(items)).into_response())
+    Ok(Json(items))
 }

@@ -4,8 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
-use healthmon_domain::HealthStatus;
-use serde_json::{Value, json};
+use healthmon_wire::compat::{ResetResult, ResourceState, RouteInfo};
 
 use super::table::{Access, RouteTable};
 use super::targets::resync;
@@ -13,6 +12,7 @@ use crate::auth::routes::legacy_login;
 use crate::error::ApiError;
 use crate::extract::{Reader, Writer};
 use crate::state::AppState;
+use crate::views::compat as views;
 
 pub fn routes(table: RouteTable) -> RouteTable {
     table
@@ -34,46 +34,25 @@ pub fn routes(table: RouteTable) -> RouteTable {
         .route(Method::GET, "/Routes", Access::Reader, "Every route with its method and a description", list_routes)
 }
 
-fn state_word(status: HealthStatus) -> &'static str {
-    match status {
-        HealthStatus::Healthy => "Healthy",
-        HealthStatus::Unhealthy => "Unhealthy",
-        HealthStatus::Unknown => "Unknown",
-        HealthStatus::Stale => "Stale",
-        HealthStatus::Paused => "Paused",
-    }
-}
-
-async fn resource_state(State(state): State<AppState>, _: Reader) -> Result<Json<Value>, ApiError> {
+async fn resource_state(State(state): State<AppState>, _: Reader) -> Result<Json<Vec<ResourceState>>, ApiError> {
     let records = state.store.all_targets().await?;
-    let items: Vec<Value> = records
-        .iter()
-        .map(|record| {
-            let status = record.visible_status();
-            let down = matches!(status, HealthStatus::Unhealthy | HealthStatus::Stale);
-            json!({
-                "id": record.target.id,
-                "name": record.target.spec.name,
-                "kind": record.target.kind(),
-                "state": state_word(status),
-                "reason": if down { record.health.reason.clone() } else { None },
-                "since": record.health.since,
-            })
-        })
-        .collect();
-    Ok(Json(Value::Array(items)))
+    Ok(Json(records.iter().map(views::resource_state).collect()))
 }
 
-async fn reset(State(state): State<AppState>, _: Writer) -> Result<Json<Value>, ApiError> {
+async fn reset(State(state): State<AppState>, _: Writer) -> Result<Json<ResetResult>, ApiError> {
     resync(&state).await?;
-    Ok(Json(json!({ "status": "reset", "history": "kept" })))
+    Ok(Json(ResetResult { status: "reset".into(), history: "kept".into() }))
 }
 
-async fn list_routes(State(state): State<AppState>, _: Reader) -> Json<Value> {
-    let items: Vec<Value> = state
+async fn list_routes(State(state): State<AppState>, _: Reader) -> Json<Vec<RouteInfo>> {
+    let items = state
         .routes
         .iter()
-        .map(|route| json!({ "method": route.method, "path": route.path, "description": route.summary }))
+        .map(|route| RouteInfo {
+            method: route.method.into(),
+            path: route.path.into(),
+            description: route.summary.into(),
+        })
         .collect();
-    Json(Value::Array(items))
+    Json(items)
 }

@@ -7,8 +7,9 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use healthmon_domain::target::parse_spec;
-use healthmon_domain::{Check, Shell, TargetSpec};
+use healthmon_domain::{Check, TargetSpec};
 use healthmon_store::TargetRecord;
+use healthmon_wire::compat::ResourceView;
 use serde_json::{Map, Value, json};
 
 use super::table::{Access, RouteTable};
@@ -16,6 +17,7 @@ use super::targets::{all_of_kind, create_target, created, delete_target, edit_ta
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, Reader, Writer};
 use crate::state::AppState;
+use crate::views::compat as views;
 
 /// Fields of the original's resource documents, mapped to target fields.
 const RENAMED: &[(&str, &str)] = &[("hostname", "host"), ("user", "username")];
@@ -81,22 +83,6 @@ fn named_after_host(mut spec: TargetSpec) -> TargetSpec {
     spec
 }
 
-fn view(record: &TargetRecord) -> Option<Value> {
-    let Check::Ssh(ssh) = &record.target.spec.check else { return None };
-    Some(json!({
-        "id": record.target.id,
-        "hostname": ssh.host,
-        "port": ssh.port,
-        "username": ssh.username,
-        "os": if ssh.shell == Shell::Powershell { "windows" } else { "linux" },
-        "state": record.visible_status(),
-        "reason": record.health.reason,
-        "has_password": ssh.password.is_some(),
-        "has_private_key": ssh.private_key.is_some(),
-        "host_key_sha256": ssh.host_key_sha256,
-    }))
-}
-
 /// The resource `/Resource/{hostname}` names: the SSH target named after that host, or else the
 /// only SSH target checking it. Several checking it and none named after it is ambiguous: a 409
 /// rather than one of them picked at random.
@@ -123,13 +109,14 @@ async fn find(state: &AppState, hostname: &str) -> Result<TargetRecord, ApiError
     }
 }
 
-async fn current_view(state: &AppState, id: uuid::Uuid) -> Result<Json<Value>, ApiError> {
+/// The resource after an edit; null in the odd case that the edit made it another kind.
+async fn current_view(state: &AppState, id: uuid::Uuid) -> Result<Json<Option<ResourceView>>, ApiError> {
     let record = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
-    Ok(Json(view(&record).unwrap_or(Value::Null)))
+    Ok(Json(views::resource(&record)))
 }
 
-async fn list(State(state): State<AppState>, _: Reader) -> Result<Json<Value>, ApiError> {
-    Ok(Json(Value::Array(all_of_kind(&state, "ssh").await?.iter().filter_map(view).collect())))
+async fn list(State(state): State<AppState>, _: Reader) -> Result<Json<Vec<ResourceView>>, ApiError> {
+    Ok(Json(all_of_kind(&state, "ssh").await?.iter().filter_map(views::resource).collect()))
 }
 
 async fn create(
@@ -146,15 +133,15 @@ async fn create(
     }
     let target = create_target(&state, spec).await?;
     let record = state.store.get_target(target.id).await?.ok_or_else(ApiError::target_not_found)?;
-    Ok(created(&target, view(&record).unwrap_or(Value::Null)))
+    Ok(created(&target, views::resource(&record)))
 }
 
 async fn read(
     State(state): State<AppState>,
     _: Reader,
     PathParam(hostname): PathParam<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(view(&find(&state, &hostname).await?).unwrap_or(Value::Null)))
+) -> Result<Json<Option<ResourceView>>, ApiError> {
+    Ok(Json(views::resource(&find(&state, &hostname).await?)))
 }
 
 async fn replace(
@@ -162,7 +149,7 @@ async fn replace(
     _: Writer,
     PathParam(hostname): PathParam<String>,
     JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Option<ResourceView>>, ApiError> {
     let id = find(&state, &hostname).await?.target.id;
     let document = target_document(&body, true)?;
     edit_target(&state, id, |current| {
@@ -177,7 +164,7 @@ async fn patch(
     _: Writer,
     PathParam(hostname): PathParam<String>,
     JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Option<ResourceView>>, ApiError> {
     let id = find(&state, &hostname).await?.target.id;
     let document = target_document(&body, false)?;
     // A resource moved to another host is named after its new one.
