@@ -5,9 +5,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use healthmon_domain::ValidationErrors;
-use serde::Serialize;
-use serde_json::{Value, json};
-use utoipa::ToSchema;
+use healthmon_wire::errors::{ErrorBody, ErrorDetail, ErrorDetails};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -106,33 +104,17 @@ impl ApiError {
     }
 }
 
-/// Every error: `code` is stable, `message` is for people, `details.fields` names each bad field
-/// of a 422.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    #[schema(example = "validation_failed")]
-    pub code: &'static str,
-    pub message: String,
-    #[schema(value_type = Object)]
-    pub details: Value,
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let details = match &self {
-            Self::Validation(errors) => json!({ "fields": errors.fields() }),
-            Self::InvalidQuery { parameter, .. } => json!({ "parameter": parameter }),
-            _ => Value::Object(Default::default()),
+            Self::Validation(errors) => ErrorDetails { fields: Some(errors.fields().clone()), parameter: None },
+            Self::InvalidQuery { parameter, .. } => ErrorDetails { fields: None, parameter: Some(parameter.clone()) },
+            _ => ErrorDetails::default(),
         };
         if let Self::Internal(cause) = &self {
             tracing::error!(error = %format!("{cause:#}"), "request failed");
         }
-        let body = ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string(), details } };
+        let body = ErrorBody { error: ErrorDetail { code: self.code().into(), message: self.to_string(), details } };
         let mut response = (self.status(), Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {
@@ -172,5 +154,31 @@ impl From<QueryRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     fn from(_: PathRejection) -> Self {
         Self::NotFound("no such resource".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::ApiError;
+
+    async fn body(error: ApiError) -> Value {
+        let response = axum::response::IntoResponse::into_response(error);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.expect("the body is read");
+        serde_json::from_slice(&bytes).expect("the body is JSON")
+    }
+
+    /// The same JSON as when the details were a JSON value built here.
+    #[tokio::test]
+    async fn error_bodies_name_each_bad_field_the_parameter_or_nothing() {
+        assert_eq!(
+            body(ApiError::invalid("interval_s", "must be a whole number")).await,
+            json!({"error": {"code": "validation_failed", "message": "validation failed",
+                             "details": {"fields": {"interval_s": "must be a whole number"}}}})
+        );
+        let query = ApiError::InvalidQuery { parameter: "limit".into(), message: "must be 1 … 1000".into() };
+        assert_eq!(body(query).await["error"]["details"], json!({"parameter": "limit"}));
+        assert_eq!(body(ApiError::Forbidden).await["error"]["details"], json!({}));
     }
 }

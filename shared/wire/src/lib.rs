@@ -5,12 +5,14 @@
 
 pub mod auth;
 pub mod compat;
+pub mod errors;
 pub mod health;
 mod nullable;
 pub mod samples;
 pub mod targets;
 
 pub use auth::{LoginResponse, Role, TokenCreated, TokenList, TokenView, UserList, UserView};
+pub use errors::{ErrorBody, ErrorDetail, ErrorDetails};
 pub use health::{HealthBreakdown, HealthStatus, HealthView, ResyncResult, TargetHealth};
 pub use samples::{SamplePage, SampleView, TransitionPage, TransitionView};
 pub use targets::{HttpMethod, Shell, TargetKind, TargetPage, TargetView};
