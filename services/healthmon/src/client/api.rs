@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
+use healthmon_wire::{ErrorBody, TargetPage, TargetView};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::args::Connection;
@@ -82,20 +84,28 @@ impl Api {
         anyhow!("{what} at {}: {} (is it running? set --url or HEALTHMON_URL)", self.base, causes.join(": "))
     }
 
-    pub async fn json(&self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
+    /// Sends `body` (if any) and reads the answer as `T`, one of the API's wire types.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<T> {
         let mut request = self.request(method, path);
         if let Some(body) = body {
             request = request.json(body);
         }
         let response = self.send(request).await?;
-        if response.status() == StatusCode::NO_CONTENT {
-            return Ok(Value::Null);
-        }
         response.json().await.context("reading the server's answer")
     }
 
-    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        self.json(Method::GET, path, None).await
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        self.call(Method::GET, path, None).await
+    }
+
+    /// A request answered with no body (204), such as a delete.
+    pub async fn call_without_answer(&self, method: Method, path: &str) -> anyhow::Result<()> {
+        self.send(self.request(method, path)).await.map(drop)
     }
 
     /// The open event stream (Server-Sent Events).
@@ -104,7 +114,7 @@ impl Api {
     }
 
     /// Every stored target, page by page.
-    pub async fn all_targets(&self) -> anyhow::Result<Vec<Value>> {
+    pub async fn all_targets(&self) -> anyhow::Result<Vec<TargetView>> {
         let mut targets = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -113,29 +123,25 @@ impl Api {
                 query.push(("cursor", cursor.clone()));
             }
             let response = self.send(self.request(Method::GET, "/api/v1/targets").query(&query)).await?;
-            let page: Value = response.json().await.context("reading the target list")?;
-            let items = page["items"].as_array().context("the target list has no items")?;
-            targets.extend(items.iter().cloned());
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
+            let page: TargetPage = response.json().await.context("reading the target list")?;
+            targets.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
                 None => return Ok(targets),
             }
         }
     }
 
     /// A target by id, or else by its exact name (which must be unambiguous).
-    pub async fn resolve(&self, id_or_name: &str) -> anyhow::Result<Value> {
+    pub async fn resolve(&self, id_or_name: &str) -> anyhow::Result<TargetView> {
         if uuid::Uuid::parse_str(id_or_name).is_ok() {
             return self.get(&format!("/api/v1/targets/{id_or_name}")).await;
         }
-        let named: Vec<Value> =
-            self.all_targets().await?.into_iter().filter(|target| target["name"] == id_or_name).collect();
+        let named: Vec<TargetView> =
+            self.all_targets().await?.into_iter().filter(|target| target.name == id_or_name).collect();
         match named.as_slice() {
             [] => bail!("no target named {id_or_name:?}"),
-            [target] => {
-                let id = target["id"].as_str().context("a target without an id")?;
-                self.get(&format!("/api/v1/targets/{id}")).await
-            }
+            [target] => self.get(&format!("/api/v1/targets/{}", target.id)).await,
             _ => bail!("{} targets are named {id_or_name:?}: give the id instead", named.len()),
         }
     }
@@ -143,20 +149,13 @@ impl Api {
 
 /// One readable line (plus one per invalid field) from an error status and its JSON body.
 pub fn describe_error(status: StatusCode, body: &str) -> String {
-    let parsed: Option<Value> = serde_json::from_str(body).ok();
-    let error = parsed.as_ref().map(|value| &value["error"]).filter(|error| error.is_object());
-    let Some(error) = error else {
+    let Ok(ErrorBody { error }) = serde_json::from_str::<ErrorBody>(body) else {
         let text = body.trim();
         return if text.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {text}") };
     };
-    let code = error["code"].as_str().unwrap_or("error");
-    let message = error["message"].as_str().unwrap_or("");
-    let mut out = format!("HTTP {} {code}: {message}", status.as_u16());
-    if let Some(fields) = error["details"]["fields"].as_object() {
-        for (field, problem) in fields {
-            let problem = problem.as_str().map(str::to_owned).unwrap_or_else(|| problem.to_string());
-            out.push_str(&format!("\n  {field}: {problem}"));
-        }
+    let mut out = format!("HTTP {} {}: {}", status.as_u16(), error.code, error.message);
+    for (field, problem) in error.details.fields.iter().flatten() {
+        out.push_str(&format!("\n  {field}: {problem}"));
     }
     out
 }

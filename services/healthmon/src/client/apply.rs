@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use healthmon_wire::TargetView;
 use reqwest::Method;
 
 use super::api::Api;
@@ -21,11 +22,15 @@ pub async fn run(api: &Api, file: &Path, dry_run: bool) -> anyhow::Result<()> {
     let mut done = 0;
     for change in &changes {
         let result = match change {
-            Change::Create { body, .. } => api.json(Method::POST, "/api/v1/targets", Some(body)).await,
-            Change::Update { id, body, .. } => {
-                api.json(Method::PUT, &format!("/api/v1/targets/{id}"), Some(body)).await
+            Change::Create { body, .. } => {
+                api.call::<TargetView>(Method::POST, "/api/v1/targets", Some(body)).await.map(drop)
             }
-            Change::Delete { id, .. } => api.json(Method::DELETE, &format!("/api/v1/targets/{id}"), None).await,
+            Change::Update { id, body, .. } => {
+                api.call::<TargetView>(Method::PUT, &format!("/api/v1/targets/{id}"), Some(body)).await.map(drop)
+            }
+            Change::Delete { id, .. } => {
+                api.call_without_answer(Method::DELETE, &format!("/api/v1/targets/{id}")).await
+            }
             Change::Unchanged { .. } => continue,
         };
         if let Err(error) = result {

@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 use api::Api;
 use args::{ClientCommand, Output};
+use healthmon_wire::HealthBreakdown;
 
 /// Runs one client command; errors go to stderr. Exit 0 on success, 1 when `status` finds an
 /// unhealthy target, 2 on any error.
@@ -38,13 +39,12 @@ async fn dispatch(command: ClientCommand) -> anyhow::Result<ExitCode> {
         ClientCommand::Login { connection, username } => session::login(&Api::new(&connection)?, &username).await?,
         ClientCommand::Targets { connection, action } => targets::run(&Api::new(&connection)?, action).await?,
         ClientCommand::Status { connection, output } => {
-            let health = Api::new(&connection)?.get("/api/v1/health").await?;
-            let items = health["items"].as_array().cloned().unwrap_or_default();
+            let health: HealthBreakdown = Api::new(&connection)?.get("/api/v1/health").await?;
             match output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&health)?),
-                Output::Table => print!("{}", render::status(&items)),
+                Output::Table => print!("{}", render::status(&health.items)),
             }
-            return Ok(if render::all_healthy(&items) { ExitCode::SUCCESS } else { ExitCode::from(1) });
+            return Ok(if render::all_healthy(&health.items) { ExitCode::SUCCESS } else { ExitCode::from(1) });
         }
         ClientCommand::Watch { connection } => watch::run(&Api::streaming(&connection)?).await?,
         ClientCommand::Apply { connection, file, dry_run } => {

@@ -6,24 +6,12 @@ use std::fmt::Write as _;
 
 use anyhow::{Context, anyhow};
 use healthmon_domain::target::parse_spec;
-use healthmon_domain::{Check, TargetSpec};
+use healthmon_domain::{Check, HttpCheck, HttpMethod, Shell, SshCheck, TargetSpec, TcpCheck};
+use healthmon_wire::{self as wire, TargetKind, TargetView};
 use serde_json::{Map, Value};
 
 /// Write-only fields: the API never returns them, so they cannot be compared.
 pub const CREDENTIAL_FIELDS: &[&str] = &["password", "private_key", "private_key_passphrase"];
-/// What the API returns beside the spec.
-const NOT_SPEC: &[&str] = &[
-    "id",
-    "created_at",
-    "updated_at",
-    "health",
-    "recent_samples",
-    "revision",
-    "check_version",
-    "has_password",
-    "has_private_key",
-];
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldChange {
     pub field: String,
@@ -57,11 +45,10 @@ pub enum Change {
 
 /// Changes in the order they are applied: creates, then updates, then deletes, so a failure
 /// half-way has removed nothing yet.
-pub fn plan(desired: &[Value], stored: &[Value]) -> anyhow::Result<Vec<Change>> {
-    let mut stored_by_name: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+pub fn plan(desired: &[Value], stored: &[TargetView]) -> anyhow::Result<Vec<Change>> {
+    let mut stored_by_name: BTreeMap<String, Vec<&TargetView>> = BTreeMap::new();
     for target in stored {
-        let name = target["name"].as_str().context("a stored target without a name")?;
-        stored_by_name.entry(name.to_owned()).or_default().push(target);
+        stored_by_name.entry(target.name.clone()).or_default().push(target);
     }
     let mut creates = Vec::new();
     let mut updates = Vec::new();
@@ -73,7 +60,7 @@ pub fn plan(desired: &[Value], stored: &[Value]) -> anyhow::Result<Vec<Change>> 
         match stored_by_name.get(name).map(Vec::as_slice) {
             None | Some([]) => creates.push(Change::Create { name: name.to_owned(), body: entry.clone() }),
             Some([current]) => {
-                let id = id_of(current)?;
+                let id = current.id.to_string();
                 let fields = field_changes(&comparable_stored(current)?, &wanted_spec);
                 updates.push(if fields.is_empty() {
                     Change::Unchanged { name: name.to_owned(), credentials_named: names_a_credential(entry) }
@@ -93,15 +80,11 @@ pub fn plan(desired: &[Value], stored: &[Value]) -> anyhow::Result<Vec<Change>> 
     for (name, targets) in &stored_by_name {
         if !wanted.contains(name.as_str()) {
             for target in targets {
-                deletes.push(Change::Delete { id: id_of(target)?, name: name.clone() });
+                deletes.push(Change::Delete { id: target.id.to_string(), name: name.clone() });
             }
         }
     }
     Ok(creates.into_iter().chain(updates).chain(deletes).collect())
-}
-
-fn id_of(target: &Value) -> anyhow::Result<String> {
-    target["id"].as_str().map(str::to_owned).context("a stored target without an id")
 }
 
 fn names_a_credential(entry: &Value) -> bool {
@@ -126,15 +109,62 @@ fn comparable_desired(entry: &Value) -> anyhow::Result<Map<String, Value>> {
 }
 
 /// A target as the API returned it, in the same form as [`comparable_desired`].
-fn comparable_stored(target: &Value) -> anyhow::Result<Map<String, Value>> {
-    let mut document = target.clone();
-    if let Some(object) = document.as_object_mut() {
-        object.retain(|key, _| !NOT_SPEC.contains(&key.as_str()));
-    }
-    let name = target["name"].as_str().unwrap_or("?");
-    let spec: TargetSpec =
-        serde_json::from_value(document).with_context(|| format!("reading the stored target {name:?}"))?;
+fn comparable_stored(target: &TargetView) -> anyhow::Result<Map<String, Value>> {
+    let spec = stored_spec(target).with_context(|| format!("reading the stored target {:?}", target.name))?;
     to_comparable(spec)
+}
+
+/// The spec a stored target's view shows, field by field (its credentials are not shown, so it
+/// has none).
+fn stored_spec(target: &TargetView) -> anyhow::Result<TargetSpec> {
+    fn shown<T: Clone>(field: &str, value: &Option<T>) -> anyhow::Result<T> {
+        value.clone().with_context(|| format!("the server did not show {field}"))
+    }
+    let check = match target.kind {
+        TargetKind::Http => Check::Http(HttpCheck {
+            url: shown("url", &target.url)?,
+            method: match shown("method", &target.method)? {
+                wire::HttpMethod::Get => HttpMethod::Get,
+                wire::HttpMethod::Head => HttpMethod::Head,
+            },
+            expected_status: shown("expected_status", &target.expected_status)?
+                .parse()
+                .map_err(|error: String| anyhow!("expected_status: {error}"))?,
+            headers: target.headers.clone().unwrap_or_default(),
+            body_contains: target.body_contains.clone().flatten(),
+            keepalive: shown("keepalive", &target.keepalive)?,
+        }),
+        TargetKind::Ssh => Check::Ssh(SshCheck {
+            host: shown("host", &target.host)?,
+            port: shown("port", &target.port)?,
+            username: shown("username", &target.username)?,
+            password: None,
+            private_key: None,
+            private_key_passphrase: None,
+            command: target.command.clone().flatten(),
+            expect_output: target.expect_output.clone().flatten(),
+            min_free_disk_mb: shown("min_free_disk_mb", &target.min_free_disk_mb)?,
+            host_key_sha256: target.host_key_sha256.clone().flatten(),
+            trust_on_first_use: shown("trust_on_first_use", &target.trust_on_first_use)?,
+            shell: match shown("shell", &target.shell)? {
+                wire::Shell::Sh => Shell::Sh,
+                wire::Shell::Powershell => Shell::Powershell,
+            },
+        }),
+        TargetKind::Tcp => {
+            Check::Tcp(TcpCheck { host: shown("host", &target.host)?, port: shown("port", &target.port)? })
+        }
+    };
+    Ok(TargetSpec {
+        name: target.name.clone(),
+        check,
+        interval_s: target.interval_s,
+        timeout_s: target.timeout_s,
+        healthy_threshold: target.healthy_threshold,
+        unhealthy_threshold: target.unhealthy_threshold,
+        enabled: target.enabled,
+        tags: target.tags.clone(),
+    })
 }
 
 fn to_comparable(mut spec: TargetSpec) -> anyhow::Result<Map<String, Value>> {
@@ -201,26 +231,46 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// A stored HTTP target as the API returns it, with every default filled in.
-    fn stored_http(id: &str, name: &str, interval_s: u32) -> Value {
-        json!({
-            "id": id, "name": name, "kind": "http", "url": format!("http://{name}.internal/"),
-            "method": "GET", "expected_status": "2xx", "headers": {}, "body_contains": null, "keepalive": false,
-            "interval_s": interval_s, "timeout_s": 60, "healthy_threshold": 5, "unhealthy_threshold": 3,
-            "enabled": true, "tags": [], "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
-            "revision": 1, "health": {"status": "unknown"}
-        })
+    /// The id of stored target `n`.
+    fn id(n: u128) -> String {
+        uuid::Uuid::from_u128(n).to_string()
     }
 
-    fn stored_ssh(id: &str, name: &str) -> Value {
-        json!({
-            "id": id, "name": name, "kind": "ssh", "host": "10.0.0.12", "port": 22, "username": "monitor",
-            "command": null, "expect_output": null, "min_free_disk_mb": 1024, "host_key_sha256": null,
-            "trust_on_first_use": true, "shell": "sh", "has_password": true, "has_private_key": false,
-            "interval_s": 60, "timeout_s": 60, "healthy_threshold": 5, "unhealthy_threshold": 3,
-            "enabled": true, "tags": [], "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
-            "revision": 1, "health": {"status": "unknown"}
-        })
+    /// A stored target as the API returns it: `fields` and what every target has.
+    fn view(n: u128, fields: Value) -> TargetView {
+        let mut target = fields;
+        target["id"] = json!(id(n));
+        target["health"] = json!({"status": "unknown", "since": null, "reason": null, "consecutive_successes": 0,
+                                  "consecutive_failures": 0, "last_sample_at": null});
+        serde_json::from_value(target).expect("a target view")
+    }
+
+    /// A stored HTTP target as the API returns it, with every default filled in.
+    fn stored_http(n: u128, name: &str, interval_s: u32) -> TargetView {
+        view(
+            n,
+            json!({
+                "name": name, "kind": "http", "url": format!("http://{name}.internal/"),
+                "method": "GET", "expected_status": "2xx", "headers": {}, "body_contains": null, "keepalive": false,
+                "interval_s": interval_s, "timeout_s": 60, "healthy_threshold": 5, "unhealthy_threshold": 3,
+                "enabled": true, "tags": [], "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+                "revision": 1
+            }),
+        )
+    }
+
+    fn stored_ssh(n: u128, name: &str) -> TargetView {
+        view(
+            n,
+            json!({
+                "name": name, "kind": "ssh", "host": "10.0.0.12", "port": 22, "username": "monitor",
+                "command": null, "expect_output": null, "min_free_disk_mb": 1024, "host_key_sha256": null,
+                "trust_on_first_use": true, "shell": "sh", "has_password": true, "has_private_key": false,
+                "interval_s": 60, "timeout_s": 60, "healthy_threshold": 5, "unhealthy_threshold": 3,
+                "enabled": true, "tags": [], "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+                "revision": 1
+            }),
+        )
     }
 
     fn http(name: &str) -> Value {
@@ -235,7 +285,7 @@ mod tests {
             json!({"name": "changed", "kind": "http", "url": "http://changed.internal/", "interval_s": 30}),
             http("same"),
         ];
-        let stored = vec![stored_http("1", "changed", 60), stored_http("2", "same", 60), stored_http("3", "gone", 60)];
+        let stored = vec![stored_http(1, "changed", 60), stored_http(2, "same", 60), stored_http(3, "gone", 60)];
         // when the plan is made
         let changes = plan(&desired, &stored).expect("plan");
         // then each is classified, creates first and deletes last
@@ -244,7 +294,7 @@ mod tests {
             vec![
                 Change::Create { name: "new".into(), body: desired[0].clone() },
                 Change::Update {
-                    id: "1".into(),
+                    id: id(1),
                     name: "changed".into(),
                     body: desired[1].clone(),
                     fields: vec![FieldChange {
@@ -254,21 +304,24 @@ mod tests {
                     }],
                 },
                 Change::Unchanged { name: "same".into(), credentials_named: false },
-                Change::Delete { id: "3".into(), name: "gone".into() },
+                Change::Delete { id: id(3), name: "gone".into() },
             ]
         );
         assert_eq!(
             render(&changes),
-            "+ new\n~ changed: interval_s 60 → 30\n= same\n- gone (3)\n1 to create, 1 to update, 1 to delete, 1 unchanged\n"
+            format!(
+                "+ new\n~ changed: interval_s 60 → 30\n= same\n- gone ({})\n1 to create, 1 to update, 1 to delete, 1 unchanged\n",
+                id(3)
+            )
         );
     }
 
     #[test]
     fn a_field_left_out_of_the_file_goes_back_to_its_default() {
         // given a stored target with tags and a threshold, and a file entry naming neither
-        let mut stored = stored_http("1", "web", 60);
-        stored["tags"] = json!(["payments"]);
-        stored["healthy_threshold"] = json!(2);
+        let mut stored = stored_http(1, "web", 60);
+        stored.tags = vec!["payments".into()];
+        stored.healthy_threshold = 2;
         // when the plan is made
         let changes = plan(&[http("web")], &[stored]).expect("plan");
         // then both are updated back to the defaults a full replacement gives
@@ -283,7 +336,7 @@ mod tests {
         // given a stored SSH target and a file entry equal but for its (write-only) password
         let entry = json!({"name": "files", "kind": "ssh", "host": "10.0.0.12", "username": "monitor", "password": "s3cret", "trust_on_first_use": true});
         // when the plan is made
-        let changes = plan(std::slice::from_ref(&entry), &[stored_ssh("9", "files")]).expect("plan");
+        let changes = plan(std::slice::from_ref(&entry), &[stored_ssh(9, "files")]).expect("plan");
         // then it is unchanged, with a note that credentials were not compared
         assert_eq!(changes, vec![Change::Unchanged { name: "files".into(), credentials_named: true }]);
         assert!(render(&changes).contains("= files (credentials not compared)"));
@@ -292,7 +345,7 @@ mod tests {
         let mut entry = entry;
         entry["port"] = json!(2222);
         // when the plan is made
-        let changes = plan(&[entry.clone()], &[stored_ssh("9", "files")]).expect("plan");
+        let changes = plan(&[entry.clone()], &[stored_ssh(9, "files")]).expect("plan");
         // then it is an update that sends the whole entry, password included
         let Change::Update { body, fields, .. } = &changes[0] else { panic!("an update: {changes:?}") };
         assert_eq!(body, &entry);
@@ -305,7 +358,7 @@ mod tests {
         let entry = json!({"name": "files", "kind": "ssh", "host": "10.0.0.12", "username": "monitor", "trust_on_first_use": true});
         // when the plan is made, then nothing changes
         assert_eq!(
-            plan(&[entry], &[stored_ssh("9", "files")]).expect("plan"),
+            plan(&[entry], &[stored_ssh(9, "files")]).expect("plan"),
             vec![Change::Unchanged { name: "files".into(), credentials_named: false }]
         );
     }
@@ -324,7 +377,7 @@ mod tests {
     #[test]
     fn a_name_stored_twice_is_ambiguous() {
         // given two stored targets with the file's name
-        let stored = vec![stored_http("1", "web", 60), stored_http("2", "web", 60)];
+        let stored = vec![stored_http(1, "web", 60), stored_http(2, "web", 60)];
         // when the plan is made, then it is refused
         let error = plan(&[http("web")], &stored).expect_err("ambiguous");
         assert!(error.to_string().contains("2 stored targets are named \"web\""), "{error}");
@@ -345,15 +398,12 @@ mod tests {
     #[test]
     fn an_empty_file_deletes_everything() {
         // given no desired targets and two stored ones
-        let stored = vec![stored_http("1", "a", 60), stored_http("2", "b", 60)];
+        let stored = vec![stored_http(1, "a", 60), stored_http(2, "b", 60)];
         // when the plan is made, then both are deleted
         let changes = plan(&[], &stored).expect("plan");
         assert_eq!(
             changes,
-            vec![
-                Change::Delete { id: "1".into(), name: "a".into() },
-                Change::Delete { id: "2".into(), name: "b".into() }
-            ]
+            vec![Change::Delete { id: id(1), name: "a".into() }, Change::Delete { id: id(2), name: "b".into() }]
         );
     }
 }

@@ -4,6 +4,8 @@
 use std::io::BufRead;
 
 use anyhow::Context;
+use chrono::SecondsFormat;
+use healthmon_wire::LoginResponse;
 use reqwest::Method;
 use serde_json::json;
 
@@ -11,14 +13,12 @@ use super::api::Api;
 
 pub async fn login(api: &Api, username: &str) -> anyhow::Result<()> {
     let password = password()?;
-    let answer = api
-        .json(Method::POST, "/api/v1/auth/login", Some(&json!({ "username": username, "password": password })))
+    let answer: LoginResponse = api
+        .call(Method::POST, "/api/v1/auth/login", Some(&json!({ "username": username, "password": password })))
         .await?;
-    let token = answer["token"].as_str().context("the login answer has no token")?;
-    println!("{token}");
-    if let Some(expires_at) = answer["expires_at"].as_str() {
-        eprintln!("logged in as {username}; the token expires at {expires_at}");
-    }
+    println!("{}", answer.token);
+    let expires_at = answer.expires_at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    eprintln!("logged in as {username}; the token expires at {expires_at}");
     Ok(())
 }
 

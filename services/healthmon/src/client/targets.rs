@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::Context;
+use healthmon_wire::TargetView;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -19,10 +19,10 @@ pub async fn run(api: &Api, action: TargetsAction) -> anyhow::Result<()> {
                 // clap requires NAME and URL unless a file is given.
                 _ => anyhow::bail!("give NAME and URL, or -f FILE"),
             };
-            let created = api.json(Method::POST, "/api/v1/targets", Some(&body)).await?;
+            let created: TargetView = api.call(Method::POST, "/api/v1/targets", Some(&body)).await?;
             match output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&created)?),
-                Output::Table => println!("created {} ({})", created["name"].as_str().unwrap_or("?"), id(&created)?),
+                Output::Table => println!("created {} ({})", created.name, created.id),
             }
         }
         TargetsAction::List { output } => {
@@ -37,16 +37,11 @@ pub async fn run(api: &Api, action: TargetsAction) -> anyhow::Result<()> {
         }
         TargetsAction::Rm { target } => {
             let found = api.resolve(&target).await?;
-            let id = id(&found)?;
-            api.json(Method::DELETE, &format!("/api/v1/targets/{id}"), None).await?;
-            println!("deleted {} ({id})", found["name"].as_str().unwrap_or("?"));
+            api.call_without_answer(Method::DELETE, &format!("/api/v1/targets/{}", found.id)).await?;
+            println!("deleted {} ({})", found.name, found.id);
         }
     }
     Ok(())
-}
-
-fn id(target: &Value) -> anyhow::Result<&str> {
-    target["id"].as_str().context("the server answered a target without an id")
 }
 
 fn body_from_file(file: &Path) -> anyhow::Result<Value> {
