@@ -10,18 +10,19 @@ mod rule_tests;
 mod rules;
 pub mod schemas;
 mod serve;
+mod served;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod view_tests;
 
-use serde_json::Value;
 use utoipa::OpenApi;
 use utoipa::openapi::path::{HttpMethod, Paths};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::routes::table::RouteDoc;
 pub use serve::routes;
+pub use served::document_json;
 
 /// The name of the bearer-token security scheme in the document.
 pub const BEARER: &str = "bearer";
@@ -103,25 +104,6 @@ pub fn document(routes: &[RouteDoc]) -> utoipa::openapi::OpenApi {
         .build();
     document.components.get_or_insert_with(Default::default).add_security_scheme(BEARER, SecurityScheme::Http(bearer));
     document
-}
-
-/// The document as served: its JSON, with every response header marked `required`, since each one
-/// the document names is always sent (utoipa's header type has no such field).
-pub fn document_json(routes: &[RouteDoc]) -> Result<String, serde_json::Error> {
-    let mut json = serde_json::to_value(document(routes))?;
-    let operations = json["paths"].as_object_mut().into_iter().flat_map(|paths| paths.values_mut());
-    let responses = operations
-        .filter_map(Value::as_object_mut)
-        .flat_map(|item| item.values_mut())
-        .filter_map(|operation| operation.get_mut("responses")?.as_object_mut())
-        .flat_map(|responses| responses.values_mut());
-    let headers = responses
-        .filter_map(|response| response.get_mut("headers")?.as_object_mut())
-        .flat_map(|headers| headers.values_mut());
-    for header in headers.filter_map(Value::as_object_mut) {
-        header.insert("required".into(), Value::Bool(true));
-    }
-    serde_json::to_string(&json)
 }
 
 fn http_method(method: &str) -> HttpMethod {

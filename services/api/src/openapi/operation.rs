@@ -84,10 +84,14 @@ fn security(access: Access) -> Vec<SecurityRequirement> {
 }
 
 fn operation_id(route: &RouteDoc) -> String {
+    operation_id_of(route.method, route.path)
+}
+
+pub fn operation_id_of(method: &str, path: &str) -> String {
     let path: String =
-        route.path.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+        path.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     let words: Vec<&str> = path.split('_').filter(|word| !word.is_empty()).collect();
-    format!("{}_{}", route.method.to_ascii_lowercase(), words.join("_"))
+    format!("{}_{}", method.to_ascii_lowercase(), words.join("_"))
 }
 
 /// The `{name}` segments of a path template (axum 0.8 and OpenAPI write them alike).
@@ -152,7 +156,7 @@ fn with_request_id(response: ResponseBuilder) -> ResponseBuilder {
     )
 }
 
-/// A text header. Every header the document names is always sent: `super::document_json` marks
+/// A text header. Every header the document names is always sent: `super::served` marks
 /// them all `required` (utoipa's header type has no such field).
 fn header(description: &str) -> Header {
     HeaderBuilder::new().schema(text().min_length(Some(1))).description(Some(description)).build()
@@ -182,6 +186,8 @@ fn success(details: &Details) -> Response {
     if details.location {
         response = response.header("location", header("The path of what was created"));
     }
+    // Its links, if any, are added by `super::served`.
+
     let response = match details.response {
         Body::Empty => response,
         Body::Json(name) => response.content(JSON, json(schema_ref(name))),

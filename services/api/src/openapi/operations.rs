@@ -39,6 +39,17 @@ pub enum Body {
     EventStream(&'static str),
 }
 
+/// An OpenAPI link from a success response to another operation on what it answered with: the
+/// named path parameter of the operation (`method`, `path`) is taken from the response body.
+#[derive(Debug)]
+pub struct Link {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub parameter: &'static str,
+    /// A JSON pointer into the response body.
+    pub from_body: &'static str,
+}
+
 #[derive(Debug)]
 pub struct Details {
     pub method: &'static str,
@@ -55,6 +66,8 @@ pub struct Details {
     pub location: bool,
     /// It hashes a password, so it answers 503 with `Retry-After` when every hashing place is taken.
     pub hashes_passwords: bool,
+    /// Operations on what the success response describes, for clients (and schemathesis) to follow.
+    pub links: &'static [Link],
 }
 
 const fn query(name: &'static str, kind: ParamKind, description: &'static str) -> QueryParam {
@@ -97,6 +110,7 @@ const fn route(method: &'static str, path: &'static str, status: u16, response: 
         errors: &[],
         location: false,
         hashes_passwords: false,
+        links: &[],
     }
 }
 
@@ -119,6 +133,17 @@ const fn with_location(details: Details) -> Details {
 const fn hashing_passwords(details: Details) -> Details {
     Details { hashes_passwords: true, ..details }
 }
+
+const fn with_links(details: Details, links: &'static [Link]) -> Details {
+    Details { links, ..details }
+}
+
+const fn by_hostname(method: &'static str) -> Link {
+    Link { method, path: RESOURCE, parameter: "hostname", from_body: "/hostname" }
+}
+
+/// A created resource is addressed by its host name, which no `Location` header carries.
+const RESOURCE_LINKS: &[Link] = &[by_hostname("GET"), by_hostname("PUT"), by_hostname("PATCH"), by_hostname("DELETE")];
 
 /// What the login routes answer besides success: a wrong user or password (401) and too many
 /// attempts (429, with `Retry-After`); 503 comes with their password hashing.
@@ -186,10 +211,13 @@ pub const DETAILS: &[Details] = &[
     with_errors(route("POST", "/Reset", 200, Body::Json("ResetResult")), &[503]),
     route("GET", "/Routes", 200, Body::JsonList("RouteInfo")),
     route("GET", "/Resource", 200, Body::JsonList("ResourceView")),
-    with_location(with_errors(
-        with_body(route("POST", "/Resource", 201, Body::Json("ResourceView")), "ResourceBody"),
-        CREDENTIAL_WRITE_ERRORS,
-    )),
+    with_links(
+        with_location(with_errors(
+            with_body(route("POST", "/Resource", 201, Body::Json("ResourceView")), "ResourceBody"),
+            CREDENTIAL_WRITE_ERRORS,
+        )),
+        RESOURCE_LINKS,
+    ),
     route("GET", RESOURCE, 200, Body::Json("ResourceView")),
     with_errors(
         with_body(route("PUT", RESOURCE, 200, Body::Json("ResourceView")), "ResourceBody"),

@@ -1,6 +1,6 @@
 //! The document against the route table the router is built from, and its JSON against OpenAPI 3.1.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use utoipa::openapi::OpenApi;
@@ -348,4 +348,41 @@ fn the_event_stream_describes_each_event_it_sends() {
     let name = regex::Regex::new(name).expect("a regex");
     assert!(name.is_match(healthmon_domain::events::HEALTH_CHANGED), "{name}");
     assert_eq!(event["properties"]["data"]["contentMediaType"], "application/json", "{event}");
+}
+
+#[test]
+fn links_name_real_operations_and_a_field_of_the_response() {
+    let served = served();
+    let mut operations = BTreeMap::new();
+    for item in served["paths"].as_object().expect("paths").values() {
+        for operation in item.as_object().expect("a path item").values().filter(|operation| operation.is_object()) {
+            operations.insert(operation["operationId"].as_str().expect("an operation id").to_owned(), operation);
+        }
+    }
+    let mut followed = Vec::new();
+    for (from, operation) in &operations {
+        for (status, response) in operation["responses"].as_object().expect("responses") {
+            let schema = response["content"]["application/json"]["schema"]["$ref"].as_str();
+            for link in response["links"].as_object().into_iter().flat_map(|links| links.values()) {
+                let to = link["operationId"].as_str().expect("a link names its operation");
+                let target = operations.get(to).unwrap_or_else(|| panic!("{from} {status} links to no operation {to}"));
+                for (parameter, expression) in link["parameters"].as_object().expect("link parameters") {
+                    let declared = target["parameters"].as_array().into_iter().flatten();
+                    assert!(declared.clone().any(|p| p["name"] == *parameter), "{to} has no parameter {parameter}");
+                    let field =
+                        expression.as_str().and_then(|e| e.strip_prefix("$response.body#/")).expect("a pointer");
+                    let schema = schema.and_then(|s| s.strip_prefix("#/components/schemas/")).expect("a JSON body");
+                    assert!(
+                        served["components"]["schemas"][schema]["properties"].get(field).is_some(),
+                        "{schema}.{field}"
+                    );
+                }
+                followed.push((from.clone(), to.to_owned()));
+            }
+        }
+    }
+    for to in ["get_resource_hostname", "put_resource_hostname", "patch_resource_hostname", "delete_resource_hostname"]
+    {
+        assert!(followed.contains(&("post_resource".to_owned(), to.to_owned())), "POST /Resource links to {to}");
+    }
 }
