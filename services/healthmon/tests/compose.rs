@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use healthmon_runtime::Role;
 use reqwest::Url;
-use serde_yaml::{Mapping, Value};
+use serde_yaml_ng::{Mapping, Value};
 
 // Only `spawn`: this test kills the binary when done rather than stopping it gracefully.
 #[allow(dead_code)]
@@ -28,7 +28,7 @@ fn read_workspace_file(name: &str) -> String {
 /// docker-compose.yml with its `<<` merge keys applied, as Docker Compose reads it.
 fn compose() -> Value {
     let mut compose: Value =
-        serde_yaml::from_str(&read_workspace_file("docker-compose.yml")).expect("docker-compose.yml is YAML");
+        serde_yaml_ng::from_str(&read_workspace_file("docker-compose.yml")).expect("docker-compose.yml is YAML");
     compose.apply_merge().expect("the merge keys of docker-compose.yml apply");
     compose
 }

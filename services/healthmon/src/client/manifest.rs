@@ -13,7 +13,7 @@ pub fn read_document(path: &Path) -> anyhow::Result<Value> {
 }
 
 pub fn parse_document(text: &str) -> anyhow::Result<Value> {
-    Ok(serde_yaml::from_str(text)?)
+    Ok(serde_yaml_ng::from_str(text)?)
 }
 
 /// The entries of a targets file, each an object with a unique, non-empty name.
