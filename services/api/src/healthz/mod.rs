@@ -18,10 +18,11 @@ use crate::board::render;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The route, kept apart from the others so that it skips request tracing: it is called
-/// thousands of times a second and a 503 there is an answer, not a failure.
+/// The routes (`/healthz` and the predecessor's `/IsHealthy`), kept apart from the others so that
+/// they skip request tracing: they are called thousands of times a second and a 503 there is an
+/// answer, not a failure.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+    Router::new().route("/healthz", get(healthz)).route("/IsHealthy", get(healthz))
 }
 
 /// Public unless `HEALTHMON_PROTECT_HEALTHZ` is set; then it takes a token like any read.
