@@ -6,8 +6,8 @@ use clap::Parser;
 use healthmon_runtime::settings::Roles;
 use healthmon_runtime::{Role, Settings, SettingsArgs, shutdown, telemetry};
 
-use crate::client::args::ClientCommand;
 use crate::{Components, start};
+use healthmon_cli::args::ClientCommand;
 
 #[derive(Parser)]
 #[command(
@@ -47,7 +47,7 @@ enum KeysAction {
 pub fn main(fixed_role: Option<Role>) -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     if let Some(Command::Client(command)) = cli.command {
-        return Ok(crate::client::run(command));
+        return Ok(healthmon_cli::run(command));
     }
     let mut settings = Settings::load(&cli.settings)?;
     if let Some(role) = fixed_role {

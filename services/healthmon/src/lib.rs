@@ -2,7 +2,6 @@
 //! one bus. With no settings it is self-contained: a SQLite file and the in-process bus.
 
 pub mod cli;
-pub mod client;
 pub mod keys;
 
 use std::net::SocketAddr;

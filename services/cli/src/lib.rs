@@ -1,4 +1,6 @@
-//! The command-line client: subcommands that talk to a running healthmon over its HTTP API.
+//! The command-line client: subcommands that talk to a running healthmon over its HTTP API. The
+//! `healthmon` binary runs it when given a client subcommand (`healthmon targets list`, …); it
+//! reads every answer as the API's own wire types (`healthmon_wire`).
 
 mod api;
 mod apply;

@@ -386,9 +386,9 @@ mod tests {
     #[test]
     fn the_example_file_is_valid() {
         // given the repository's example targets file
-        let text = include_str!("../../../../examples/targets.yaml");
-        let desired = super::super::manifest::targets_of(&super::super::manifest::parse_document(text).expect("YAML"))
-            .expect("targets");
+        let text = include_str!("../../../examples/targets.yaml");
+        let desired =
+            crate::manifest::targets_of(&crate::manifest::parse_document(text).expect("YAML")).expect("targets");
         // when it is planned against an empty server, then every entry validates and is created
         let changes = plan(&desired, &[]).expect("a valid file");
         assert_eq!(changes.len(), 3);
