@@ -138,3 +138,41 @@ pub struct TargetPage {
     /// Pass as `cursor` for the next page; null on the last.
     pub next_cursor: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::TargetView;
+
+    fn target(fields: Value) -> Value {
+        let mut target = json!({
+            "id": "0193b6a0-0000-7000-8000-000000000001", "name": "t", "interval_s": 60, "timeout_s": 60,
+            "healthy_threshold": 5, "unhealthy_threshold": 3, "enabled": true, "tags": [],
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "revision": 1,
+            "health": {"status": "unknown", "since": null, "reason": null, "consecutive_successes": 0,
+                       "consecutive_failures": 0, "last_sample_at": null}
+        });
+        for (key, value) in fields.as_object().expect("fields") {
+            target[key] = value.clone();
+        }
+        target
+    }
+
+    /// A field of the kind left unset (null) and a field of another kind (absent) read back as
+    /// they were written, so the CLI sees what the server sent.
+    #[test]
+    fn null_and_absent_check_fields_survive_a_round_trip() {
+        let http = target(json!({"kind": "http", "url": "http://w/", "method": "GET", "expected_status": "2xx",
+                                 "headers": {}, "body_contains": null, "keepalive": false}));
+        let view: TargetView = serde_json::from_value(http.clone()).expect("an http view");
+        assert_eq!(view.body_contains, Some(None));
+        assert_eq!(view.command, None);
+        assert_eq!(serde_json::to_value(&view).expect("serializes"), http);
+
+        let tcp = target(json!({"kind": "tcp", "host": "db", "port": 5432}));
+        let view: TargetView = serde_json::from_value(tcp.clone()).expect("a tcp view");
+        assert_eq!((&view.body_contains, view.has_password), (&None, None));
+        assert_eq!(serde_json::to_value(&view).expect("serializes"), tcp);
+    }
+}
