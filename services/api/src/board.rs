@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
+use healthmon_wire::health::{AggregateHealth, StatusCounts, Verdict};
 use tokio::sync::{broadcast, mpsc};
 
 use gauges::StatusGauges;
@@ -80,10 +81,18 @@ impl Default for Aggregate {
 
 /// Renders the `/healthz` body once per change rather than once per request.
 pub fn render(counts: &Counts) -> Bytes {
-    let body = serde_json::json!({
-        "status": if counts.passing() { "pass" } else { "fail" },
-        "total": counts.total(),
-        "counts": counts,
-    });
-    Bytes::from(body.to_string())
+    let body = AggregateHealth {
+        status: if counts.passing() { Verdict::Pass } else { Verdict::Fail },
+        total: Some(counts.total()),
+        counts: Some(StatusCounts {
+            healthy: counts.healthy,
+            unhealthy: counts.unhealthy,
+            unknown: counts.unknown,
+            stale: counts.stale,
+            paused: counts.paused,
+        }),
+        reason: None,
+    };
+    // Plain data of our own: serializing it cannot fail.
+    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
 }

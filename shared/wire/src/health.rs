@@ -81,3 +81,42 @@ pub struct ResyncResult {
     /// Targets the stream held but the store lacks.
     pub removed: u64,
 }
+
+/// Whether the aggregate check passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+/// How many targets are in each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StatusCounts {
+    pub healthy: u64,
+    pub unhealthy: u64,
+    pub unknown: u64,
+    pub stale: u64,
+    pub paused: u64,
+}
+
+/// What `GET /healthz` (and `/IsHealthy`) answers: 200 with `pass` when every enabled target is
+/// healthy, else 503 with `fail`. In the moments before the first snapshot is loaded it is 503
+/// with `reason: "starting"` and no counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AggregateHealth {
+    pub status: Verdict,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<StatusCounts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl AggregateHealth {
+    /// The answer before the first snapshot is loaded.
+    pub fn starting() -> Self {
+        Self { status: Verdict::Fail, total: None, counts: None, reason: Some("starting".to_owned()) }
+    }
+}

@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use healthmon_wire::health::AggregateHealth;
 use serde::Deserialize;
-use serde_json::json;
 
 pub use self::shortcut::shortcut;
 use crate::auth::authenticate;
@@ -58,8 +58,7 @@ pub async fn healthz(State(state): State<AppState>, request: Request) -> Respons
 pub fn answer(state: &AppState, tag: Option<&str>) -> Response {
     let aggregate = state.board.load();
     if !aggregate.ready {
-        let body = json!({ "status": "fail", "reason": "starting" });
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(AggregateHealth::starting())).into_response();
     }
     let counts = aggregate.counts(tag);
     let status = if counts.passing() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

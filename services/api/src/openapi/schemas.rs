@@ -122,16 +122,6 @@ pub struct TargetPatch {
     pub ssh: SshFields,
 }
 
-/// The aggregate `/healthz` answers; `reason: "starting"` before the first snapshot is loaded.
-#[derive(Serialize, ToSchema)]
-pub struct AggregateHealth {
-    /// "pass" or "fail".
-    pub status: String,
-    pub total: Option<u64>,
-    pub counts: Option<BTreeMap<String, u64>>,
-    pub reason: Option<String>,
-}
-
 /// One event of `GET /api/v1/events`, as its `event`, `id` and `data` lines (comment lines, such
 /// as the one that opens the stream and the keep-alives, are not events).
 #[derive(Serialize, ToSchema)]
