@@ -23,10 +23,10 @@ pub const CHECK_EVERY: Duration = Duration::from_secs(2);
 const REPUBLISH_CHUNK: usize = 1000;
 pub const REPUBLISHED_METRIC: &str = "healthmon_plan_targets_republished_total";
 
-/// Which stored targets to republish now. At the first comparison, every one the stream lacks:
-/// nothing of this process's can be on the way yet, and a target republished needlessly costs one
-/// event. Later, only those missing twice in a row: one created a moment ago may still wait in
-/// the outbox, and waits there less than [`CHECK_EVERY`].
+/// Which stored targets to republish now (comparisons are made only while no target event waits
+/// in the outbox). At the first comparison, every one the stream lacks: a target republished
+/// needlessly costs one event. Later, only those missing twice in a row: one created between the
+/// outbox check and the reads may be on its way still.
 pub fn to_republish(stored: &[Uuid], stream_keys: &HashSet<Uuid>, missing_before: Option<&HashSet<Uuid>>) -> Vec<Uuid> {
     stored
         .iter()
@@ -65,6 +65,20 @@ impl PlanKeeper {
 
     /// One comparison; returns how many targets it republished.
     pub async fn check(&mut self) -> anyhow::Result<usize> {
+        // While the relay works through a backlog of target events (say thousands of targets just
+        // created), the stream lags the store by design: compare only once it has caught up.
+        if self.store.target_events_pending().await.context("looking for target events in the outbox")? {
+            return Ok(0);
+        }
+        // The stream keeps a word on every target it ever heard of (a deleted one's too), so it
+        // cannot count fewer keys than the store has targets unless it lost some: the cheap test
+        // first, and the full comparison (every id and every key) only when it fails.
+        let stored_count = self.store.target_count().await.context("counting the stored targets")?;
+        let stream_count = self.bus.key_count(Stream::Targets).await.context("counting the targets stream's keys")?;
+        if stream_count >= stored_count {
+            self.missing_before = Some(HashSet::new());
+            return Ok(0);
+        }
         let stored = self.store.target_ids().await.context("reading the stored target ids")?;
         let stream_keys: HashSet<Uuid> = self
             .bus

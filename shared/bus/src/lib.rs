@@ -210,6 +210,12 @@ pub trait EventBus: Send + Sync + 'static {
     /// targets stream these are the targets the stream still has a word on, whatever that word is.
     async fn keys(&self, stream: Stream) -> anyhow::Result<Vec<String>>;
 
+    /// How many keys [`EventBus::keys`] would list, without listing them (cheap enough to ask
+    /// every few seconds at 100 000 targets).
+    async fn key_count(&self, stream: Stream) -> anyhow::Result<u64> {
+        Ok(self.keys(stream).await?.len() as u64)
+    }
+
     /// Whether the bus is reachable now (for readiness).
     async fn check(&self) -> anyhow::Result<()>;
     /// Whether the connection is up right now, without a round trip: cheap enough to ask before

@@ -233,6 +233,18 @@ impl EventBus for NatsBus {
         Ok(keys.into_iter().collect())
     }
 
+    /// From the stream's info, which counts its subjects.
+    async fn key_count(&self, stream: Stream) -> anyhow::Result<u64> {
+        let stream_name = self.inner.naming.stream_name(stream);
+        let js_stream = self
+            .inner
+            .jetstream
+            .get_stream(&stream_name)
+            .await
+            .with_context(|| format!("reading stream {stream_name}"))?;
+        Ok(js_stream.cached_info().state.subjects_count)
+    }
+
     fn is_connected(&self) -> bool {
         self.inner.client.connection_state() == State::Connected
     }

@@ -453,6 +453,8 @@ async fn keys_are_those_the_stream_holds_each_once(harness: Arc<Harness>) {
     assert_eq!(bus.keys(Stream::Samples).await.expect("keys"), ["c"]);
     assert!(bus.keys(Stream::Health).await.expect("keys").is_empty());
     assert_eq!(other_prefix.keys(Stream::Targets).await.expect("keys"), ["d"]);
+    assert_eq!(bus.key_count(Stream::Targets).await.expect("key count"), 2);
+    assert_eq!(bus.key_count(Stream::Health).await.expect("key count"), 0);
 }
 
 async fn prefixes_and_streams_are_isolated(harness: Arc<Harness>) {

@@ -113,6 +113,12 @@ pub trait Store: Accounts + Send + Sync + 'static {
     /// target, so a republish can never overtake a newer change.
     async fn republish_targets(&self, ids: &[Uuid], source: &str) -> anyhow::Result<usize>;
 
+    /// How many targets are stored.
+    async fn target_count(&self) -> anyhow::Result<u64>;
+
+    /// Whether target events wait in the outbox, not yet relayed to the bus.
+    async fn target_events_pending(&self) -> anyhow::Result<bool>;
+
     /// Whether the database answers (for readiness).
     async fn check(&self) -> anyhow::Result<()>;
 }

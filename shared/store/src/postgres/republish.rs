@@ -34,3 +34,16 @@ pub(super) async fn republish(pool: &PgPool, ids: &[Uuid], source: &str) -> anyh
     tx.commit().await.context("commit the republished targets")?;
     Ok(events.len())
 }
+
+pub(super) async fn target_events_pending(pool: &PgPool) -> anyhow::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM outbox WHERE stream = 'targets')")
+        .fetch_one(pool)
+        .await
+        .context("look for target events in the outbox")
+}
+
+pub(super) async fn target_count(pool: &PgPool) -> anyhow::Result<u64> {
+    let count: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM targets").fetch_one(pool).await.context("count the targets")?;
+    Ok(u64::try_from(count).unwrap_or_default())
+}

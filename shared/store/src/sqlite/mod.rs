@@ -168,6 +168,14 @@ impl Store for SqliteStore {
         republish::republish(&self.pool, ids, source).await
     }
 
+    async fn target_count(&self) -> anyhow::Result<u64> {
+        republish::target_count(&self.pool).await
+    }
+
+    async fn target_events_pending(&self) -> anyhow::Result<bool> {
+        republish::target_events_pending(&self.pool).await
+    }
+
     async fn check(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.context("ping SQLite")?;
         Ok(())
