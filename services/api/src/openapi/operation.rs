@@ -60,7 +60,7 @@ pub fn build(route: &RouteDoc) -> Operation {
 pub fn tag(path: &str) -> &'static str {
     match path {
         "/healthz" => "health",
-        "/livez" | "/readyz" => "operations",
+        "/livez" | "/readyz" | "/metrics" => "operations",
         "/openapi.json" | "/docs" => "reference",
         _ if path.starts_with("/api/v1/targets/{id}/") => "history",
         _ if path.starts_with("/api/v1/targets") => "targets",

@@ -146,7 +146,7 @@ fn compatibility_routes_are_tagged_compat() {
     for route in &routes {
         let tags = operation_json(&document, route)["tags"].clone();
         let compat = !route.path.starts_with("/api/")
-            && !["/healthz", "/livez", "/readyz", "/openapi.json", "/docs"].contains(&route.path);
+            && !["/healthz", "/livez", "/readyz", "/metrics", "/openapi.json", "/docs"].contains(&route.path);
         assert_eq!(tags == serde_json::json!(["compat"]), compat, "{} {}: {tags}", route.method, route.path);
     }
 }
@@ -385,4 +385,12 @@ fn links_name_real_operations_and_a_field_of_the_response() {
     {
         assert!(followed.contains(&("post_resource".to_owned(), to.to_owned())), "POST /Resource links to {to}");
     }
+}
+
+#[test]
+fn the_service_s_own_endpoints_are_tagged_operations_not_compat() {
+    for path in ["/livez", "/readyz", "/metrics"] {
+        assert_eq!(super::operation::tag(path), "operations", "{path}");
+    }
+    assert_eq!(super::operation::tag("/IsHealthy"), "compat");
 }
