@@ -23,17 +23,17 @@ pub const CHECK_EVERY: Duration = Duration::from_secs(2);
 const REPUBLISH_CHUNK: usize = 1000;
 pub const REPUBLISHED_METRIC: &str = "healthmon_plan_targets_republished_total";
 
-/// Which stored targets to republish now (comparisons are made only while no target event waits
-/// in the outbox). At the first comparison, every one the stream lacks: a target republished
+/// The stored targets the stream has no word on.
+pub fn missing_from_stream(stored: &[Uuid], stream_keys: &HashSet<Uuid>) -> Vec<Uuid> {
+    stored.iter().copied().filter(|id| !stream_keys.contains(id)).collect()
+}
+
+/// Which of the `missing` targets to republish now (comparisons are made only while no target
+/// event waits in the outbox). At the first comparison, every one: a target republished
 /// needlessly costs one event. Later, only those missing twice in a row: one created between the
 /// outbox check and the reads may be on its way still.
-pub fn to_republish(stored: &[Uuid], stream_keys: &HashSet<Uuid>, missing_before: Option<&HashSet<Uuid>>) -> Vec<Uuid> {
-    stored
-        .iter()
-        .copied()
-        .filter(|id| !stream_keys.contains(id))
-        .filter(|id| missing_before.is_none_or(|before| before.contains(id)))
-        .collect()
+pub fn to_republish(missing: &[Uuid], missing_before: Option<&HashSet<Uuid>>) -> Vec<Uuid> {
+    missing.iter().copied().filter(|id| missing_before.is_none_or(|before| before.contains(id))).collect()
 }
 
 /// Compares the store and the targets stream, one [`PlanKeeper::check`] at a time.
@@ -88,8 +88,9 @@ impl PlanKeeper {
             .iter()
             .filter_map(|key| Uuid::try_parse(key).ok())
             .collect();
-        let republish = to_republish(&stored, &stream_keys, self.missing_before.as_ref());
-        self.missing_before = Some(stored.into_iter().filter(|id| !stream_keys.contains(id)).collect());
+        let missing = missing_from_stream(&stored, &stream_keys);
+        let republish = to_republish(&missing, self.missing_before.as_ref());
+        self.missing_before = Some(missing.into_iter().collect());
         if republish.is_empty() {
             return Ok(0);
         }
@@ -130,22 +131,25 @@ mod tests {
     #[test]
     fn given_an_empty_stream_at_the_first_comparison_then_every_stored_target_is_republished() {
         let stored = ids(3);
-        assert_eq!(to_republish(&stored, &HashSet::new(), None), stored);
+        let missing = missing_from_stream(&stored, &HashSet::new());
+        assert_eq!(to_republish(&missing, None), stored);
     }
 
     #[test]
     fn given_a_target_missing_for_the_first_time_later_on_then_it_waits_one_more_comparison() {
         let stored = ids(2);
         let stream_keys: HashSet<Uuid> = [stored[0]].into();
-        assert!(to_republish(&stored, &stream_keys, Some(&HashSet::new())).is_empty());
+        let missing = missing_from_stream(&stored, &stream_keys);
+        assert!(to_republish(&missing, Some(&HashSet::new())).is_empty());
         let missing_before: HashSet<Uuid> = [stored[1]].into();
-        assert_eq!(to_republish(&stored, &stream_keys, Some(&missing_before)), vec![stored[1]]);
+        assert_eq!(to_republish(&missing, Some(&missing_before)), vec![stored[1]]);
     }
 
     #[test]
     fn given_a_complete_stream_then_nothing_is_republished() {
         let stored = ids(4);
         let stream_keys: HashSet<Uuid> = stored.iter().copied().collect();
-        assert!(to_republish(&stored, &stream_keys, None).is_empty());
+        let missing = missing_from_stream(&stored, &stream_keys);
+        assert!(to_republish(&missing, None).is_empty());
     }
 }
