@@ -14,48 +14,31 @@ use crate::target_writes::TargetTx;
 #[async_trait]
 impl TargetTx for PgWrite {
     async fn insert_target(&mut self, target: &Target) -> anyhow::Result<()> {
-        sqlx::query(
-        "INSERT INTO targets (id, name, kind, enabled, tags, spec, revision, check_version, created_at, updated_at, \
-         resource_host) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(target.id)
-    .bind(&target.spec.name)
-    .bind(target.kind())
-    .bind(target.spec.enabled)
-    .bind(Json(&target.spec.tags))
-    .bind(Json(target))
-    .bind(target.revision)
-    .bind(target.check_version)
-    .bind(target.created_at)
-    .bind(target.updated_at)
-    .bind(target.spec.resource_hostname())
-    .execute(&mut *self.0)
-    .await
-    .map_err(|error| target_write_error(error, target, "insert the target"))?;
+        let insert = sqlx::query(
+            "INSERT INTO targets (id, name, kind, enabled, tags, spec, revision, check_version, created_at, \
+             updated_at, resource_host) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(target.id);
+        bind_columns(insert, target)
+            .execute(&mut *self.0)
+            .await
+            .map_err(|error| target_write_error(error, target, "insert the target"))?;
         Ok(())
     }
 
     async fn replace_target(&mut self, target: &Target) -> anyhow::Result<bool> {
-        let updated = sqlx::query(
+        let update = sqlx::query(
             "UPDATE targets SET name = $3, kind = $4, enabled = $5, tags = $6, spec = $7, revision = $8, \
-         check_version = $9, created_at = $10, updated_at = $11, resource_host = $12 WHERE id = $1 AND revision = $2",
+             check_version = $9, created_at = $10, updated_at = $11, resource_host = $12 \
+             WHERE id = $1 AND revision = $2",
         )
         .bind(target.id)
-        .bind(target.revision - 1)
-        .bind(&target.spec.name)
-        .bind(target.kind())
-        .bind(target.spec.enabled)
-        .bind(Json(&target.spec.tags))
-        .bind(Json(target))
-        .bind(target.revision)
-        .bind(target.check_version)
-        .bind(target.created_at)
-        .bind(target.updated_at)
-        .bind(target.spec.resource_hostname())
-        .execute(&mut *self.0)
-        .await
-        .map_err(|error| target_write_error(error, target, "update the target"))?
-        .rows_affected();
+        .bind(target.revision - 1);
+        let updated = bind_columns(update, target)
+            .execute(&mut *self.0)
+            .await
+            .map_err(|error| target_write_error(error, target, "update the target"))?
+            .rows_affected();
         Ok(updated > 0)
     }
 
@@ -103,4 +86,22 @@ impl TargetTx for PgWrite {
         }
         Ok(Some(revision))
     }
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds the target's stored columns, `name` to `resource_host`, in the order both the insert
+/// and the update number them.
+fn bind_columns<'q>(query: PgQuery<'q>, target: &'q Target) -> PgQuery<'q> {
+    query
+        .bind(&target.spec.name)
+        .bind(target.kind())
+        .bind(target.spec.enabled)
+        .bind(Json(&target.spec.tags))
+        .bind(Json(target))
+        .bind(target.revision)
+        .bind(target.check_version)
+        .bind(target.created_at)
+        .bind(target.updated_at)
+        .bind(target.spec.resource_hostname())
 }

@@ -13,49 +13,31 @@ use crate::target_writes::TargetTx;
 #[async_trait]
 impl TargetTx for SqliteWrite {
     async fn insert_target(&mut self, target: &Target) -> anyhow::Result<()> {
-        sqlx::query(
-        "INSERT INTO targets (id, name, kind, enabled, tags, spec, revision, check_version, created_at, updated_at, \
-         resource_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(uuid_text(target.id))
-    .bind(&target.spec.name)
-    .bind(target.kind())
-    .bind(target.spec.enabled)
-    .bind(serde_json::to_string(&target.spec.tags).context("encode the target's tags")?)
-    .bind(serde_json::to_string(target).context("encode the target")?)
-    .bind(target.revision)
-    .bind(target.check_version)
-    .bind(micros(target.created_at))
-    .bind(micros(target.updated_at))
-    .bind(target.spec.resource_hostname())
-    .execute(&mut *self.0)
-    .await
-    .map_err(|error| target_write_error(error, target, "insert the target"))?;
+        let insert = sqlx::query(
+            "INSERT INTO targets (id, name, kind, enabled, tags, spec, revision, check_version, created_at, \
+             updated_at, resource_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(uuid_text(target.id));
+        bind_columns(insert, target)?
+            .execute(&mut *self.0)
+            .await
+            .map_err(|error| target_write_error(error, target, "insert the target"))?;
         Ok(())
     }
 
     async fn replace_target(&mut self, target: &Target) -> anyhow::Result<bool> {
         let id = uuid_text(target.id);
-        let updated = sqlx::query(
+        let update = sqlx::query(
             "UPDATE targets SET name = ?, kind = ?, enabled = ?, tags = ?, spec = ?, revision = ?, check_version = ?, \
          created_at = ?, updated_at = ?, resource_host = ? WHERE id = ? AND revision = ?",
-        )
-        .bind(&target.spec.name)
-        .bind(target.kind())
-        .bind(target.spec.enabled)
-        .bind(serde_json::to_string(&target.spec.tags).context("encode the target's tags")?)
-        .bind(serde_json::to_string(target).context("encode the target")?)
-        .bind(target.revision)
-        .bind(target.check_version)
-        .bind(micros(target.created_at))
-        .bind(micros(target.updated_at))
-        .bind(target.spec.resource_hostname())
-        .bind(&id)
-        .bind(target.revision - 1)
-        .execute(&mut *self.0)
-        .await
-        .map_err(|error| target_write_error(error, target, "update the target"))?
-        .rows_affected();
+        );
+        let updated = bind_columns(update, target)?
+            .bind(&id)
+            .bind(target.revision - 1)
+            .execute(&mut *self.0)
+            .await
+            .map_err(|error| target_write_error(error, target, "update the target"))?
+            .rows_affected();
         Ok(updated > 0)
     }
 
@@ -106,4 +88,22 @@ impl TargetTx for SqliteWrite {
         }
         Ok(Some(revision))
     }
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Binds the target's stored columns, `name` to `resource_host`, in the order both the insert
+/// and the update name them.
+fn bind_columns<'q>(query: SqliteQuery<'q>, target: &'q Target) -> anyhow::Result<SqliteQuery<'q>> {
+    Ok(query
+        .bind(&target.spec.name)
+        .bind(target.kind())
+        .bind(target.spec.enabled)
+        .bind(serde_json::to_string(&target.spec.tags).context("encode the target's tags")?)
+        .bind(serde_json::to_string(target).context("encode the target")?)
+        .bind(target.revision)
+        .bind(target.check_version)
+        .bind(micros(target.created_at))
+        .bind(micros(target.updated_at))
+        .bind(target.spec.resource_hostname()))
 }
