@@ -31,11 +31,43 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).expect("a free port").port()
 }
 
+/// A free loopback port for a server that a test stops and starts again on the same port.
+///
+/// It lies below the kernel's ephemeral range (32768 and up on Linux), because while such a server
+/// is down, a port in that range can be taken by any client's outgoing socket, and a client that
+/// keeps reconnecting to it can even connect to itself (TCP simultaneous open), so the server
+/// cannot bind it again.
+pub fn restartable_port() -> u16 {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    for _ in 0..1000 {
+        let port = rng.random_range(20_000..32_000);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below the ephemeral range")
+}
+
 /// Blocks until something accepts connections on 127.0.0.1:`port`; panics naming `what` after 20 s.
 pub fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "{what} did not open port {port}");
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restartable_port_is_free_and_below_the_ephemeral_range() {
+        let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").expect("the ephemeral range");
+        let lowest_ephemeral: u16 = range.split_whitespace().next().and_then(|low| low.parse().ok()).expect("a port");
+        let port = restartable_port();
+        assert!(port < lowest_ephemeral, "{port} is below {lowest_ephemeral}");
+        assert!(TcpListener::bind(("127.0.0.1", port)).is_ok(), "{port} is free");
     }
 }

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use futures::StreamExt;
 use healthmon_bus::{Naming, Stream};
 
-use crate::{free_port, wait_for_port};
+use crate::{restartable_port, wait_for_port};
 
 const NATS_SERVER: &str = "/usr/sbin/nats-server";
 
@@ -19,7 +19,7 @@ pub struct PrivateNats {
 
 impl PrivateNats {
     pub fn start() -> Self {
-        let mut nats = Self { port: free_port(), dir: tempfile::tempdir().expect("temp dir"), child: None };
+        let mut nats = Self { port: restartable_port(), dir: tempfile::tempdir().expect("temp dir"), child: None };
         nats.resume();
         nats
     }
@@ -39,6 +39,11 @@ impl PrivateNats {
             .expect("start nats-server");
         self.child = Some(child);
         wait_for_port(self.port, "nats-server");
+        // Something else may hold the port: then this server exits, and the port answers for
+        // another process, which no test should mistake for its own server.
+        if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+            panic!("nats-server on port {} exited at start ({status})", self.port);
+        }
     }
 
     /// SIGTERM, as a restart by an operator or an orchestrator does: the server flushes and exits.

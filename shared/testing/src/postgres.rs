@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::{free_port, wait_for_port};
+use crate::{restartable_port, wait_for_port};
 
 /// A throwaway cluster made with initdb, run by the `postgres` user (initdb refuses root).
 pub struct PrivatePostgres {
@@ -23,7 +23,7 @@ impl PrivatePostgres {
             .expect("a PostgreSQL version");
         let bin = PathBuf::from(format!("/usr/lib/postgresql/{version}/bin"));
         let dir = tempfile::tempdir().expect("temp dir");
-        let postgres = Self { port: free_port(), dir, bin };
+        let postgres = Self { port: restartable_port(), dir, bin };
         let chowned = Command::new("chown").arg("postgres").arg(postgres.dir.path()).status().expect("chown");
         assert!(chowned.success(), "chown the cluster directory to postgres");
         postgres.as_postgres("initdb", &["-D", &postgres.data(), "-A", "trust", "-U", "postgres", "--no-sync"]);

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use crate::free_port;
+use crate::restartable_port;
 
 /// The local account tests log in as.
 pub const TEST_USER: &str = "hmtest";
@@ -30,9 +30,9 @@ pub struct Sshd {
 }
 
 impl Sshd {
-    /// On a free port.
+    /// On a free port that a second sshd can take again after this one is dropped.
     pub fn start() -> Sshd {
-        Self::start_on(free_port())
+        Self::start_on(restartable_port())
     }
 
     /// On `port`, with a host key of its own.
