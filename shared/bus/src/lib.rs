@@ -14,7 +14,7 @@ use futures::stream::BoxStream;
 pub use memory::MemoryBus;
 pub use nats::NatsBus;
 
-/// The event streams: the three of the architecture, plus the dead letters.
+/// The event streams: the three of the architecture, the dead letters and the alerts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stream {
     /// `probe.sampled`: limits retention, bounded age.
@@ -27,10 +27,13 @@ pub enum Stream {
     /// Messages a consumer could never process (malformed, or refused by the store), each with
     /// its reason, kept for an operator to look at instead of holding up the messages behind it.
     DeadLetters,
+    /// `alert.*`: every incident change (triggered, reminded, resolved, suppressed), keyed by the
+    /// alert rule's id, for other systems to subscribe to as they do to health changes.
+    Alerts,
 }
 
 impl Stream {
-    pub const ALL: [Stream; 4] = [Stream::Samples, Stream::Health, Stream::Targets, Stream::DeadLetters];
+    pub const ALL: [Stream; 5] = [Stream::Samples, Stream::Health, Stream::Targets, Stream::DeadLetters, Stream::Alerts];
 
     /// The subject token: `<prefix>.<token>.<key>`.
     pub fn token(self) -> &'static str {
@@ -39,6 +42,7 @@ impl Stream {
             Stream::Health => "health",
             Stream::Targets => "targets",
             Stream::DeadLetters => "deadletters",
+            Stream::Alerts => "alerts",
         }
     }
 }

@@ -96,7 +96,7 @@ impl MemoryBus {
                     max_messages: options.max_messages_per_stream,
                     max_age: match stream {
                         Stream::Samples => Some(options.samples_max_age),
-                        Stream::Health | Stream::DeadLetters => Some(options.health_max_age),
+                        Stream::Health | Stream::DeadLetters | Stream::Alerts => Some(options.health_max_age),
                         Stream::Targets => None,
                     },
                     newest_per_subject_only: stream == Stream::Targets,

@@ -139,7 +139,7 @@ impl NatsBus {
         let naming = &self.inner.naming;
         let (max_age, max_messages_per_subject) = match stream {
             Stream::Samples => (self.inner.options.samples_max_age, 0),
-            Stream::Health | Stream::DeadLetters => (self.inner.options.health_max_age, 0),
+            Stream::Health | Stream::DeadLetters | Stream::Alerts => (self.inner.options.health_max_age, 0),
             // Zero max age is unlimited: the newest event per target is the plan, however old.
             Stream::Targets => (Duration::ZERO, 1),
         };

@@ -2,6 +2,7 @@
 //! scheduling math. Nothing in this crate performs I/O, so every rule is testable without tokio.
 
 pub mod address_policy;
+pub mod alerting;
 pub mod credential;
 pub mod events;
 pub mod expected_status;

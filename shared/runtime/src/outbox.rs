@@ -68,6 +68,7 @@ impl OutboxSink for BusSink {
         let stream = match event.stream {
             OutboxStream::Targets => Stream::Targets,
             OutboxStream::Health => Stream::Health,
+            OutboxStream::Alerts => Stream::Alerts,
         };
         let payload = Bytes::copy_from_slice(&event.payload);
         self.bus.publish(stream, &event.key.to_string(), &event.msg_id.to_string(), payload).await

@@ -2,6 +2,7 @@
 //! migrations from `migrations/<dialect>` at the repository root. The backend is chosen by URL scheme.
 
 pub mod accounts;
+pub mod alerting;
 mod common;
 mod modify;
 pub mod postgres;
@@ -21,13 +22,14 @@ use healthmon_domain::{Sample, Target};
 use uuid::Uuid;
 
 pub use accounts::Accounts;
+pub use alerting::Alerting;
 pub use modify::modify_target;
 pub use types::*;
 pub use unstorable::is_unstorable;
 
 #[async_trait]
 /// Targets, history and health; users and tokens through its [`Accounts`] half.
-pub trait Store: Accounts + Send + Sync + 'static {
+pub trait Store: Accounts + Alerting + Send + Sync + 'static {
     /// Inserts the target, its `unknown` health and a `target.created` outbox event, atomically.
     async fn create_target(&self, target: &Target, source: &str) -> anyhow::Result<()>;
 

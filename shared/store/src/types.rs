@@ -73,6 +73,8 @@ pub struct TransitionRecord {
 pub enum OutboxStream {
     Targets,
     Health,
+    /// Incident changes, keyed by alert rule id.
+    Alerts,
 }
 
 impl OutboxStream {
@@ -80,6 +82,7 @@ impl OutboxStream {
         match self {
             Self::Targets => "targets",
             Self::Health => "health",
+            Self::Alerts => "alerts",
         }
     }
 
@@ -87,6 +90,7 @@ impl OutboxStream {
         match text {
             "targets" => Some(Self::Targets),
             "health" => Some(Self::Health),
+            "alerts" => Some(Self::Alerts),
             _ => None,
         }
     }
@@ -97,7 +101,7 @@ impl OutboxStream {
 pub struct OutboxEvent {
     pub seq: i64,
     pub stream: OutboxStream,
-    /// The subject key: the target id.
+    /// The subject key: the target id (the alert rule id on the alerts stream).
     pub key: Uuid,
     /// The bus de-duplication id (the CloudEvent id).
     pub msg_id: Uuid,

@@ -1,6 +1,7 @@
 //! Postgres store: the production backend, shared by every api and projector instance.
 
 mod accounts;
+mod alerting;
 mod fence;
 mod outbox;
 mod projection;

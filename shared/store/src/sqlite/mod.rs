@@ -1,6 +1,7 @@
 //! SQLite store: the zero-configuration backend of the all-in-one binary (one process per file).
 
 mod accounts;
+mod alerting;
 mod fence;
 mod outbox;
 mod projection;
