@@ -1,0 +1,1 @@
+//! Sending one notification to one notifier's receiver, by kind.
