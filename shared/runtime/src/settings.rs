@@ -28,7 +28,7 @@ pub struct Settings {
     pub nats_url: Option<String>,
     /// Prefix of every NATS subject, stream, consumer and bucket.
     pub nats_prefix: String,
-    /// Which of `api`, `prober`, `projector` this process runs.
+    /// Which of `api`, `prober`, `projector`, `notifier` this process runs.
     pub roles: Roles,
     /// This instance's name in events, samples and metrics.
     pub instance: String,
@@ -64,6 +64,9 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Samples a prober holds while the bus cannot take them; beyond it the oldest are dropped.
     pub prober_buffer: usize,
+    /// How long a notification is retried before its delivery is given up as `failed`.
+    #[serde(rename = "delivery_give_up_s", with = "values::seconds")]
+    pub delivery_give_up: Duration,
 }
 
 impl Default for Settings {
@@ -89,6 +92,7 @@ impl Default for Settings {
             cors_origins: CorsOrigins::default(),
             request_timeout: Duration::from_secs(30),
             prober_buffer: 100_000,
+            delivery_give_up: Duration::from_secs(86_400),
         }
     }
 }
@@ -128,6 +132,7 @@ impl Settings {
         }
         within("session_ttl_s", self.session_ttl, 60, 30 * 86400)?;
         within("request_timeout_s", self.request_timeout, 1, 3600)?;
+        within("delivery_give_up_s", self.delivery_give_up, 1, 30 * 86400)?;
         anyhow::ensure!((1..=10_000_000).contains(&self.prober_buffer), "prober_buffer must be 1 to 10000000");
         anyhow::ensure!(
             !self.nats_prefix.is_empty()

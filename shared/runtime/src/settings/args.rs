@@ -31,7 +31,7 @@ pub struct SettingsArgs {
     #[arg(long, env = "HEALTHMON_NATS_PREFIX", value_name = "PREFIX", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nats_prefix: Option<String>,
-    /// Roles this process runs: comma list of api, prober, projector [default: all three].
+    /// Roles this process runs: comma list of api, prober, projector, notifier [default: all four].
     #[arg(long, env = "HEALTHMON_ROLES", value_name = "LIST", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Roles>,
@@ -95,4 +95,8 @@ pub struct SettingsArgs {
     #[arg(long, env = "HEALTHMON_PROBER_BUFFER", value_name = "SAMPLES", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prober_buffer: Option<usize>,
+    /// Seconds a notification is retried before its delivery is given up as failed [default: 86400].
+    #[arg(long, env = "HEALTHMON_DELIVERY_GIVE_UP_S", value_name = "SECONDS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_give_up_s: Option<u64>,
 }

@@ -49,16 +49,18 @@ pub enum Role {
     Api,
     Prober,
     Projector,
+    Notifier,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Api, Role::Prober, Role::Projector];
+    pub const ALL: [Role; 4] = [Role::Api, Role::Prober, Role::Projector, Role::Notifier];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Api => "api",
             Role::Prober => "prober",
             Role::Projector => "projector",
+            Role::Notifier => "notifier",
         }
     }
 }
@@ -70,7 +72,7 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|role| role.as_str() == text)
-            .ok_or_else(|| anyhow::anyhow!("unknown role \"{text}\" (use api, prober, projector)"))
+            .ok_or_else(|| anyhow::anyhow!("unknown role \"{text}\" (use api, prober, projector, notifier)"))
     }
 }
 
@@ -100,9 +102,11 @@ impl Roles {
         self.0.contains(&role)
     }
 
-    /// Whether every role runs here, so nothing needs to reach another process over a bus.
+    /// Whether every role that talks to the others over the bus runs here (api, prober and
+    /// projector), so nothing needs to reach another process over a bus. The notifier is not one:
+    /// it reads what it needs from the store, and the bus only wakes it up.
     pub fn are_all(&self) -> bool {
-        Role::ALL.iter().all(|role| self.contains(*role))
+        [Role::Api, Role::Prober, Role::Projector].iter().all(|role| self.contains(*role))
     }
 
     pub fn as_slice(&self) -> &[Role] {
@@ -285,7 +289,7 @@ mod tests {
         assert_eq!(roles.to_string(), "projector,api");
         assert!(!roles.are_all());
         assert!("api,prober,projector".parse::<Roles>().unwrap().are_all());
-        assert_eq!("api,cook".parse::<Roles>().unwrap_err(), "unknown role \"cook\" (use api, prober, projector)");
+        assert_eq!("api,cook".parse::<Roles>().unwrap_err(), "unknown role \"cook\" (use api, prober, projector, notifier)");
         assert!(" , ".parse::<Roles>().unwrap_err().contains("at least one"));
     }
 
