@@ -4,9 +4,11 @@
 //! decide; nothing here reads a clock or touches the network.
 
 pub mod context;
+mod fields;
 pub mod incident;
 pub mod maintenance;
 pub mod notifier;
+pub mod retry;
 pub mod rule;
 
 pub use context::{AlertRef, HealthSummary, NotificationContext, NotificationEvent, TargetSummary};

@@ -24,15 +24,8 @@ pub enum NotifierKind {
 }
 
 impl NotifierKind {
-    pub const ALL: [NotifierKind; 7] = [
-        Self::Webhook,
-        Self::Slack,
-        Self::Discord,
-        Self::Teams,
-        Self::Pagerduty,
-        Self::Email,
-        Self::Ntfy,
-    ];
+    pub const ALL: [NotifierKind; 7] =
+        [Self::Webhook, Self::Slack, Self::Discord, Self::Teams, Self::Pagerduty, Self::Email, Self::Ntfy];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -159,7 +152,9 @@ impl NotifierSpec {
             Destination::Email(email) => {
                 email.password.as_mut().map(|password| ("password".to_owned(), password)).into_iter().collect()
             }
-            Destination::Ntfy(ntfy) => ntfy.token.as_mut().map(|token| ("token".to_owned(), token)).into_iter().collect(),
+            Destination::Ntfy(ntfy) => {
+                ntfy.token.as_mut().map(|token| ("token".to_owned(), token)).into_iter().collect()
+            }
         }
     }
 
