@@ -10,7 +10,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use healthmon_domain::alerting::{AlertRuleSpec, Incident, MaintenanceSpec, NotificationContext, NotificationEvent, NotifierSpec};
+use healthmon_domain::alerting::{
+    AlertRuleSpec, Incident, MaintenanceSpec, NotificationContext, NotificationEvent, NotifierSpec,
+};
 use uuid::Uuid;
 
 use crate::{Page, TargetRecord, TransitionRecord};
@@ -135,11 +137,22 @@ pub struct DeliveryFilter {
 /// How one attempt went.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttemptOutcome {
-    Delivered { status_code: Option<u16>, at: DateTime<Utc> },
+    Delivered {
+        status_code: Option<u16>,
+        at: DateTime<Utc>,
+    },
     /// Failed; try again at `next_attempt_at`.
-    Retry { status_code: Option<u16>, error: String, next_attempt_at: DateTime<Utc> },
+    Retry {
+        status_code: Option<u16>,
+        error: String,
+        next_attempt_at: DateTime<Utc>,
+    },
     /// Failed for the last time.
-    Failed { status_code: Option<u16>, error: String, at: DateTime<Utc> },
+    Failed {
+        status_code: Option<u16>,
+        error: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// The pending queue at a glance, for `/metrics`.
@@ -223,7 +236,12 @@ pub trait Alerting: Send + Sync {
 
     /// Runs one notifier turn (see the module comment) over at most `limit` transitions. Returns
     /// `None`, having decided nothing, when another process's turn is running.
-    async fn alerting_turn(&self, now: DateTime<Utc>, limit: u32, decide: &Decide<'_>) -> anyhow::Result<Option<TurnOutput>>;
+    async fn alerting_turn(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        decide: &Decide<'_>,
+    ) -> anyhow::Result<Option<TurnOutput>>;
 
     /// Records one delivery outside a turn (a notifier's test).
     async fn enqueue_delivery(&self, delivery: &NewDelivery) -> anyhow::Result<()>;

@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod alerting;
+mod alerting_rows;
+mod alerting_turn;
 mod common;
 mod modify;
 pub mod postgres;

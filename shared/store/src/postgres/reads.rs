@@ -112,7 +112,7 @@ fn sample_from_row(row: &PgRow) -> anyhow::Result<Sample> {
     })
 }
 
-fn transition_from_row(row: &PgRow) -> anyhow::Result<TransitionRecord> {
+pub(super) fn transition_from_row(row: &PgRow) -> anyhow::Result<TransitionRecord> {
     let from: String = row.try_get("from_status").context("read transition origin")?;
     let to: String = row.try_get("to_status").context("read transition destination")?;
     Ok(TransitionRecord {
@@ -123,4 +123,15 @@ fn transition_from_row(row: &PgRow) -> anyhow::Result<TransitionRecord> {
         at: row.try_get("at").context("read transition time")?,
         reason: row.try_get("reason").context("read transition reason")?,
     })
+}
+
+/// Those of `ids` that are stored, with their health, by id.
+pub(super) async fn targets_by_ids<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    ids: &[Uuid],
+) -> anyhow::Result<Vec<TargetRecord>> {
+    let mut query = select_records();
+    query.push(" AND t.id = ANY(").push_bind(ids.to_vec()).push(") ORDER BY t.id");
+    let rows = query.build().fetch_all(executor).await.context("read the targets")?;
+    rows.iter().map(record_from_row).collect()
 }

@@ -2,12 +2,15 @@
 
 mod accounts;
 mod alerting;
+mod alerting_config;
+mod deliveries;
 mod fence;
 mod outbox;
 mod projection;
 mod reads;
 mod republish;
 mod targets;
+mod turn;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -113,7 +113,7 @@ fn sample_from_row(row: &SqliteRow) -> anyhow::Result<Sample> {
     })
 }
 
-fn transition_from_row(row: &SqliteRow) -> anyhow::Result<TransitionRecord> {
+pub(super) fn transition_from_row(row: &SqliteRow) -> anyhow::Result<TransitionRecord> {
     let target_id: String = row.try_get("target_id").context("read transition target")?;
     let from: String = row.try_get("from_status").context("read transition origin")?;
     let to: String = row.try_get("to_status").context("read transition destination")?;
@@ -125,4 +125,21 @@ fn transition_from_row(row: &SqliteRow) -> anyhow::Result<TransitionRecord> {
         at: from_micros(row.try_get("at").context("read transition time")?)?,
         reason: row.try_get("reason").context("read transition reason")?,
     })
+}
+
+/// Those of `ids` that are stored, with their health, by id.
+pub(super) async fn targets_by_ids<'c>(
+    executor: impl sqlx::SqliteExecutor<'c>,
+    ids: &[Uuid],
+) -> anyhow::Result<Vec<TargetRecord>> {
+    let mut query = select_records();
+    query.push(" AND t.id IN (SELECT value FROM json_each(").push_bind(uuid_list(ids)?).push(")) ORDER BY t.id");
+    let rows = query.build().fetch_all(executor).await.context("read the targets")?;
+    rows.iter().map(record_from_row).collect()
+}
+
+/// Ids as one JSON array, bound as one parameter and opened with `json_each` (no limit on how many).
+pub(super) fn uuid_list(ids: &[Uuid]) -> anyhow::Result<String> {
+    let texts: Vec<String> = ids.iter().map(|id| uuid_text(*id)).collect();
+    serde_json::to_string(&texts).context("list ids")
 }
