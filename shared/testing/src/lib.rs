@@ -1,12 +1,15 @@
 //! What the workspace's tests, fault suite and benchmark share to run against real servers: a
 //! nats-server, a PostgreSQL cluster and an sshd of a test's own, fresh databases on the shared
-//! Postgres, clean-up of a prefix's NATS streams, and deadline-bounded waiting.
+//! Postgres, clean-up of a prefix's NATS streams, deadline-bounded waiting, and receivers for what
+//! the notifier sends (an HTTP receiver and an SMTP server).
 //!
 //! A dev-dependency only; it depends on no healthmon service (the fault suite lives in `healthmon`).
 
 pub mod database;
 pub mod nats;
 pub mod postgres;
+pub mod receiver;
+pub mod smtp;
 pub mod sshd;
 mod wait;
 
@@ -16,6 +19,8 @@ use std::time::{Duration, Instant};
 pub use database::{drop_postgres_database, fresh_postgres_database, fresh_sqlite_url};
 pub use nats::PrivateNats;
 pub use postgres::PrivatePostgres;
+pub use receiver::{ReceivedRequest, Receiver, Reply};
+pub use smtp::{ReceivedMail, SmtpServer};
 pub use wait::wait_until;
 
 /// The NATS server tests use under prefixes of their own; override with `HEALTHMON_TEST_NATS_URL`.
