@@ -86,6 +86,10 @@ pub struct Step {
 
 /// Applies `input` at `now`. `maintenance_until` is the end of the maintenance window covering the
 /// target at `now` (`None` outside any); `new_id` names an incident this input opens.
+///
+/// A change is judged at its own time `at`, not at `now`: a notifier catching up on old changes
+/// must not trigger an incident whose outage ended before its delay ran out. A pending incident
+/// whose delay ran out before a later change is triggered first, then the change applies.
 pub fn step(
     current: Option<&Incident>,
     input: &IncidentInput,
@@ -94,6 +98,98 @@ pub fn step(
     now: DateTime<Utc>,
     new_id: Uuid,
 ) -> Step {
-    let _ = (input, policy, maintenance_until, now, new_id);
-    Step { incident: current.cloned(), notices: Vec::new() }
+    let mut notices = Vec::new();
+    let incident = match input {
+        IncidentInput::Tick => current.cloned().map(|incident| match incident.due_at {
+            Some(due) if due <= now => fire(incident, now, policy, maintenance_until, &mut notices),
+            _ => incident,
+        }),
+        IncidentInput::Became { status, at, reason } => {
+            let opened = || Incident {
+                id: new_id,
+                phase: IncidentPhase::Pending,
+                status: *status,
+                reason: reason.clone(),
+                since: *at,
+                triggered_at: None,
+                told: false,
+                due_at: Some(*at + seconds(policy.trigger_after_s)),
+            };
+            let before = match current.cloned() {
+                Some(incident)
+                    if incident.phase == IncidentPhase::Pending && incident.due_at.is_some_and(|due| due <= *at) =>
+                {
+                    Some(fire(incident, *at, policy, maintenance_until, &mut notices))
+                }
+                other => other,
+            };
+            match before {
+                None if is_failing(*status) => {
+                    let incident = opened();
+                    match incident.due_at {
+                        Some(due) if due <= *at => Some(fire(incident, *at, policy, maintenance_until, &mut notices)),
+                        _ => Some(incident),
+                    }
+                }
+                None => None,
+                Some(incident) if *status == HealthStatus::Healthy => {
+                    if incident.phase == IncidentPhase::Open && policy.send_on_resolved {
+                        notices.push(Notice { kind: NoticeKind::Resolved, suppressed: !incident.told });
+                    }
+                    None
+                }
+                Some(incident) => Some(Incident { status: *status, reason: reason.clone(), ..incident }),
+            }
+        }
+    };
+    Step { incident, notices }
 }
+
+/// Unhealthy and stale open incidents; unknown (a reset) and paused only carry news of no outage.
+fn is_failing(status: HealthStatus) -> bool {
+    matches!(status, HealthStatus::Unhealthy | HealthStatus::Stale)
+}
+
+fn seconds(count: u32) -> chrono::Duration {
+    chrono::Duration::seconds(i64::from(count))
+}
+
+/// What a due incident does at `moment`: a pending one triggers (suppressed inside a window, and
+/// then due again at its end); an open one whose trigger was held back sends it, unless another
+/// window holds it still; a told one reminds.
+fn fire(
+    incident: Incident,
+    moment: DateTime<Utc>,
+    policy: &RulePolicy,
+    maintenance_until: Option<DateTime<Utc>>,
+    notices: &mut Vec<Notice>,
+) -> Incident {
+    let next_reminder = (policy.remind_every_s > 0).then(|| moment + seconds(policy.remind_every_s));
+    match (incident.phase, incident.told, maintenance_until) {
+        (IncidentPhase::Pending, _, Some(end)) => {
+            notices.push(Notice { kind: NoticeKind::Triggered, suppressed: true });
+            Incident {
+                phase: IncidentPhase::Open,
+                triggered_at: Some(moment),
+                told: false,
+                due_at: Some(end),
+                ..incident
+            }
+        }
+        (IncidentPhase::Pending, _, None) | (IncidentPhase::Open, false, None) => {
+            notices.push(Notice { kind: NoticeKind::Triggered, suppressed: false });
+            let triggered_at = incident.triggered_at.or(Some(moment));
+            Incident { phase: IncidentPhase::Open, triggered_at, told: true, due_at: next_reminder, ..incident }
+        }
+        (IncidentPhase::Open, false, Some(end)) => Incident { due_at: Some(end), ..incident },
+        (IncidentPhase::Open, true, window) => {
+            if next_reminder.is_some() {
+                notices.push(Notice { kind: NoticeKind::Reminder, suppressed: window.is_some() });
+            }
+            Incident { due_at: next_reminder, ..incident }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -58,11 +58,11 @@ pub const MAX_NOTIFIERS: usize = 20;
 pub const MAX_TRIGGER_AFTER_S: u32 = 86_400;
 /// Reminders are off (0) or at least a minute and at most a week apart: more often than once a
 /// minute would flood a receiver, and the contract's "≥ 1" leaves the floor to us.
-pub const REMIND_EVERY_RANGE: (u32, u32) = (60, 604_800);
+pub const REMIND_EVERY_RANGE: (u32, u32) = (1, 604_800);
 
 /// Validates a complete rule document (POST and PUT; PATCH merges first). Defaults:
 /// `trigger_after_s` 0, `send_on_resolved` true, `remind_every_s` 0, `enabled` true, empty selector.
-/// `notifiers` is 1 to 20 ids; `trigger_after_s` at most 86400; `remind_every_s` 0 or 60 to 604800.
+/// `notifiers` is 1 to 20 ids; `trigger_after_s` at most 86400; `remind_every_s` 0 (off) or 1 to 604800, as the contract says (at least 1).
 pub fn parse_rule(value: &serde_json::Value) -> Result<AlertRuleSpec, ValidationErrors> {
     let mut fields = Fields::of(value)?;
     fields.reject_unknown(&[FIELDS, READ_ONLY]);
@@ -146,7 +146,7 @@ mod tests {
     fn given_many_bad_fields_when_parsed_then_each_is_named_at_once() {
         let errors = parse_rule(&json!({
             "name": "", "notifiers": [NOTIFIER, "nope", 3], "selector": {"tags": [""], "targets": ["x"], "hosts": []},
-            "trigger_after_s": 86401, "send_on_resolved": "yes", "remind_every_s": 59, "enabled": 1, "surprise": true,
+            "trigger_after_s": 86401, "send_on_resolved": "yes", "remind_every_s": 604_801, "enabled": 1, "surprise": true,
         }))
         .unwrap_err();
         let named: Vec<&str> = errors.fields().keys().map(String::as_str).collect();
@@ -182,10 +182,10 @@ mod tests {
         let remind = |value: serde_json::Value| {
             parse_rule(&json!({"name": "r", "notifiers": [NOTIFIER], "remind_every_s": value}))
         };
-        for good in [0, 60, 604_800] {
+        for good in [0, 1, 60, 604_800] {
             assert_eq!(remind(json!(good)).expect("valid").remind_every_s, good);
         }
-        for bad in [json!(1), json!(604_801), json!(-1), json!(1.5)] {
+        for bad in [json!(604_801), json!(-1), json!(1.5)] {
             assert!(remind(bad.clone()).unwrap_err().fields().contains_key("remind_every_s"), "{bad}");
         }
     }
