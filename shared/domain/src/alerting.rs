@@ -4,6 +4,7 @@
 //! decide; nothing here reads a clock or touches the network.
 
 pub mod context;
+pub mod events;
 mod fields;
 pub mod incident;
 pub mod maintenance;
@@ -12,6 +13,7 @@ pub mod retry;
 pub mod rule;
 
 pub use context::{AlertRef, HealthSummary, NotificationContext, NotificationEvent, TargetSummary};
+pub use events::{AlertChange, AlertChanged};
 pub use incident::{Incident, IncidentInput, IncidentPhase, Notice, NoticeKind, RulePolicy};
 pub use maintenance::{MaintenanceSpec, WindowSchedule};
 pub use notifier::{Destination, NotifierKind, NotifierSpec};
