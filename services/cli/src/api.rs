@@ -103,6 +103,12 @@ impl Api {
         self.call(Method::GET, path, None).await
     }
 
+    /// A GET with query parameters (encoded: a cursor may hold `+` or `=`).
+    pub async fn get_with_query<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<T> {
+        let response = self.send(self.request(Method::GET, path).query(query)).await?;
+        response.json().await.context("reading the server's answer")
+    }
+
     /// A request answered with no body (204), such as a delete.
     pub async fn call_without_answer(&self, method: Method, path: &str) -> anyhow::Result<()> {
         self.send(self.request(method, path)).await.map(drop)

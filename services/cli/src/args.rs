@@ -55,9 +55,47 @@ pub enum ClientCommand {
         #[command(flatten)]
         connection: Connection,
     },
-    /// Make the stored targets match a file: create, update and delete (see the README).
+    /// Create, list, test and delete notifiers (where alert notifications go).
+    Notifiers {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        action: NotifiersAction,
+    },
+    /// List alert rules.
+    Alerts {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        action: AlertsAction,
+    },
+    /// Notifications sent (or being sent), newest first.
+    Deliveries {
+        /// Only this alert rule's (id or name).
+        #[arg(long, value_name = "ALERT")]
+        alert: Option<String>,
+        /// Only those sent to this notifier (id or name).
+        #[arg(long, value_name = "NOTIFIER")]
+        notifier: Option<String>,
+        /// Only those about this target (id or name).
+        #[arg(long, value_name = "TARGET")]
+        target: Option<String>,
+        #[arg(long, value_enum, value_name = "STATUS")]
+        status: Option<DeliveryStatus>,
+        /// At most this many, following the pages as needed.
+        #[arg(long, value_name = "N", default_value = "50", value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+        // Last: its help heading would otherwise carry over to the arguments after it.
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Make the stored targets, notifiers, alert rules and maintenance windows match a file:
+    /// create, update and delete (see the README).
     Apply {
-        /// YAML (or JSON) file with a `targets:` list; each entry is a create body, keyed by name.
+        /// YAML (or JSON) file with `targets:`, `notifiers:`, `alerts:` and `maintenance:` lists
+        /// (any of them); each entry is a create body, keyed by name.
         #[arg(short = 'f', long = "file", value_name = "FILE")]
         file: PathBuf,
         /// Print the changes without making them.
@@ -103,4 +141,79 @@ pub enum TargetsAction {
     Get { target: String },
     /// Delete a target (by id or name) and its history.
     Rm { target: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+    Suppressed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Suppressed => "suppressed",
+        }
+    }
+}
+
+/// The kinds `notifiers add NAME --kind …` builds from flags; email needs a file (`-f`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FlagNotifierKind {
+    Webhook,
+    Slack,
+    Discord,
+    Teams,
+    Pagerduty,
+    Ntfy,
+}
+
+#[derive(Subcommand)]
+pub enum NotifiersAction {
+    /// Create a notifier: from NAME and flags for the common kinds, or any kind from a JSON or
+    /// YAML file (where `${VAR}` strings are read from the environment).
+    Add {
+        /// Name of the new notifier.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        name: Option<String>,
+        #[arg(long, value_enum, required_unless_present = "file", conflicts_with = "file")]
+        kind: Option<FlagNotifierKind>,
+        /// Where it sends (webhook, ntfy; pagerduty: instead of the Events API v2 endpoint).
+        #[arg(long, value_name = "URL", conflicts_with = "file")]
+        url: Option<String>,
+        /// Environment variable holding the kind's write-only value: a webhook's signing secret,
+        /// a chat kind's webhook URL, PagerDuty's routing key, ntfy's token (never a flag value:
+        /// it would show in `ps` and shell history).
+        #[arg(long, value_name = "VAR", conflicts_with = "file")]
+        secret_env: Option<String>,
+        /// A create body (any kind) in JSON or YAML.
+        #[arg(short = 'f', long = "file", value_name = "FILE")]
+        file: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// List every notifier (secrets are never shown, only whether they are set).
+    List {
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Send a test notification now; exits 1 when it was not delivered.
+    Test { notifier: String },
+    /// Delete a notifier (by id or name); refused while an alert rule names it.
+    #[command(alias = "rm")]
+    Delete { notifier: String },
+}
+
+#[derive(Subcommand)]
+pub enum AlertsAction {
+    /// List every alert rule.
+    List {
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
 }

@@ -2,12 +2,14 @@
 //! `healthmon` binary runs it when given a client subcommand (`healthmon targets list`, …); it
 //! reads every answer as the API's own wire types (`healthmon_wire`).
 
+mod alerting;
 mod api;
 mod apply;
 pub mod args;
 mod manifest;
 pub mod plan;
 mod render;
+mod secrets;
 mod session;
 mod sse;
 mod targets;
@@ -20,7 +22,7 @@ use args::{ClientCommand, Output};
 use healthmon_wire::HealthBreakdown;
 
 /// Runs one client command; errors go to stderr. Exit 0 on success, 1 when `status` finds an
-/// unhealthy target, 2 on any error.
+/// unhealthy target or `notifiers test` could not deliver, 2 on any error.
 pub fn run(command: ClientCommand) -> ExitCode {
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -47,6 +49,14 @@ async fn dispatch(command: ClientCommand) -> anyhow::Result<ExitCode> {
                 Output::Table => print!("{}", render::status(&health.items)),
             }
             return Ok(if render::all_healthy(&health.items) { ExitCode::SUCCESS } else { ExitCode::from(1) });
+        }
+        ClientCommand::Notifiers { connection, action } => {
+            return alerting::notifiers::run(&Api::new(&connection)?, action).await;
+        }
+        ClientCommand::Alerts { connection, action } => alerting::run_alerts(&Api::new(&connection)?, action).await?,
+        ClientCommand::Deliveries { alert, notifier, target, status, limit, output, connection } => {
+            let filters = alerting::deliveries::Filters { alert, notifier, target, status };
+            alerting::deliveries::run(&Api::new(&connection)?, filters, limit, output).await?;
         }
         ClientCommand::Watch { connection } => watch::run(&Api::streaming(&connection)?).await?,
         ClientCommand::Apply { connection, file, dry_run } => {

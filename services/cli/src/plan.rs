@@ -10,6 +10,9 @@ use healthmon_domain::{Check, HttpCheck, HttpMethod, Shell, SshCheck, TargetSpec
 use healthmon_wire::{self as wire, TargetKind, TargetView};
 use serde_json::{Map, Value};
 
+pub mod alerting;
+mod notifiers;
+
 /// Write-only fields: the API never returns them, so they cannot be compared.
 pub const CREDENTIAL_FIELDS: &[&str] = &["password", "private_key", "private_key_passphrase"];
 #[derive(Debug, Clone, PartialEq)]
@@ -190,6 +193,11 @@ fn field_changes(from: &Map<String, Value>, to: &Map<String, Value>) -> Vec<Fiel
 
 /// The diff as printed: `+ name`, `~ name: field a → b, …`, `- name`, `= name`, then a summary.
 pub fn render(changes: &[Change]) -> String {
+    render_noting(changes, "credentials not compared")
+}
+
+/// [`render`], with `unchanged_note` after an unchanged entry that names a write-only value.
+pub fn render_noting(changes: &[Change], unchanged_note: &str) -> String {
     let mut out = String::new();
     let (mut created, mut updated, mut deleted, mut unchanged) = (0, 0, 0, 0);
     for change in changes {
@@ -213,7 +221,7 @@ pub fn render(changes: &[Change]) -> String {
             }
             Change::Unchanged { name, credentials_named } => {
                 unchanged += 1;
-                let note = if *credentials_named { " (credentials not compared)" } else { "" };
+                let note = if *credentials_named { format!(" ({unchanged_note})") } else { String::new() };
                 writeln!(out, "= {name}{note}")
             }
         };
@@ -222,8 +230,24 @@ pub fn render(changes: &[Change]) -> String {
     out
 }
 
+/// A value as printed; a secret's marker as it is, never a secret.
 fn shown(value: &Option<Value>) -> String {
-    value.as_ref().map_or_else(|| "(none)".to_owned(), Value::to_string)
+    match value {
+        None => "(none)".to_owned(),
+        Some(Value::String(marker)) if marker == notifiers::SET => notifiers::SET.to_owned(),
+        Some(value) => value.to_string(),
+    }
+}
+
+impl Change {
+    pub fn name(&self) -> &str {
+        match self {
+            Change::Create { name, .. }
+            | Change::Update { name, .. }
+            | Change::Delete { name, .. }
+            | Change::Unchanged { name, .. } => name,
+        }
+    }
 }
 
 #[cfg(test)]
