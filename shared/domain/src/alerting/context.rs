@@ -91,15 +91,124 @@ impl NotificationContext {
     }
 }
 
+/// The most a rendered template may be: more is refused, not sent.
+pub const MAX_RENDERED_BYTES: usize = 64 * 1024;
+/// Instructions one rendering may run: far more than any message needs, far fewer than a loop
+/// meant to hang the notifier.
+const TEMPLATE_FUEL: u64 = 100_000;
+const TEMPLATE_RECURSION_LIMIT: usize = 16;
+
 /// Renders `template` for `context` and `delivery_id`: minijinja first (`{{ target.name }}`,
-/// `{{ health.to }}`, `{{ event }}`, `{{ delivery_id }}`), then Gatus's placeholders.
+/// `{{ health.to }}`, `{{ event }}`, `{{ delivery_id }}`, `{{ alert.name }}`, `{{ incident_id }}`;
+/// `tojson` for JSON bodies), then Gatus's placeholders (`[ENDPOINT_NAME]`, `[ENDPOINT_GROUP]`,
+/// `[ENDPOINT_URL]`, `[ALERT_DESCRIPTION]`, `[RESULT_ERRORS]`, `[ALERT_TRIGGERED_OR_RESOLVED]`).
+/// A template is an admin's text, but rendering is bounded anyway: by fuel, recursion depth and
+/// output size ([`MAX_RENDERED_BYTES`]), each an error. (minijinja caps one string repetition at
+/// 100 MB, so memory is bounded per step, not per rendering.)
 pub fn render_template(template: &str, context: &NotificationContext, delivery_id: Uuid) -> Result<String, String> {
-    let _ = (template, context, delivery_id);
-    Err("templates are not rendered yet".to_owned())
+    let environment = environment();
+    let compiled = environment.template_from_str(template).map_err(|error| error.to_string())?;
+    let mut variables = context.default_body(delivery_id);
+    if let Some(object) = variables.as_object_mut() {
+        object.insert("incident_id".to_owned(), serde_json::json!(context.incident_id));
+    }
+    let mut output = BoundedOutput::default();
+    if let Err(error) = compiled.render_captured_to(&variables, &mut output) {
+        return Err(if output.overflowed { too_large() } else { error.to_string() });
+    }
+    let rendered = String::from_utf8(output.bytes).map_err(|_| "the template rendered invalid UTF-8".to_owned())?;
+    let replaced = replace_placeholders(&rendered, context);
+    if replaced.len() > MAX_RENDERED_BYTES { Err(too_large()) } else { Ok(replaced) }
 }
 
-/// Whether `template` parses, for validation when a notifier is written.
+/// Whether `template` compiles and renders for a sample notification, for validation when a
+/// notifier is written (a runtime error such as an unknown filter shows here, not at 3 a.m.).
 pub fn check_template(template: &str) -> Result<(), String> {
-    let _ = template;
-    Ok(())
+    render_template(template, &sample_context(), Uuid::nil()).map(drop)
 }
+
+fn environment() -> minijinja::Environment<'static> {
+    let mut environment = minijinja::Environment::new();
+    environment.set_fuel(Some(TEMPLATE_FUEL));
+    environment.set_recursion_limit(TEMPLATE_RECURSION_LIMIT);
+    environment
+}
+
+fn too_large() -> String {
+    format!("the template renders to more than {MAX_RENDERED_BYTES} bytes")
+}
+
+/// Gatus's placeholders, as its alert templates write them.
+fn replace_placeholders(rendered: &str, context: &NotificationContext) -> String {
+    if !rendered.contains('[') {
+        return rendered.to_owned();
+    }
+    let target = &context.target;
+    let address = target.url.as_deref().or(target.host.as_deref()).unwrap_or_default();
+    let verdict = match context.event {
+        NotificationEvent::Triggered | NotificationEvent::Reminder => "TRIGGERED",
+        NotificationEvent::Resolved => "RESOLVED",
+        NotificationEvent::Test => "TEST",
+    };
+    [
+        ("[ENDPOINT_NAME]", target.name.as_str()),
+        ("[ENDPOINT_GROUP]", target.group.as_deref().unwrap_or_default()),
+        ("[ENDPOINT_URL]", address),
+        ("[ALERT_DESCRIPTION]", context.alert.name.as_str()),
+        ("[RESULT_ERRORS]", context.health.reason.as_str()),
+        ("[ALERT_TRIGGERED_OR_RESOLVED]", verdict),
+    ]
+    .into_iter()
+    .fold(rendered.to_owned(), |text, (placeholder, value)| text.replace(placeholder, value))
+}
+
+/// What a notifier's test sends, and what templates are checked against.
+pub fn sample_context() -> NotificationContext {
+    let at = DateTime::<Utc>::UNIX_EPOCH;
+    NotificationContext {
+        event: NotificationEvent::Test,
+        incident_id: Uuid::nil(),
+        alert: AlertRef { id: Uuid::nil(), name: "test".to_owned() },
+        target: TargetSummary {
+            id: Uuid::nil(),
+            name: "example".to_owned(),
+            kind: "http".to_owned(),
+            group: None,
+            tags: Vec::new(),
+            url: Some("https://example.com/health".to_owned()),
+            host: None,
+        },
+        health: HealthSummary {
+            from: HealthStatus::Healthy,
+            to: HealthStatus::Unhealthy,
+            at,
+            reason: "test".to_owned(),
+        },
+    }
+}
+
+/// Rendered output that refuses to grow past [`MAX_RENDERED_BYTES`], so a template that would
+/// write megabytes stops at the limit instead of building them.
+#[derive(Default)]
+struct BoundedOutput {
+    bytes: Vec<u8>,
+    overflowed: bool,
+}
+
+impl std::io::Write for BoundedOutput {
+    fn write(&mut self, chunk: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + chunk.len() > MAX_RENDERED_BYTES {
+            self.overflowed = true;
+            return Err(std::io::Error::other("output limit reached"));
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(chunk.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
