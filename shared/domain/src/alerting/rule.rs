@@ -56,8 +56,7 @@ const FIELDS: &[&str] =
 pub const MAX_NOTIFIERS: usize = 20;
 /// At most a day between going bad and the trigger.
 pub const MAX_TRIGGER_AFTER_S: u32 = 86_400;
-/// Reminders are off (0) or at least a minute and at most a week apart: more often than once a
-/// minute would flood a receiver, and the contract's "≥ 1" leaves the floor to us.
+/// Reminders are off (0) or 1 s to a week apart (the contract's "≥ 1").
 pub const REMIND_EVERY_RANGE: (u32, u32) = (1, 604_800);
 
 /// Validates a complete rule document (POST and PUT; PATCH merges first). Defaults:
