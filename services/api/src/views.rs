@@ -2,8 +2,10 @@
 //! out field by field: a field reaches the wire only when it is named here, so a credential never
 //! does (an SSH target says only whether it has a password and a private key).
 
+pub mod alerting;
 pub mod compat;
 
+pub use alerting::WindowsNow;
 use healthmon_domain::{Check, HealthState, Sample, Target};
 use healthmon_store::{Page, TargetRecord, TransitionRecord};
 use healthmon_wire::{
@@ -11,7 +13,8 @@ use healthmon_wire::{
     TransitionView,
 };
 
-pub fn target(record: &TargetRecord) -> TargetView {
+/// A target with its health; `windows` says whether a maintenance window covers it now.
+pub fn target(record: &TargetRecord, windows: &WindowsNow) -> TargetView {
     let target = &record.target;
     let spec = &target.spec;
     let mut view = TargetView {
@@ -44,7 +47,7 @@ pub fn target(record: &TargetRecord) -> TargetView {
         revision: target.revision,
         has_password: None,
         has_private_key: None,
-        health: health(record),
+        health: health(record, windows.covers(&record.target)),
         recent_samples: None,
     };
     match &spec.check {
@@ -80,16 +83,19 @@ pub fn target(record: &TargetRecord) -> TargetView {
 }
 
 /// A target just created: no probe has counted yet.
-pub fn new_target(target: &Target) -> TargetView {
-    self::target(&TargetRecord { target: target.clone(), health: HealthState::new(target.check_version) })
+pub fn new_target(target: &Target, windows: &WindowsNow) -> TargetView {
+    self::target(&TargetRecord { target: target.clone(), health: HealthState::new(target.check_version) }, windows)
 }
 
-pub fn target_page(page: &Page<TargetRecord>) -> TargetPage {
-    TargetPage { items: page.items.iter().map(self::target).collect(), next_cursor: page.next_cursor.clone() }
+pub fn target_page(page: &Page<TargetRecord>, windows: &WindowsNow) -> TargetPage {
+    TargetPage {
+        items: page.items.iter().map(|record| self::target(record, windows)).collect(),
+        next_cursor: page.next_cursor.clone(),
+    }
 }
 
 /// A target's health; `paused` when the target is disabled, whatever its counters say.
-pub fn health(record: &TargetRecord) -> HealthView {
+pub fn health(record: &TargetRecord, maintenance: bool) -> HealthView {
     let health = &record.health;
     HealthView {
         status: record.visible_status().into(),
@@ -98,6 +104,7 @@ pub fn health(record: &TargetRecord) -> HealthView {
         consecutive_successes: health.consecutive_successes,
         consecutive_failures: health.consecutive_failures,
         last_sample_at: health.last_sample_at,
+        maintenance,
     }
 }
 

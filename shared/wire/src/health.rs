@@ -54,6 +54,11 @@ pub struct HealthView {
     /// When the newest counted probe finished.
     #[schema(required = true)]
     pub last_sample_at: Option<DateTime<Utc>>,
+    /// Whether a maintenance window covers the target now (its notifications are held back; it
+    /// is still probed and its health kept).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub maintenance: bool,
 }
 
 /// One target's line of `GET /api/v1/health`.

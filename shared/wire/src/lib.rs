@@ -3,6 +3,7 @@
 //! records by an explicit conversion in the api; no type here has a field that could hold a
 //! credential, so a response can only say whether one is set (`has_password`, `has_private_key`).
 
+pub mod alerting;
 pub mod auth;
 pub mod compat;
 pub mod errors;
@@ -11,6 +12,11 @@ mod nullable;
 pub mod samples;
 pub mod targets;
 
+pub use alerting::{
+    AlertRuleList, AlertRuleView, DeliveryEvent, DeliveryPage, DeliveryState, DeliveryView, MaintenanceList,
+    MaintenanceView, NotifierKind, NotifierList, NotifierTestResult, NotifierView, SelectorView, SmtpTls,
+    WebhookMethod,
+};
 pub use auth::{LoginResponse, Role, TokenCreated, TokenList, TokenView, UserList, UserView};
 pub use errors::{ErrorBody, ErrorDetail, ErrorDetails};
 pub use health::{HealthBreakdown, HealthStatus, HealthView, ResyncResult, TargetHealth};

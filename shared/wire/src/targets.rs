@@ -151,7 +151,7 @@ mod tests {
             "healthy_threshold": 5, "unhealthy_threshold": 3, "enabled": true, "tags": [],
             "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "revision": 1,
             "health": {"status": "unknown", "since": null, "reason": null, "consecutive_successes": 0,
-                       "consecutive_failures": 0, "last_sample_at": null}
+                       "consecutive_failures": 0, "last_sample_at": null, "maintenance": false}
         });
         for (key, value) in fields.as_object().expect("fields") {
             target[key] = value.clone();

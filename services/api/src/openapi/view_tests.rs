@@ -39,8 +39,11 @@ fn keys(value: &Value) -> BTreeSet<String> {
 /// A target as stored (credentials sealed) and shown.
 fn view_of(body: Value) -> Value {
     let spec = parse_spec(&body).expect("a valid target");
-    serde_json::to_value(crate::views::new_target(&Target::create(spec, chrono::Utc::now())))
-        .expect("a view serializes")
+    serde_json::to_value(crate::views::new_target(
+        &Target::create(spec, chrono::Utc::now()),
+        &crate::views::WindowsNow::none(),
+    ))
+    .expect("a view serializes")
 }
 
 #[test]

@@ -65,7 +65,7 @@ async fn list(
         cursor: params::parsed("cursor", query.cursor.as_deref(), "a cursor from a previous page")?,
     };
     let page = state.store.list_targets(&filter).await?;
-    Ok(Json(views::target_page(&page)))
+    Ok(Json(views::target_page(&page, &windows_now(&state).await?)))
 }
 
 #[tracing::instrument(skip_all)]
@@ -76,7 +76,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let spec = parse_spec(&body).map_err(ApiError::Validation)?;
     let target = create_target(&state, spec).await?;
-    Ok(created(&target, views::new_target(&target)))
+    Ok(created(&target, views::new_target(&target, &windows_now(&state).await?)))
 }
 
 /// Every target of one kind, read page by page (the compatibility lists return everything).
@@ -101,6 +101,12 @@ pub async fn resync(state: &AppState) -> Result<Republished, ApiError> {
     state.board.resync().await.map_err(failed)?;
     state.relay.kick();
     Ok(republished)
+}
+
+/// The maintenance windows, read once for a request that shows targets with their health.
+pub async fn windows_now(state: &AppState) -> Result<views::WindowsNow, ApiError> {
+    let windows = state.store.list_maintenance().await?;
+    Ok(views::WindowsNow::new(&windows, healthmon_store::now()))
 }
 
 /// Refuses a target whose address the policy refuses (after resolving its name), as a 422.
@@ -175,7 +181,7 @@ async fn read(State(state): State<AppState>, _: Reader, TargetId(id): TargetId) 
             to: None,
         })
         .await?;
-    let mut view = views::target(&record);
+    let mut view = views::target(&record, &windows_now(&state).await?);
     view.recent_samples = Some(recent.items.iter().map(views::sample).collect());
     Ok(Json(view))
 }
@@ -236,7 +242,7 @@ pub async fn edit_target(
             WriteOutcome::Done => {
                 state.relay.kick();
                 let stored = state.store.get_target(id).await?.ok_or_else(ApiError::target_not_found)?;
-                return Ok(views::target(&stored));
+                return Ok(views::target(&stored, &windows_now(state).await?));
             }
             WriteOutcome::NotFound => return Err(ApiError::target_not_found()),
             WriteOutcome::Conflict => continue,

@@ -30,6 +30,8 @@ fn old_target(record: &TargetRecord) -> Value {
             "consecutive_successes": health.consecutive_successes,
             "consecutive_failures": health.consecutive_failures,
             "last_sample_at": health.last_sample_at,
+            // Added with maintenance windows (none here).
+            "maintenance": false,
         }),
     );
     value
@@ -92,9 +94,9 @@ fn records() -> Vec<TargetRecord> {
 fn a_target_view_is_the_json_the_api_sent_before() {
     for record in records() {
         let old = old_target(&record);
-        assert_eq!(json_of(super::target(&record)), old, "{}", record.target.spec.name);
+        assert_eq!(json_of(super::target(&record, &super::WindowsNow::none())), old, "{}", record.target.spec.name);
         assert_eq!(
-            json_of(super::new_target(&record.target)),
+            json_of(super::new_target(&record.target, &super::WindowsNow::none())),
             old_target(&TargetRecord { target: record.target.clone(), health: HealthState::new(1) })
         );
     }
@@ -103,7 +105,8 @@ fn a_target_view_is_the_json_the_api_sent_before() {
 #[test]
 fn no_target_view_carries_a_credential() {
     for record in records() {
-        let text = serde_json::to_string(&super::target(&record)).expect("a view serializes");
+        let text =
+            serde_json::to_string(&super::target(&record, &super::WindowsNow::none())).expect("a view serializes");
         assert!(!text.contains("as-stored") && !text.contains("_sealed"), "{text}");
     }
 }
@@ -113,7 +116,10 @@ fn pages_samples_transitions_and_the_breakdown_are_the_json_the_api_sent_before(
     let records = records();
     let page = Page { items: records.clone(), next_cursor: Some("42".into()) };
     let items: Vec<Value> = records.iter().map(old_target).collect();
-    assert_eq!(json_of(super::target_page(&page)), json!({"items": items, "next_cursor": "42"}));
+    assert_eq!(
+        json_of(super::target_page(&page, &super::WindowsNow::none())),
+        json!({"items": items, "next_cursor": "42"})
+    );
 
     let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).single().expect("a time");
     let sample = |success: bool| Sample {
