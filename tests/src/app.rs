@@ -39,6 +39,8 @@ pub struct TestApp {
     prober: Option<Running>,
     api: Option<Running>,
     projector: Option<Running>,
+    /// Notifier processes started apart from the api (in distributed mode, one from the start).
+    notifiers: Vec<Running>,
     _dir: tempfile::TempDir,
 }
 
@@ -114,20 +116,22 @@ impl TestApp {
             prober: None,
             api: None,
             projector: None,
+            notifiers: Vec::new(),
             _dir: dir,
         };
         match (mode, separate_projector) {
             (Mode::Embedded, false) => {
-                app.api = Some(app.start_roles("api,prober,projector", "embedded-1", Some(components)).await);
+                app.api = Some(app.start_roles("api,prober,projector,notifier", "embedded-1", Some(components)).await);
             }
             (Mode::Embedded, true) => {
-                app.api = Some(app.start_roles("api,prober", "embedded-1", Some(components.clone())).await);
+                app.api = Some(app.start_roles("api,prober,notifier", "embedded-1", Some(components.clone())).await);
                 app.start_projector().await;
             }
             (Mode::Distributed, _) => {
                 app.api = Some(app.start_roles("api", "api-1", Some(components)).await);
                 app.prober = Some(app.start_roles("prober", "prober-1", None).await);
                 app.start_projector().await;
+                app.start_notifier().await;
             }
         }
         app.addr = app.api.as_ref().map(|running| running.addr).expect("api running");
@@ -154,6 +158,22 @@ impl TestApp {
         assert!(self.projector.is_none(), "a projector is already running");
         let shared = (self.mode == Mode::Embedded).then(|| self.components.clone());
         self.projector = Some(self.start_roles("projector", "projector-1", shared).await);
+    }
+
+    /// Starts one more notifier with connections of its own (in embedded mode, the shared ones:
+    /// several notifiers then share one SQLite file, as several processes could).
+    pub async fn start_notifier(&mut self) {
+        let shared = (self.mode == Mode::Embedded).then(|| self.components.clone());
+        let instance = format!("notifier-{}", self.notifiers.len() + 1);
+        let notifier = self.start_roles("notifier", &instance, shared).await;
+        self.notifiers.push(notifier);
+    }
+
+    /// Aborts every separately started notifier, as `kill -9` would.
+    pub fn kill_notifiers(&mut self) {
+        for notifier in self.notifiers.drain(..) {
+            notifier.kill();
+        }
     }
 
     /// Aborts the projector mid-work, as `kill -9` would: nothing in flight is acked.
@@ -330,7 +350,7 @@ impl TestApp {
     /// Stops every role gracefully (dropping the app afterwards removes its database and streams).
     pub async fn stop(mut self) {
         let runnings = self.api.take().into_iter().chain(self.projector.take()).chain(self.prober.take());
-        for running in runnings {
+        for running in runnings.chain(self.notifiers.drain(..)) {
             let _ = running.stop().await;
         }
     }
@@ -340,7 +360,8 @@ impl Drop for TestApp {
     /// Removes the test's Postgres database and NATS streams, also when the test panicked, so the
     /// shared servers do not fill up. Runs on a thread of its own: Drop cannot await.
     fn drop(&mut self) {
-        for running in self.api.take().into_iter().chain(self.projector.take()).chain(self.prober.take()) {
+        let runnings = self.api.take().into_iter().chain(self.projector.take()).chain(self.prober.take());
+        for running in runnings.chain(self.notifiers.drain(..)) {
             running.kill();
         }
         if self.mode != Mode::Distributed {

@@ -1,4 +1,4 @@
-//! The all-in-one process: runs any mix of the api, prober and projector roles over one store and
+//! The all-in-one process: runs any mix of the api, prober, projector and notifier roles over one store and
 //! one bus. With no settings it is self-contained: a SQLite file and the in-process bus.
 
 pub mod cli;
@@ -73,8 +73,13 @@ pub async fn start(settings: &Settings, components: Components) -> anyhow::Resul
     let Components { store, bus, nats } = components;
     let relay = OutboxRelay::new(store.clone(), bus.clone());
     let mut tasks = Vec::new();
-    if roles.contains(Role::Api) || roles.contains(Role::Projector) {
+    if [Role::Api, Role::Projector, Role::Notifier].into_iter().any(|role| roles.contains(role)) {
         tasks.push(tokio::spawn(relay.clone().run(shutdown.clone())));
+    }
+    if roles.contains(Role::Notifier) {
+        let config = notifier_config(settings)?;
+        let run = healthmon_notifier::run(store.clone(), bus.clone(), relay.clone(), config, shutdown.clone());
+        tasks.push(tokio::spawn(run));
     }
     if roles.contains(Role::Projector) {
         let projector = Projector::new(store.clone(), relay.clone(), &settings.instance, settings.projector_ack_wait);
@@ -100,7 +105,7 @@ pub async fn start(settings: &Settings, components: Components) -> anyhow::Resul
         let state = healthmon_api::start(store, bus, relay, api_config(settings)?, shutdown.clone()).await?;
         (healthmon_api::router(state.clone()), healthmon_api::healthz_shortcut(state))
     } else {
-        let needs_store = roles.contains(Role::Projector);
+        let needs_store = roles.contains(Role::Projector) || roles.contains(Role::Notifier);
         (ops::standalone_router(Readiness { store: needs_store.then_some(store), bus }), None)
     };
     let server = ops::serve(&settings.listen, router, shortcut, shutdown.clone()).await?;
@@ -126,6 +131,17 @@ fn projector_lease(nats: Option<NatsBus>, settings: &Settings) -> LeaseConfig {
 
 fn address_policy(settings: &Settings) -> AddressPolicy {
     AddressPolicy::new(settings.target_deny.blocks().to_vec(), settings.target_allow.blocks().to_vec())
+}
+
+/// The notifier opens notifiers' sealed secrets, so it holds the key ring, as a prober does.
+fn notifier_config(settings: &Settings) -> anyhow::Result<healthmon_notifier::NotifierConfig> {
+    let keys = healthmon_runtime::keys::key_ring(std::path::Path::new(&settings.keys_dir))?;
+    let sender = healthmon_notifier::send::Sender::new(Arc::new(keys), Arc::new(address_policy(settings)))?;
+    Ok(healthmon_notifier::NotifierConfig {
+        instance: settings.instance.clone(),
+        give_up_after: settings.delivery_give_up,
+        sender: Arc::new(sender),
+    })
 }
 
 fn api_config(settings: &Settings) -> anyhow::Result<ApiConfig> {
