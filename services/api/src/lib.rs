@@ -116,6 +116,11 @@ pub fn table() -> RouteTable {
     let table = routes::history::routes(table);
     let table = routes::health::routes(table);
     let table = routes::events::routes(table);
+    let table = routes::notifiers::routes(table);
+    let table = routes::notifier_test::routes(table);
+    let table = routes::alerts::routes(table);
+    let table = routes::maintenance::routes(table);
+    let table = routes::deliveries::routes(table);
     let table = auth::routes::routes(table);
     let table = routes::compat::routes(table);
     let table = routes::legacy::routes(table);

@@ -2,6 +2,7 @@
 //! each table route becomes an operation with its summary, tag and security requirement, completed
 //! by `operations` (parameters, bodies, responses) and the schemas derived in `schemas`.
 
+pub mod alerting_schemas;
 pub mod compat_schemas;
 mod operation;
 pub mod operations;
@@ -72,6 +73,31 @@ pub const BEARER: &str = "bearer";
         healthmon_wire::TokenView,
         healthmon_wire::TokenCreated,
         healthmon_wire::TokenList,
+        healthmon_wire::NotifierKind,
+        healthmon_wire::WebhookMethod,
+        healthmon_wire::SmtpTls,
+        alerting_schemas::NotifierBody,
+        alerting_schemas::NotifierPatch,
+        alerting_schemas::NotifierFields,
+        healthmon_wire::NotifierView,
+        healthmon_wire::NotifierList,
+        healthmon_wire::NotifierTestResult,
+        alerting_schemas::SelectorBody,
+        healthmon_wire::SelectorView,
+        alerting_schemas::AlertRuleBody,
+        alerting_schemas::AlertRulePatch,
+        alerting_schemas::AlertRuleFields,
+        healthmon_wire::AlertRuleView,
+        healthmon_wire::AlertRuleList,
+        alerting_schemas::MaintenanceBody,
+        alerting_schemas::MaintenancePatch,
+        alerting_schemas::MaintenanceFields,
+        healthmon_wire::MaintenanceView,
+        healthmon_wire::MaintenanceList,
+        healthmon_wire::DeliveryEvent,
+        healthmon_wire::DeliveryState,
+        healthmon_wire::DeliveryView,
+        healthmon_wire::DeliveryPage,
         compat_schemas::WebserverBody,
         healthmon_wire::compat::WebserverSummary,
         healthmon_wire::compat::WebserverRequest,

@@ -67,6 +67,12 @@ pub fn tag(path: &str) -> &'static str {
         _ if path.starts_with("/api/v1/health") => "health",
         _ if path.starts_with("/api/v1/events") => "events",
         _ if path.starts_with("/api/v1/admin") => "operations",
+        _ if ["/api/v1/notifiers", "/api/v1/alerts", "/api/v1/maintenance", "/api/v1/deliveries"]
+            .iter()
+            .any(|area| path.starts_with(area)) =>
+        {
+            "alerting"
+        }
         _ if path.starts_with("/api/v1/") => "auth",
         _ => "compat",
     }

@@ -153,6 +153,23 @@ const LOGIN_ERRORS: &[u16] = &[401, 429];
 const CREDENTIAL_WRITE_ERRORS: &[u16] = &[409, 503];
 
 const TARGET: &str = "/api/v1/targets/{id}";
+const NOTIFIER: &str = "/api/v1/notifiers/{id}";
+const ALERT: &str = "/api/v1/alerts/{id}";
+const WINDOW: &str = "/api/v1/maintenance/{id}";
+/// Notifier writes seal their write-only values: an API instance without the sealing key is 503.
+const NOTIFIER_WRITE_ERRORS: &[u16] = &[503];
+const DELIVERY_FILTERS: &[QueryParam] = &[
+    query("alert", ParamKind::Text, "Only deliveries of this alert rule (its id)"),
+    query("notifier", ParamKind::Text, "Only deliveries to this notifier (its id)"),
+    query("target", ParamKind::Text, "Only deliveries about this target (its id)"),
+    query(
+        "status",
+        ParamKind::OneOf(&["pending", "delivered", "failed", "suppressed"]),
+        "Only deliveries with this status",
+    ),
+    LIMIT,
+    CURSOR,
+];
 const WEBSERVER: &str = "/webservers/{id}";
 const RESOURCE: &str = "/Resource/{hostname}";
 
@@ -193,6 +210,39 @@ pub const DETAILS: &[Details] = &[
     route("GET", "/api/v1/tokens", 200, Body::Json("TokenList")),
     with_body(route("POST", "/api/v1/tokens", 201, Body::Json("TokenCreated")), "TokenCreate"),
     route("DELETE", "/api/v1/tokens/{id}", 204, Body::Empty),
+    route("GET", "/api/v1/notifiers", 200, Body::Json("NotifierList")),
+    with_location(with_errors(
+        with_body(route("POST", "/api/v1/notifiers", 201, Body::Json("NotifierView")), "NotifierBody"),
+        NOTIFIER_WRITE_ERRORS,
+    )),
+    route("GET", NOTIFIER, 200, Body::Json("NotifierView")),
+    with_errors(
+        with_body(route("PUT", NOTIFIER, 200, Body::Json("NotifierView")), "NotifierBody"),
+        NOTIFIER_WRITE_ERRORS,
+    ),
+    with_errors(
+        with_body(route("PATCH", NOTIFIER, 200, Body::Json("NotifierView")), "NotifierPatch"),
+        NOTIFIER_WRITE_ERRORS,
+    ),
+    // 409: an alert rule still names it.
+    with_errors(route("DELETE", NOTIFIER, 204, Body::Empty), &[409]),
+    route("POST", "/api/v1/notifiers/{id}/test", 200, Body::Json("NotifierTestResult")),
+    route("GET", "/api/v1/alerts", 200, Body::Json("AlertRuleList")),
+    with_location(with_body(route("POST", "/api/v1/alerts", 201, Body::Json("AlertRuleView")), "AlertRuleBody")),
+    route("GET", ALERT, 200, Body::Json("AlertRuleView")),
+    with_body(route("PUT", ALERT, 200, Body::Json("AlertRuleView")), "AlertRuleBody"),
+    with_body(route("PATCH", ALERT, 200, Body::Json("AlertRuleView")), "AlertRulePatch"),
+    route("DELETE", ALERT, 204, Body::Empty),
+    route("GET", "/api/v1/maintenance", 200, Body::Json("MaintenanceList")),
+    with_location(with_body(
+        route("POST", "/api/v1/maintenance", 201, Body::Json("MaintenanceView")),
+        "MaintenanceBody",
+    )),
+    route("GET", WINDOW, 200, Body::Json("MaintenanceView")),
+    with_body(route("PUT", WINDOW, 200, Body::Json("MaintenanceView")), "MaintenanceBody"),
+    with_body(route("PATCH", WINDOW, 200, Body::Json("MaintenanceView")), "MaintenancePatch"),
+    route("DELETE", WINDOW, 204, Body::Empty),
+    with_query(route("GET", "/api/v1/deliveries", 200, Body::Json("DeliveryPage")), DELIVERY_FILTERS),
     route("GET", "/webservers", 200, Body::JsonList("WebserverSummary")),
     with_location(with_errors(
         with_body(route("POST", "/webservers", 201, Body::Json("WebserverSummary")), "WebserverBody"),
