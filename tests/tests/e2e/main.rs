@@ -3,6 +3,7 @@
 //! how nextest runs them (`scripts/test.sh` does the same without nextest).
 
 mod alerting_pipeline;
+mod alerting_api;
 mod auth;
 mod buffer_bound;
 mod compat;
