@@ -2,8 +2,8 @@
 //! file). Several tests read process-wide metrics, so they rely on a process per test, which is
 //! how nextest runs them (`scripts/test.sh` does the same without nextest).
 
-mod alerting_pipeline;
 mod alerting_api;
+mod alerting_pipeline;
 mod auth;
 mod buffer_bound;
 mod compat;
