@@ -24,7 +24,9 @@ pub enum Role {
     Api,
     Prober,
     Projector,
-    /// The `healthmon` binary with its default roles: api, prober and projector in one process.
+    Notifier,
+    /// The `healthmon` binary with its default roles: api, prober, projector and notifier in one
+    /// process.
     AllInOne,
 }
 
@@ -34,6 +36,7 @@ impl Role {
             Role::Api => env!("CARGO_BIN_EXE_healthmon-api"),
             Role::Prober => env!("CARGO_BIN_EXE_healthmon-prober"),
             Role::Projector => env!("CARGO_BIN_EXE_healthmon-projector"),
+            Role::Notifier => env!("CARGO_BIN_EXE_healthmon-notifier"),
             Role::AllInOne => env!("CARGO_BIN_EXE_healthmon"),
         }
     }
@@ -128,6 +131,17 @@ impl Cluster {
             .connect(&self.database_url)
             .await
             .expect("connect to the cluster's database")
+    }
+
+    /// Everything every process of the cluster has logged so far.
+    pub fn logs(&self) -> String {
+        let mut logs = String::new();
+        for entry in std::fs::read_dir(self.dir.path()).expect("the log directory").flatten() {
+            if entry.path().extension().is_some_and(|extension| extension == "log") {
+                logs.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+            }
+        }
+        logs
     }
 
     /// Logs in to the first API as the admin.
@@ -253,6 +267,28 @@ impl ApiClient {
         assert_eq!(response.status(), reqwest::StatusCode::CREATED, "creating {body}");
         let body: Value = response.json().await.expect("target body");
         body["id"].as_str().and_then(|id| id.parse::<Uuid>().ok()).expect("target id")
+    }
+
+    /// POSTs `body` to `path` and expects 201; returns the created resource.
+    pub async fn create(&self, path: &str, body: &Value) -> Value {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED, "POST {path} {body}");
+        response.json().await.expect("created body")
+    }
+
+    /// GETs `path` and expects 200.
+    pub async fn get(&self, path: &str) -> Value {
+        let response =
+            self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("GET");
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "GET {path}");
+        response.json().await.expect("JSON body")
     }
 
     /// The target as the API shows it (health and its newest samples).

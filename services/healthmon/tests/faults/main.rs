@@ -4,6 +4,7 @@
 
 mod cluster;
 mod history;
+mod notifier_kills;
 mod outages;
 mod poison;
 mod prober_takeover;
