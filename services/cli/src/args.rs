@@ -175,17 +175,18 @@ pub enum FlagNotifierKind {
 
 #[derive(Subcommand)]
 pub enum NotifiersAction {
-    /// Create a notifier: from NAME and flags for the common kinds, or any kind from a JSON or
-    /// YAML file (where `${VAR}` strings are read from the environment).
+    /// Create a notifier: from NAME, URL and flags for the common kinds, or any kind from a JSON
+    /// or YAML file (where `${VAR}` strings are read from the environment).
     Add {
         /// Name of the new notifier.
         #[arg(required_unless_present = "file", conflicts_with = "file")]
         name: Option<String>,
         #[arg(long, value_enum, required_unless_present = "file", conflicts_with = "file")]
         kind: Option<FlagNotifierKind>,
-        /// Where it sends (webhook, ntfy; pagerduty: instead of the Events API v2 endpoint).
-        #[arg(long, value_name = "URL", conflicts_with = "file")]
-        url: Option<String>,
+        /// Where it sends (webhook, ntfy; pagerduty: instead of the Events API v2 endpoint). An
+        /// argument, not `--url`: that flag is the server's.
+        #[arg(value_name = "URL", conflicts_with = "file")]
+        destination: Option<String>,
         /// Environment variable holding the kind's write-only value: a webhook's signing secret,
         /// a chat kind's webhook URL, PagerDuty's routing key, ntfy's token (never a flag value:
         /// it would show in `ps` and shell history).

@@ -15,12 +15,12 @@ use crate::{manifest, secrets};
 
 pub async fn run(api: &Api, action: NotifiersAction) -> anyhow::Result<ExitCode> {
     match action {
-        NotifiersAction::Add { name, kind, url, secret_env, file, output } => {
+        NotifiersAction::Add { name, kind, destination, secret_env, file, output } => {
             let body = match (file, name, kind) {
                 (Some(file), _, _) => body_from_file(&file)?,
                 (None, Some(name), Some(kind)) => {
                     let secret = secret_env.as_deref().map(secrets::from_env).transpose()?;
-                    flag_body(&name, kind, url.as_deref(), secret)?
+                    flag_body(&name, kind, destination.as_deref(), secret)?
                 }
                 // clap requires NAME and --kind unless a file is given.
                 _ => bail!("give NAME and --kind, or -f FILE"),
@@ -83,9 +83,9 @@ pub fn flag_body(
     body.insert("kind".into(), json!(kind_name));
     match (kind, url) {
         (FlagNotifierKind::Slack | FlagNotifierKind::Discord | FlagNotifierKind::Teams, Some(_)) => {
-            bail!("a {kind_name} webhook URL is a secret: pass it with --secret-env VAR, not --url")
+            bail!("a {kind_name} webhook URL is a secret: pass it with --secret-env VAR, not as an argument")
         }
-        (FlagNotifierKind::Webhook | FlagNotifierKind::Ntfy, None) => bail!("a {kind_name} notifier needs --url"),
+        (FlagNotifierKind::Webhook | FlagNotifierKind::Ntfy, None) => bail!("a {kind_name} notifier needs a URL"),
         (_, Some(url)) => {
             body.insert("url".into(), json!(url));
         }
@@ -109,7 +109,7 @@ mod tests {
 
     #[test]
     fn a_webhook_from_flags_has_its_url_and_the_secret_it_was_given() {
-        // given the flags of `notifiers add hook --kind webhook --url U --secret-env V` (V read)
+        // given the flags of `notifiers add hook U --kind webhook --secret-env V` (V read)
         let body = flag_body("hook", FlagNotifierKind::Webhook, Some("https://h/x"), Some("whsec_abc".into()));
         // then the body carries the URL and the secret in the webhook's fields
         assert_eq!(
@@ -141,6 +141,6 @@ mod tests {
     #[test]
     fn a_webhook_without_a_url_is_refused() {
         let error = flag_body("hook", FlagNotifierKind::Webhook, None, None).expect_err("refused");
-        assert!(error.to_string().contains("--url"), "{error}");
+        assert!(error.to_string().contains("needs a URL"), "{error}");
     }
 }
