@@ -1,8 +1,9 @@
 //! `bench`: runs one healthmon benchmark scenario and its baseline in the same process, against
 //! Postgres and NATS on loopback, and prints both sets of figures.
 //!
-//! `cargo run --release -p bench -- <healthz|ingest|probes|events|reads|all> [flags]`
+//! `cargo run --release -p bench -- <healthz|ingest|probes|events|reads|alerts|all> [flags]`
 
+mod alerts;
 mod baseline_server;
 mod cluster;
 mod embedded;
@@ -39,6 +40,8 @@ enum Scenario {
     Events(events::Args),
     /// Target and history reads over a large history vs. the same SQL behind bare axum.
     Reads(reads::Args),
+    /// 1,000 targets flipping: health change to webhook request, and deliveries/s vs. a bare POST loop.
+    Alerts(alerts::Args),
     /// Every scenario in turn, at its defaults.
     All,
 }
@@ -62,6 +65,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Probes(args) => probes::run(&args).await,
         Scenario::Events(args) => events::run(&args).await,
         Scenario::Reads(args) => reads::run(&args).await,
+        Scenario::Alerts(args) => alerts::run(&args).await,
         Scenario::All => anyhow::bail!("`all` runs the other scenarios"),
     }
 }
@@ -69,7 +73,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
 /// Every scenario at its defaults, one after another; a failing one does not stop the rest.
 async fn all() -> anyhow::Result<()> {
     let mut failed = Vec::new();
-    for name in ["healthz", "ingest", "probes", "events", "reads"] {
+    for name in ["healthz", "ingest", "probes", "events", "reads", "alerts"] {
         let scenario = Cli::try_parse_from(["bench", name])?.scenario;
         if let Err(error) = run(scenario).await {
             eprintln!("{name} failed: {error:#}");

@@ -1,0 +1,227 @@
+//! Scenario `alerts`: 1,000 targets flip, and the notifier role tells a local webhook receiver.
+//! Two phases through the real projector, outbox, notifier turns and delivery worker (Postgres
+//! and NATS): triggers paced at `--rate` flips/s, timed from publishing the flipping sample to
+//! the receiver's request (p50/p99); then every target recovers at once, and the resolves'
+//! deliveries/s are timed. Baseline: a bare loop that POSTs the same bodies with the same kind of
+//! client (reqwest, `--concurrency` requests in flight as the worker has) to the same receiver.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use futures::StreamExt;
+use healthmon_bus::{EventBus, Stream};
+use healthmon_domain::Sample;
+use healthmon_domain::events::{encode_sample, source};
+use healthmon_domain::sample::sample_id;
+use healthmon_testing::receiver::{ReceivedRequest, Receiver};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::cluster::{self, Cluster};
+use crate::infra::Infra;
+use crate::report;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Targets that flip (each one trigger, then one resolve).
+    #[arg(long, default_value_t = 1000)]
+    pub targets: usize,
+    /// Flips per second in the paced phase.
+    #[arg(long, default_value_t = 200)]
+    pub rate: u32,
+    /// Requests the baseline keeps in flight (the worker claims batches of 64).
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+}
+
+const TARGET_P99_MS: f64 = 100.0;
+const TARGET_RATIO: f64 = 0.5;
+/// Every delivery of a phase must have arrived by then.
+const PHASE_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub async fn run(args: &Args) -> anyhow::Result<()> {
+    anyhow::ensure!(args.targets > 0 && args.rate > 0, "--targets and --rate must be positive");
+    Infra::scope(async |infra| {
+        let cluster = Cluster::start(infra, &["api", "projector", "notifier"]).await?;
+        let outcome = measure(infra, args, &cluster).await;
+        cluster.stop().await;
+        outcome
+    })
+    .await
+}
+
+async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Result<()> {
+    report::title(&format!("alerts ({} targets, triggers at {}/s, then all resolve at once)", args.targets, args.rate));
+    let components = infra.components().await?;
+    let specs = (0..args.targets)
+        .map(|n| {
+            json!({"name": format!("alert-{n}"), "kind": "http", "url": "http://127.0.0.1:9/", "interval_s": 3600,
+                   "healthy_threshold": 1, "unhealthy_threshold": 1})
+        })
+        .collect();
+    let ids = cluster::create_targets(&components.store, specs).await?;
+    let receiver = Receiver::start().await;
+    let addr = cluster.api()?;
+    let token = cluster::login(addr).await?;
+    let notifier = create(
+        addr,
+        &token,
+        "/api/v1/notifiers",
+        &json!({"name": "bench", "kind": "webhook", "url": format!("{}/hook", receiver.url())}),
+    )
+    .await?;
+    create(addr, &token, "/api/v1/alerts", &json!({"name": "bench", "notifiers": [notifier]})).await?;
+    // Every target healthy first: its first sample moves it from unknown, and healthy -> unhealthy
+    // is then the one change each trigger is about.
+    let bus = components.bus.clone();
+    let base_slot = chrono::Utc::now().timestamp_millis();
+    for id in &ids {
+        publish(bus.as_ref(), *id, base_slot, true).await?;
+    }
+    wait_for_health(&components.store, ids.len()).await?;
+
+    // Phase 1: paced triggers.
+    let pause = Duration::from_secs_f64(1.0 / f64::from(args.rate));
+    let mut published = HashMap::new();
+    let started = Instant::now();
+    for (n, id) in ids.iter().enumerate() {
+        let due = started + pause * n as u32;
+        tokio::time::sleep_until(due.into()).await;
+        published.insert(*id, publish(bus.as_ref(), *id, base_slot + 1000, false).await?);
+    }
+    let triggers = arrivals(&receiver, ids.len()).await?;
+    let mut latency = report::histogram();
+    for request in &triggers {
+        if let Some(sent) = target_of(request).and_then(|id| published.get(&id)) {
+            report::record(&mut latency, request.arrived.saturating_duration_since(*sent).as_micros() as u64);
+        }
+    }
+
+    // Phase 2: every target recovers at once; deliveries/s of the resolves.
+    let burst = Instant::now();
+    let publishing = futures::stream::iter(&ids)
+        .map(|id| publish(bus.as_ref(), *id, base_slot + 2000, true))
+        .buffer_unordered(64)
+        .collect::<Vec<_>>()
+        .await;
+    publishing.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    let all = arrivals(&receiver, 2 * ids.len()).await?;
+    let last = all.iter().map(|request| request.arrived).max().unwrap_or(burst);
+    let healthmon_rate = ids.len() as f64 / last.saturating_duration_since(burst).as_secs_f64().max(1e-6);
+
+    let bodies: Vec<Bytes> = all[ids.len()..].iter().map(|request| request.body.clone()).collect();
+    let baseline_rate = baseline(&receiver, &bodies, args.concurrency).await?;
+
+    report::line(
+        "healthmon",
+        &format!("trigger latency {}   ({} of {} arrived)", report::latencies(&latency), triggers.len(), ids.len()),
+    );
+    report::line("", &format!("resolve burst: {healthmon_rate:.0} deliveries/s"));
+    report::line("baseline", &format!("bare POST loop, {} in flight: {baseline_rate:.0} requests/s", args.concurrency));
+    let p99 = report::ms(&latency, 0.99);
+    report::line(
+        "p99",
+        &format!(
+            "{} at {}/s (target < {TARGET_P99_MS} ms)  {}",
+            report::millis(p99),
+            args.rate,
+            report::verdict(p99 < TARGET_P99_MS)
+        ),
+    );
+    report::ratio(healthmon_rate / baseline_rate, TARGET_RATIO);
+    Ok(())
+}
+
+async fn create(addr: std::net::SocketAddr, token: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}{path}"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .with_context(|| format!("POST {path}"))?;
+    anyhow::ensure!(response.status().as_u16() == 201, "POST {path} answered {}", response.status());
+    let created: Value = response.json().await.context("the created resource")?;
+    Ok(created["id"].clone())
+}
+
+/// Publishes the sample of `slot` as a prober would; returns when it was handed to the bus.
+async fn publish(bus: &dyn EventBus, target_id: Uuid, slot: i64, success: bool) -> anyhow::Result<Instant> {
+    let sample = Sample {
+        id: sample_id(target_id, slot),
+        target_id,
+        slot,
+        at: chrono::Utc::now(),
+        success,
+        status_code: success.then_some(200),
+        latency_ms: 1.0,
+        error: (!success).then(|| "connection refused".to_owned()),
+        prober: "bench-1".into(),
+        check_version: 1,
+        pin_host_key: None,
+    };
+    let payload = Bytes::from(encode_sample(&sample, &source("prober", "bench-1")));
+    let published = Instant::now();
+    bus.publish(Stream::Samples, &target_id.to_string(), &sample.id.to_string(), payload)
+        .await
+        .context("publish a flipping sample")?;
+    Ok(published)
+}
+
+/// Waits until every target is healthy in the store.
+async fn wait_for_health(store: &std::sync::Arc<dyn healthmon_store::Store>, count: usize) -> anyhow::Result<()> {
+    cluster::poll(PHASE_TIMEOUT, Duration::from_millis(100), || async {
+        let records = store.all_targets().await.ok()?;
+        let healthy =
+            records.iter().filter(|record| record.health.status == healthmon_domain::HealthStatus::Healthy).count();
+        (healthy == count).then_some(())
+    })
+    .await
+    .context("the targets did not all turn healthy")
+}
+
+/// The first `count` requests the receiver got, once it has them.
+async fn arrivals(receiver: &Receiver, count: usize) -> anyhow::Result<Vec<ReceivedRequest>> {
+    cluster::poll(PHASE_TIMEOUT, Duration::from_millis(20), || async {
+        let requests = receiver.requests();
+        (requests.len() >= count).then(|| requests.into_iter().take(count).collect())
+    })
+    .await
+    .with_context(|| {
+        format!("{count} deliveries did not arrive within {PHASE_TIMEOUT:?} (got {})", receiver.requests().len())
+    })
+}
+
+fn target_of(request: &ReceivedRequest) -> Option<Uuid> {
+    let body: Value = serde_json::from_slice(&request.body).ok()?;
+    body["target"]["id"].as_str()?.parse().ok()
+}
+
+/// Requests/s of a bare reqwest loop POSTing `bodies` to the receiver, `concurrency` at a time.
+async fn baseline(receiver: &Receiver, bodies: &[Bytes], concurrency: usize) -> anyhow::Result<f64> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().context("the baseline client")?;
+    let url = format!("{}/baseline", receiver.url());
+    let started = Instant::now();
+    let sent = futures::stream::iter(bodies)
+        .map(|body| {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                let response = client
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .header("webhook-id", Uuid::new_v4().to_string())
+                    .body(body.clone())
+                    .send()
+                    .await?;
+                response.error_for_status().map(|_| ())
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    let elapsed = started.elapsed().as_secs_f64().max(1e-6);
+    sent.into_iter().collect::<Result<Vec<()>, reqwest::Error>>().context("a baseline request failed")?;
+    Ok(bodies.len() as f64 / elapsed)
+}
