@@ -113,7 +113,8 @@ pub struct AlertRuleFields {
     pub trigger_after_s: Option<u32>,
     /// Default true.
     pub send_on_resolved: Option<bool>,
-    /// Seconds between reminders while the incident lasts; 0 (the default) sends none.
+    /// Seconds between reminders while the incident lasts, at most a week; 0 (the default) sends none.
+    #[schema(minimum = 0, maximum = 604800)]
     pub remind_every_s: Option<u32>,
     /// Default true.
     pub enabled: Option<bool>,
