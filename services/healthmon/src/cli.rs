@@ -57,7 +57,10 @@ pub fn main(fixed_role: Option<Role>) -> anyhow::Result<ExitCode> {
     if let Some(Command::Keys { action: KeysAction::Rotate }) = cli.command {
         let runtime = tokio::runtime::Runtime::new()?;
         let rotation = runtime.block_on(crate::keys::rotate(&settings))?;
-        println!("new key {}; re-sealed the credentials of {} targets", rotation.new_key_id, rotation.targets_resealed);
+        println!(
+            "new key {}; re-sealed the credentials of {} targets and {} notifiers",
+            rotation.new_key_id, rotation.targets_resealed, rotation.notifiers_resealed
+        );
         return Ok(ExitCode::SUCCESS);
     }
     anyhow::ensure!(

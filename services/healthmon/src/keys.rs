@@ -1,5 +1,6 @@
-//! `healthmon keys rotate`: a new sealing key, every stored credential re-sealed with it, then
-//! the old key removed, so a leaked old private key opens nothing still in use.
+//! `healthmon keys rotate`: a new sealing key, every stored credential (targets' and notifiers')
+//! re-sealed with it, then the old key removed, so a leaked old private key opens nothing still in
+//! use.
 
 use std::path::Path;
 
@@ -8,12 +9,13 @@ use healthmon_crypto::{KeyRing, Sealed};
 use healthmon_domain::Credential;
 use healthmon_domain::events::source;
 use healthmon_runtime::{Settings, connect};
-use healthmon_store::modify_target;
+use healthmon_store::{Alerting as _, modify_target};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Rotation {
     pub new_key_id: String,
     pub targets_resealed: usize,
+    pub notifiers_resealed: usize,
 }
 
 pub async fn rotate(settings: &Settings) -> anyhow::Result<Rotation> {
@@ -42,6 +44,33 @@ pub async fn rotate(settings: &Settings) -> anyhow::Result<Rotation> {
         .await?;
         targets_resealed += usize::from(resealed);
     }
+    let notifiers_resealed = reseal_notifiers(store.as_ref(), &ring).await?;
     let ring = KeyRing::remove_retired(dir).context("removing the retired keys")?;
-    Ok(Rotation { new_key_id: ring.current_key_id().to_owned(), targets_resealed })
+    Ok(Rotation { new_key_id: ring.current_key_id().to_owned(), targets_resealed, notifiers_resealed })
+}
+
+/// Re-seals every notifier secret still sealed with a retired key; returns how many notifiers
+/// changed. (A notifier edited between the read and the write keeps the edit's own sealing, which
+/// is already the new key's: the API seals with the current public key.)
+async fn reseal_notifiers(store: &dyn healthmon_store::Store, ring: &KeyRing) -> anyhow::Result<usize> {
+    let mut resealed = 0;
+    for record in store.list_notifiers().await? {
+        let mut spec = record.spec.clone();
+        let mut changed = false;
+        for (_, credential) in spec.credentials_mut() {
+            if let Credential::Sealed(text) = credential {
+                let sealed = Sealed::parse(text).context("a stored notifier secret is malformed")?;
+                if ring.needs_reseal(&sealed) {
+                    *credential =
+                        Credential::Sealed(ring.reseal(&sealed, record.id).context("re-sealing")?.into_string());
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            store.update_notifier(record.id, &spec).await.context("storing a re-sealed notifier")?;
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use healthmon_bus::{StartAt, Stream};
 use healthmon_crypto::{KeyRing, Sealed};
+use healthmon_store::Alerting as _;
 use healthmon_tests::{Mode, TestApp, both_modes};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -257,9 +258,21 @@ async fn key_rotation_reseals_every_credential_and_retires_the_old_key() {
     let id = app.create_target(body).await["id"].as_str().expect("id").to_owned();
     let before = Sealed::parse(&stored_sealed(&app, &id, "password_sealed").await).expect("sealed");
     let old_key = before.key_id().to_owned();
+    let hook = json!({"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/", "secret": PASSWORD});
+    let (status, notifier) = app.call(Method::POST, "/api/v1/notifiers", Some(&hook)).await;
+    assert_eq!(status, StatusCode::CREATED, "{notifier}");
+    let notifier_id: Uuid = notifier["id"].as_str().and_then(|id| id.parse().ok()).expect("notifier id");
 
     let rotation = healthmon::keys::rotate(&app.settings).await.expect("rotate");
-    assert_eq!(rotation.targets_resealed, 1);
+    assert_eq!((rotation.targets_resealed, rotation.notifiers_resealed), (1, 1));
+    let stored = app.components.store.get_notifier(notifier_id).await.expect("read").expect("stored");
+    let healthmon_domain::alerting::Destination::Webhook(webhook) = &stored.spec.destination else {
+        panic!("a webhook")
+    };
+    let Some(healthmon_domain::Credential::Sealed(secret)) = &webhook.secret else { panic!("a sealed secret") };
+    let secret = Sealed::parse(secret).expect("sealed");
+    assert_eq!(secret.key_id(), rotation.new_key_id, "the notifier's secret is re-sealed too");
+    assert_eq!(ring(&app).open(&secret, notifier_id).expect("opens").as_slice(), PASSWORD.as_bytes());
     assert_ne!(rotation.new_key_id, old_key);
     let after = Sealed::parse(&stored_sealed(&app, &id, "password_sealed").await).expect("sealed");
     assert_eq!(after.key_id(), rotation.new_key_id);
