@@ -10,6 +10,7 @@ use chrono::Utc;
 use futures::StreamExt;
 use healthmon_bus::{StartAt, Stream};
 use healthmon_testing::receiver::{ReceivedRequest, Receiver};
+use healthmon_testing::smtp::SmtpServer;
 use healthmon_tests::{Mode, TargetServer, TestApp, both_modes, wait_until};
 use hmac::{Hmac, Mac};
 use reqwest::{Method, StatusCode};
@@ -23,6 +24,7 @@ both_modes!(
     trigger_after_swallows_a_shorter_flap,
     maintenance_suppresses_then_sends_the_trigger_at_its_end,
     incident_changes_are_published_on_the_alerts_stream_without_secrets,
+    every_kind_of_notifier_hears_of_the_trigger_and_the_resolve,
 );
 
 const SECRET: &str = "whsec_c2VjcmV0LWtleS1mb3ItdGVzdHM=";
@@ -259,5 +261,82 @@ async fn incident_changes_are_published_on_the_alerts_stream_without_secrets(mod
     assert_eq!(event["subject"], rule.as_str());
     assert!(text.contains(&target), "{text}");
     assert!(!text.contains(HEADER_SECRET) && !text.contains("c2VjcmV0"), "no secret in the event");
+    app.stop().await;
+}
+
+async fn every_kind_of_notifier_hears_of_the_trigger_and_the_resolve(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let (server, receiver, smtp) = (TargetServer::start().await, Receiver::start().await, SmtpServer::start().await);
+    let target = flipping_target(&app, &server, "storefront").await;
+    let base = receiver.url();
+    let notifiers = [
+        json!({"name": "slack", "kind": "slack", "webhook_url": format!("{base}/slack/T0-SECRET")}),
+        json!({"name": "discord", "kind": "discord", "webhook_url": format!("{base}/discord/D0-SECRET")}),
+        json!({"name": "teams", "kind": "teams", "webhook_url": format!("{base}/teams/M0-SECRET")}),
+        json!({"name": "pd", "kind": "pagerduty", "routing_key": "R0-SECRET-KEY", "url": format!("{base}/pagerduty")}),
+        json!({"name": "ntfy", "kind": "ntfy", "url": format!("{base}/ntfy/alerts"), "token": "tk_N0-SECRET"}),
+        json!({"name": "mail", "kind": "email", "smtp_host": "127.0.0.1", "smtp_port": smtp.port(), "tls": "none",
+               "username": "healthmon", "password": "P0-SECRET-PASS", "from": "healthmon@example.com",
+               "to": ["oncall@example.com"]}),
+    ];
+    let mut ids = Vec::new();
+    for notifier in &notifiers {
+        let (status, created) = app.call(Method::POST, "/api/v1/notifiers", Some(notifier)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        ids.push(created["id"].clone());
+    }
+    let rule = json!({"name": "everyone", "notifiers": ids, "selector": {"targets": [target]}});
+    assert_eq!(app.call(Method::POST, "/api/v1/alerts", Some(&rule)).await.0, StatusCode::CREATED);
+
+    server.set_status(500);
+    app.wait_for_status(&target, "unhealthy", Duration::from_secs(10)).await;
+    receiver.wait_for(5, Duration::from_secs(15)).await;
+    smtp.wait_for(1, Duration::from_secs(15)).await;
+    server.set_status(200);
+    app.wait_for_status(&target, "healthy", Duration::from_secs(10)).await;
+    let requests = receiver.wait_for(10, Duration::from_secs(15)).await;
+    let mails = smtp.wait_for(2, Duration::from_secs(15)).await;
+
+    let on =
+        |prefix: &str| -> Vec<&ReceivedRequest> { requests.iter().filter(|r| r.path.starts_with(prefix)).collect() };
+    let slack = on("/slack/T0-SECRET");
+    assert_eq!(slack.len(), 2);
+    assert!(
+        slack[0].json()["text"].as_str().is_some_and(|text| text.contains("storefront")),
+        "{}",
+        slack[0].body_text()
+    );
+    assert!(on("/discord/")[0].json()["content"].as_str().is_some_and(|text| text.contains("storefront")));
+    assert_eq!(on("/teams/")[0].json()["@type"], "MessageCard");
+    let pagerduty = on("/pagerduty");
+    let actions: Vec<Value> = pagerduty.iter().map(|r| r.json()["event_action"].clone()).collect();
+    assert_eq!(actions, [json!("trigger"), json!("resolve")]);
+    assert_eq!(pagerduty[0].json()["routing_key"], "R0-SECRET-KEY");
+    assert_eq!(pagerduty[0].json()["dedup_key"], pagerduty[1].json()["dedup_key"], "one dedup_key per incident");
+    let ntfy = on("/ntfy/alerts");
+    assert_eq!(ntfy[0].header("authorization"), Some("Bearer tk_N0-SECRET"));
+    assert!(ntfy[0].header("title").is_some_and(|title| title.contains("storefront")));
+    assert!(requests.iter().all(|r| r.header("webhook-id").is_some() && r.header("webhook-timestamp").is_some()));
+    assert_eq!(mails[0].to, ["oncall@example.com"]);
+    assert_eq!(mails[0].auth_user.as_deref(), Some("healthmon"));
+    assert!(mails[0].header("subject").is_some_and(|subject| subject.contains("storefront")), "{}", mails[0].data);
+
+    let (_, listed) = app.call(Method::GET, "/api/v1/notifiers", None).await;
+    let (_, delivered) = app.call(Method::GET, "/api/v1/deliveries?limit=100", None).await;
+    for body in [listed.to_string(), delivered.to_string()] {
+        assert!(!body.contains("SECRET"), "no secret in any answer: {body}");
+    }
+    let delivered_by_kind = |metrics: &str, kind: &str| {
+        let labels = [("kind", kind), ("outcome", "delivered")];
+        healthmon_tests::prometheus::labelled(metrics, "healthmon_deliveries_total", &labels)
+    };
+    let kinds = ["slack", "discord", "teams", "pagerduty", "ntfy", "email"];
+    // Counted when the attempt is recorded, just after the receiver answered.
+    let metrics = wait_until("every kind's deliveries counted", Duration::from_secs(10), || async {
+        let (_, _, metrics) = healthmon_tests::prometheus::scrape(app.addr).await;
+        kinds.iter().all(|kind| delivered_by_kind(&metrics, kind) == Some(2.0)).then_some(metrics)
+    })
+    .await;
+    assert!(metrics.contains("healthmon_alert_latency_seconds"), "the latency histogram is exported");
     app.stop().await;
 }
