@@ -11,15 +11,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use bytes::Bytes;
 use futures::StreamExt;
-use healthmon_bus::{EventBus, Stream};
-use healthmon_domain::Sample;
-use healthmon_domain::events::{encode_sample, source};
-use healthmon_domain::sample::sample_id;
 use healthmon_testing::receiver::{ReceivedRequest, Receiver};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::cluster::{self, Cluster};
+use crate::events::publish_flip;
 use crate::infra::Infra;
 use crate::report;
 
@@ -78,7 +75,7 @@ async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Resul
     let bus = components.bus.clone();
     let base_slot = chrono::Utc::now().timestamp_millis();
     for id in &ids {
-        publish(bus.as_ref(), *id, base_slot, true).await?;
+        publish_flip(bus.as_ref(), *id, base_slot, true).await?;
     }
     wait_for_health(&components.store, ids.len()).await?;
 
@@ -89,7 +86,7 @@ async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Resul
     for (n, id) in ids.iter().enumerate() {
         let due = started + pause * n as u32;
         tokio::time::sleep_until(due.into()).await;
-        published.insert(*id, publish(bus.as_ref(), *id, base_slot + 1000, false).await?);
+        published.insert(*id, publish_flip(bus.as_ref(), *id, base_slot + 1000, false).await?);
     }
     let triggers = arrivals(&receiver, ids.len()).await?;
     let mut latency = report::histogram();
@@ -102,7 +99,7 @@ async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Resul
     // Phase 2: every target recovers at once; deliveries/s of the resolves.
     let burst = Instant::now();
     let publishing = futures::stream::iter(&ids)
-        .map(|id| publish(bus.as_ref(), *id, base_slot + 2000, true))
+        .map(|id| publish_flip(bus.as_ref(), *id, base_slot + 2000, true))
         .buffer_unordered(64)
         .collect::<Vec<_>>()
         .await;
@@ -145,29 +142,6 @@ async fn create(addr: std::net::SocketAddr, token: &str, path: &str, body: &Valu
     anyhow::ensure!(response.status().as_u16() == 201, "POST {path} answered {}", response.status());
     let created: Value = response.json().await.context("the created resource")?;
     Ok(created["id"].clone())
-}
-
-/// Publishes the sample of `slot` as a prober would; returns when it was handed to the bus.
-async fn publish(bus: &dyn EventBus, target_id: Uuid, slot: i64, success: bool) -> anyhow::Result<Instant> {
-    let sample = Sample {
-        id: sample_id(target_id, slot),
-        target_id,
-        slot,
-        at: chrono::Utc::now(),
-        success,
-        status_code: success.then_some(200),
-        latency_ms: 1.0,
-        error: (!success).then(|| "connection refused".to_owned()),
-        prober: "bench-1".into(),
-        check_version: 1,
-        pin_host_key: None,
-    };
-    let payload = Bytes::from(encode_sample(&sample, &source("prober", "bench-1")));
-    let published = Instant::now();
-    bus.publish(Stream::Samples, &target_id.to_string(), &sample.id.to_string(), payload)
-        .await
-        .context("publish a flipping sample")?;
-    Ok(published)
 }
 
 /// Waits until every target is healthy in the store.

@@ -141,7 +141,7 @@ async fn create_target(addr: SocketAddr, token: &str) -> anyhow::Result<Uuid> {
 }
 
 /// Publishes the sample of `slot` as a prober would; returns when it was handed to the bus.
-async fn publish_flip(bus: &dyn EventBus, target_id: Uuid, slot: i64, success: bool) -> anyhow::Result<Instant> {
+pub async fn publish_flip(bus: &dyn EventBus, target_id: Uuid, slot: i64, success: bool) -> anyhow::Result<Instant> {
     let sample = Sample {
         id: sample_id(target_id, slot),
         target_id,

@@ -9,7 +9,7 @@ use healthmon_crypto::{KeyRing, Sealed};
 use healthmon_domain::Credential;
 use healthmon_domain::events::source;
 use healthmon_runtime::{Settings, connect};
-use healthmon_store::{Alerting as _, modify_target};
+use healthmon_store::modify_target;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Rotation {

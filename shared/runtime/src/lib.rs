@@ -7,6 +7,7 @@ pub mod keys;
 pub mod metrics;
 pub mod ops;
 pub mod outbox;
+pub mod policy_client;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

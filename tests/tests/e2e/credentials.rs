@@ -6,7 +6,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use healthmon_bus::{StartAt, Stream};
 use healthmon_crypto::{KeyRing, Sealed};
-use healthmon_store::Alerting as _;
 use healthmon_tests::{Mode, TestApp, both_modes};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

@@ -1,14 +1,13 @@
 //! The HTTP side of sending: one client bound to the address policy, the delivery headers every
 //! request carries, and errors that never show the URL (chat and ntfy URLs carry tokens).
 
-use std::fmt;
 use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use healthmon_domain::address_policy::AddressPolicy;
-use healthmon_runtime::address_policy::{ResolveError, check_ip_literal_host, resolve_vetted};
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use healthmon_runtime::address_policy::check_ip_literal_host;
+use healthmon_runtime::policy_client::{PolicyRefused, PolicyResolver, find_in_chain, root_cause};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 use uuid::Uuid;
@@ -69,7 +68,7 @@ impl HttpTransport {
     pub fn new(policy: Arc<AddressPolicy>) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(PolicyResolver { policy: policy.clone() }))
+            .dns_resolver(Arc::new(PolicyResolver::new(policy.clone())))
             // Through a proxy the policy would judge the proxy's address, not the receiver's.
             .no_proxy()
             .timeout(SEND_TIMEOUT)
@@ -101,7 +100,7 @@ impl HttpTransport {
             return Err(Failure::new("invalid URL: the scheme must be http or https"));
         }
         if let Err(refusal) = check_ip_literal_host(&self.policy, &url) {
-            return Err(Failure::new(Refused(refusal.to_string()).to_string()));
+            return Err(Failure::new(PolicyRefused(refusal.to_string()).to_string()));
         }
         let mut headers = message.headers.clone();
         headers.insert("webhook-id", header_value(&delivery_id.to_string())?);
@@ -162,42 +161,10 @@ async fn error_body_excerpt(response: &mut reqwest::Response) -> String {
     one_line.chars().take(MAX_ERROR_BODY_CHARS).collect()
 }
 
-/// Resolves names through the address policy, so a name that resolves (or is rebound) to a refused
-/// address never gets a connection.
-struct PolicyResolver {
-    policy: Arc<AddressPolicy>,
-}
-
-impl Resolve for PolicyResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let policy = self.policy.clone();
-        Box::pin(async move {
-            // Port 0: the client puts in the URL's port.
-            match resolve_vetted(&policy, name.as_str(), 0).await {
-                Ok(addresses) => Ok(Box::new(addresses.into_iter()) as Addrs),
-                Err(refused @ ResolveError::Refused { .. }) => Err(Refused(refused.to_string()).into()),
-                Err(unresolvable) => Err(unresolvable.into()),
-            }
-        })
-    }
-}
-
-/// A destination the address policy stopped before anything connected.
-#[derive(Debug)]
-struct Refused(String);
-
-impl fmt::Display for Refused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "refused by target policy: {}", self.0)
-    }
-}
-
-impl std::error::Error for Refused {}
-
 /// A short reason without the URL: reqwest's own text would include it, tokens and all.
 fn describe(error: reqwest::Error) -> String {
     let error = error.without_url();
-    if let Some(refused) = find_in_chain::<Refused>(&error) {
+    if let Some(refused) = find_in_chain::<PolicyRefused>(&error) {
         return refused.to_string();
     }
     let root = root_cause(&error);
@@ -208,23 +175,4 @@ fn describe(error: reqwest::Error) -> String {
     } else {
         format!("request failed: {root}")
     }
-}
-
-fn find_in_chain<E: std::error::Error + 'static>(error: &reqwest::Error) -> Option<&E> {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(current) = cause {
-        if let Some(found) = current.downcast_ref::<E>() {
-            return Some(found);
-        }
-        cause = current.source();
-    }
-    None
-}
-
-fn root_cause(error: &reqwest::Error) -> String {
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use healthmon_domain::address_policy::{AddressPolicy, Refusal};
+use healthmon_domain::address_policy::AddressPolicy;
 use healthmon_domain::{HttpCheck, HttpMethod};
-use healthmon_runtime::address_policy::{ResolveError, check_ip_literal_host, resolve_vetted};
+use healthmon_runtime::address_policy::check_ip_literal_host;
+use healthmon_runtime::policy_client::{PolicyRefused, PolicyResolver, find_in_chain, root_cause};
 use reqwest::Url;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::redirect::Policy;
 
@@ -39,7 +39,7 @@ impl HttpChecker {
         let builder = || {
             reqwest::Client::builder()
                 .redirect(redirect_policy(policy.clone()))
-                .dns_resolver(Arc::new(PolicyResolver { policy: policy.clone() }))
+                .dns_resolver(Arc::new(PolicyResolver::new(policy.clone())))
                 // Through a proxy the policy would judge the proxy's address, not the target's.
                 .no_proxy()
                 .connect_timeout(CONNECT_TIMEOUT)
@@ -77,7 +77,7 @@ impl HttpChecker {
             Err(error) => return Outcome::failed(elapsed_ms(started), format!("invalid URL: {error}")),
         };
         if let Err(refusal) = check_ip_literal_host(&self.policy, &url) {
-            return Outcome::failed(elapsed_ms(started), TargetRefused::from(refusal).to_string());
+            return Outcome::failed(elapsed_ms(started), PolicyRefused::from(refusal).to_string());
         }
         let request = client.request(method, url).headers(header_map(check));
         let mut response = match request.send().await {
@@ -117,26 +117,6 @@ impl HttpChecker {
     }
 }
 
-/// Resolves names through the address policy, so a name that resolves (or is rebound) to a refused
-/// address never gets a connection.
-struct PolicyResolver {
-    policy: Arc<AddressPolicy>,
-}
-
-impl Resolve for PolicyResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let policy = self.policy.clone();
-        Box::pin(async move {
-            // Port 0: the client puts in the URL's port.
-            match resolve_vetted(&policy, name.as_str(), 0).await {
-                Ok(addresses) => Ok(Box::new(addresses.into_iter()) as Addrs),
-                Err(refused @ ResolveError::Refused { .. }) => Err(TargetRefused(refused.to_string()).into()),
-                Err(unresolvable) => Err(unresolvable.into()),
-            }
-        })
-    }
-}
-
 /// Follows at most [`MAX_REDIRECTS`] redirects and none to a refused IP literal; a hop to a name
 /// is judged when [`PolicyResolver`] resolves it.
 fn redirect_policy(policy: Arc<AddressPolicy>) -> Policy {
@@ -150,29 +130,11 @@ fn redirect_policy(policy: Arc<AddressPolicy>) -> Policy {
             Err(refusal) => {
                 // Only the origin: a redirect's path or query may carry secrets.
                 let hop = attempt.url().origin().ascii_serialization();
-                attempt.error(TargetRefused(format!("{refusal} (redirect to {hop})")))
+                attempt.error(PolicyRefused(format!("{refusal} (redirect to {hop})")))
             }
         }
     })
 }
-
-/// A probe the address policy stopped before it connected.
-#[derive(Debug)]
-struct TargetRefused(String);
-
-impl From<Refusal> for TargetRefused {
-    fn from(refusal: Refusal) -> Self {
-        Self(refusal.to_string())
-    }
-}
-
-impl fmt::Display for TargetRefused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "refused by target policy: {}", self.0)
-    }
-}
-
-impl std::error::Error for TargetRefused {}
 
 #[derive(Debug)]
 struct TooManyRedirects;
@@ -214,7 +176,7 @@ async fn body_contains(response: &mut reqwest::Response, needle: &[u8]) -> Resul
 fn describe(error: &reqwest::Error) -> String {
     // A refusal sits deep in the chain (under "dns error" or "error following redirect") and is
     // the one reason that matters when present.
-    if let Some(refused) = find_in_chain::<TargetRefused>(error) {
+    if let Some(refused) = find_in_chain::<PolicyRefused>(error) {
         return refused.to_string();
     }
     let root = root_cause(error);
@@ -227,23 +189,4 @@ fn describe(error: &reqwest::Error) -> String {
     } else {
         format!("request failed: {root}")
     }
-}
-
-fn find_in_chain<E: std::error::Error + 'static>(error: &reqwest::Error) -> Option<&E> {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(current) = cause {
-        if let Some(found) = current.downcast_ref::<E>() {
-            return Some(found);
-        }
-        cause = current.source();
-    }
-    None
-}
-
-fn root_cause(error: &reqwest::Error) -> String {
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }

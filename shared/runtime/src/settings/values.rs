@@ -289,7 +289,10 @@ mod tests {
         assert_eq!(roles.to_string(), "projector,api");
         assert!(!roles.are_all());
         assert!("api,prober,projector".parse::<Roles>().unwrap().are_all());
-        assert_eq!("api,cook".parse::<Roles>().unwrap_err(), "unknown role \"cook\" (use api, prober, projector, notifier)");
+        assert_eq!(
+            "api,cook".parse::<Roles>().unwrap_err(),
+            "unknown role \"cook\" (use api, prober, projector, notifier)"
+        );
         assert!(" , ".parse::<Roles>().unwrap_err().contains("at least one"));
     }
 
