@@ -33,7 +33,8 @@ pub enum Stream {
 }
 
 impl Stream {
-    pub const ALL: [Stream; 5] = [Stream::Samples, Stream::Health, Stream::Targets, Stream::DeadLetters, Stream::Alerts];
+    pub const ALL: [Stream; 5] =
+        [Stream::Samples, Stream::Health, Stream::Targets, Stream::DeadLetters, Stream::Alerts];
 
     /// The subject token: `<prefix>.<token>.<key>`.
     pub fn token(self) -> &'static str {
