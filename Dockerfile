@@ -16,7 +16,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked -p healthmon --bins \
     && mkdir -p /out \
     && cp target/release/healthmon target/release/healthmon-api target/release/healthmon-prober \
-          target/release/healthmon-projector /out/
+          target/release/healthmon-projector target/release/healthmon-notifier /out/
 
 FROM debian:bookworm-slim AS runtime
 # ca-certificates for HTTPS checks; curl for health checks (the image has nothing else to call).
@@ -28,7 +28,8 @@ RUN groupadd --system --gid 10001 healthmon \
     && useradd --system --uid 10001 --gid healthmon --home-dir /var/lib/healthmon --shell /usr/sbin/nologin healthmon \
     && install -d -o healthmon -g healthmon -m 0750 /var/lib/healthmon \
     && install -d -o healthmon -g healthmon -m 0700 /keys
-COPY --from=builder /out/healthmon /out/healthmon-api /out/healthmon-prober /out/healthmon-projector /usr/local/bin/
+COPY --from=builder /out/healthmon /out/healthmon-api /out/healthmon-prober /out/healthmon-projector \
+     /out/healthmon-notifier /usr/local/bin/
 USER 10001:10001
 WORKDIR /var/lib/healthmon
 ENV HEALTHMON_LISTEN=0.0.0.0:8080
