@@ -156,6 +156,22 @@ const TARGET: &str = "/api/v1/targets/{id}";
 const NOTIFIER: &str = "/api/v1/notifiers/{id}";
 const ALERT: &str = "/api/v1/alerts/{id}";
 const WINDOW: &str = "/api/v1/maintenance/{id}";
+
+const fn by_id(method: &'static str, path: &'static str) -> Link {
+    Link { method, path, parameter: "id", from_body: "/id" }
+}
+
+/// What a created notifier, rule or window can be done with next, by its id.
+const NOTIFIER_LINKS: &[Link] = &[
+    by_id("GET", NOTIFIER),
+    by_id("PUT", NOTIFIER),
+    by_id("PATCH", NOTIFIER),
+    by_id("POST", "/api/v1/notifiers/{id}/test"),
+    by_id("DELETE", NOTIFIER),
+];
+const ALERT_LINKS: &[Link] = &[by_id("GET", ALERT), by_id("PUT", ALERT), by_id("PATCH", ALERT), by_id("DELETE", ALERT)];
+const WINDOW_LINKS: &[Link] =
+    &[by_id("GET", WINDOW), by_id("PUT", WINDOW), by_id("PATCH", WINDOW), by_id("DELETE", WINDOW)];
 /// Notifier writes seal their write-only values: an API instance without the sealing key is 503.
 const NOTIFIER_WRITE_ERRORS: &[u16] = &[503];
 const DELIVERY_FILTERS: &[QueryParam] = &[
@@ -211,10 +227,13 @@ pub const DETAILS: &[Details] = &[
     with_body(route("POST", "/api/v1/tokens", 201, Body::Json("TokenCreated")), "TokenCreate"),
     route("DELETE", "/api/v1/tokens/{id}", 204, Body::Empty),
     route("GET", "/api/v1/notifiers", 200, Body::Json("NotifierList")),
-    with_location(with_errors(
-        with_body(route("POST", "/api/v1/notifiers", 201, Body::Json("NotifierView")), "NotifierBody"),
-        NOTIFIER_WRITE_ERRORS,
-    )),
+    with_links(
+        with_location(with_errors(
+            with_body(route("POST", "/api/v1/notifiers", 201, Body::Json("NotifierView")), "NotifierBody"),
+            NOTIFIER_WRITE_ERRORS,
+        )),
+        NOTIFIER_LINKS,
+    ),
     route("GET", NOTIFIER, 200, Body::Json("NotifierView")),
     with_errors(
         with_body(route("PUT", NOTIFIER, 200, Body::Json("NotifierView")), "NotifierBody"),
@@ -228,16 +247,22 @@ pub const DETAILS: &[Details] = &[
     with_errors(route("DELETE", NOTIFIER, 204, Body::Empty), &[409]),
     route("POST", "/api/v1/notifiers/{id}/test", 200, Body::Json("NotifierTestResult")),
     route("GET", "/api/v1/alerts", 200, Body::Json("AlertRuleList")),
-    with_location(with_body(route("POST", "/api/v1/alerts", 201, Body::Json("AlertRuleView")), "AlertRuleBody")),
+    with_links(
+        with_location(with_body(route("POST", "/api/v1/alerts", 201, Body::Json("AlertRuleView")), "AlertRuleBody")),
+        ALERT_LINKS,
+    ),
     route("GET", ALERT, 200, Body::Json("AlertRuleView")),
     with_body(route("PUT", ALERT, 200, Body::Json("AlertRuleView")), "AlertRuleBody"),
     with_body(route("PATCH", ALERT, 200, Body::Json("AlertRuleView")), "AlertRulePatch"),
     route("DELETE", ALERT, 204, Body::Empty),
     route("GET", "/api/v1/maintenance", 200, Body::Json("MaintenanceList")),
-    with_location(with_body(
-        route("POST", "/api/v1/maintenance", 201, Body::Json("MaintenanceView")),
-        "MaintenanceBody",
-    )),
+    with_links(
+        with_location(with_body(
+            route("POST", "/api/v1/maintenance", 201, Body::Json("MaintenanceView")),
+            "MaintenanceBody",
+        )),
+        WINDOW_LINKS,
+    ),
     route("GET", WINDOW, 200, Body::Json("MaintenanceView")),
     with_body(route("PUT", WINDOW, 200, Body::Json("MaintenanceView")), "MaintenanceBody"),
     with_body(route("PATCH", WINDOW, 200, Body::Json("MaintenanceView")), "MaintenancePatch"),
