@@ -123,8 +123,17 @@ impl<'a> Turn<'a> {
             return;
         }
         let incident_id = incident.as_ref().or(current.as_ref()).map_or(new_id, |incident| incident.id);
+        let told_before = current.as_ref().map(|incident| incident.notified.clone()).unwrap_or_default();
+        let mut incident = incident;
         for notice in notices {
-            self.notify(rule, target, incident_id, notice, health, event_at);
+            let recipients = recipients(rule, &told_before, notice);
+            if notice.kind == NoticeKind::Triggered
+                && !notice.suppressed
+                && let Some(incident) = incident.as_mut()
+            {
+                incident.notified = recipients.clone();
+            }
+            self.notify(rule, target, incident_id, notice, &recipients, health, event_at);
         }
         if !self.changed.contains(&key) {
             self.changed.push(key);
@@ -159,18 +168,40 @@ impl<'a> Turn<'a> {
         }
     }
 
-    /// Incidents whose rule was deleted or disabled, or whose target was deleted, end silently:
-    /// nobody is left to notify about them, or nothing left to notify of.
+    /// Incidents whose rule no longer watches their target (disabled, or its selector changed)
+    /// end, with a resolve to the notifiers that heard the trigger (when the rule sends resolves),
+    /// so no receiver is left with an incident that never ends. Those whose rule or target was
+    /// deleted end silently: nothing is left to describe them with, or nobody to tell.
     fn close_orphans(&mut self) {
         let orphans: Vec<Key> = self
             .incidents
             .iter()
             .filter(|((rule_id, target_id), incident)| {
-                incident.is_some() && (!self.rules.contains_key(rule_id) || !self.targets.contains_key(target_id))
+                let watched = match (self.rules.get(rule_id), self.targets.get(target_id)) {
+                    (Some(rule), Some(target)) => rule.spec.selector.matches(*target_id, &target.target.spec.tags),
+                    _ => false,
+                };
+                incident.is_some() && !watched
             })
             .map(|(key, _)| *key)
             .collect();
         for key in orphans {
+            let rule = self.input.rules.iter().find(|rule| rule.id == key.0);
+            let target = self.targets.get(&key.1).copied();
+            if let (Some(rule), Some(target), Some(Some(incident))) = (rule, target, self.incidents.get(&key).cloned())
+                && incident.told
+                && rule.spec.send_on_resolved
+            {
+                let health = HealthSummary {
+                    from: incident.status,
+                    to: target.health.status,
+                    at: self.input.now,
+                    reason: "no longer watched by this alert rule".to_owned(),
+                };
+                let notice = Notice { kind: NoticeKind::Resolved, suppressed: false };
+                let recipients = recipients(rule, &incident.notified, notice);
+                self.notify(rule, target, incident.id, notice, &recipients, &health, self.input.now);
+            }
             self.incidents.insert(key, None);
             if !self.changed.contains(&key) {
                 self.changed.push(key);
@@ -178,12 +209,14 @@ impl<'a> Turn<'a> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)] // One notice's whole description; a struct would only rename it.
     fn notify(
         &mut self,
         rule: &AlertRuleRecord,
         target: &TargetRecord,
         incident_id: Uuid,
         notice: Notice,
+        recipients: &[Uuid],
         health: &HealthSummary,
         at: DateTime<Utc>,
     ) {
@@ -201,7 +234,7 @@ impl<'a> Turn<'a> {
         };
         let status = if notice.suppressed { DeliveryStatus::Suppressed } else { DeliveryStatus::Pending };
         let now = self.input.now;
-        for notifier_id in &rule.spec.notifiers {
+        for notifier_id in recipients {
             let name = format!("{incident_id}:{}:{}:{notifier_id}", event.as_str(), at.timestamp_micros());
             self.output.deliveries.push(NewDelivery {
                 id: Uuid::new_v5(&NAMESPACE, name.as_bytes()),
@@ -233,6 +266,16 @@ impl<'a> Turn<'a> {
             }
         }
         self.output
+    }
+}
+
+/// Who hears of `notice`: a trigger (and anything only recorded) goes to the rule's notifiers
+/// now; a reminder or a resolve to those that heard the trigger (`told`), whatever the rule names
+/// since. Incidents stored before this was kept have none: the rule's notifiers, then.
+fn recipients(rule: &AlertRuleRecord, told: &[Uuid], notice: Notice) -> Vec<Uuid> {
+    match notice.kind {
+        NoticeKind::Reminder | NoticeKind::Resolved if !notice.suppressed && !told.is_empty() => told.to_vec(),
+        _ => rule.spec.notifiers.clone(),
     }
 }
 

@@ -20,6 +20,10 @@ use crate::decide::{self, Policy};
 const TURN_LIMIT: u32 = 500;
 /// Incidents fall due (trigger delays, reminders, window ends) with no event to announce it.
 const TICK: Duration = Duration::from_secs(1);
+/// How long following the health events may take before the turns go on without it.
+const FOLLOW_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often following them again is tried while it fails.
+const FOLLOW_RETRY: Duration = Duration::from_secs(5);
 /// After a failed turn (the database away), before the next try.
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -38,12 +42,21 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) {
     let mut wake_ups = None;
+    let mut follow_again_at = tokio::time::Instant::now();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        if wake_ups.is_none() {
-            // Health events only hasten a turn: without them (NATS away) the tick still runs it.
-            wake_ups = bus.follow(Stream::Health, StartAt::New).await.context("following health events").ok();
+        if wake_ups.is_none() && tokio::time::Instant::now() >= follow_again_at {
+            // Health events only hasten a turn: without them (NATS away) the tick still runs it,
+            // so following them again is tried briefly, and only now and then.
+            let follow = tokio::time::timeout(FOLLOW_TIMEOUT, bus.follow(Stream::Health, StartAt::New));
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                followed = follow => {
+                    wake_ups = followed.ok().and_then(|followed| followed.context("following health events").ok());
+                }
+            }
+            follow_again_at = tokio::time::Instant::now() + FOLLOW_RETRY;
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,

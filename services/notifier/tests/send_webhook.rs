@@ -245,3 +245,27 @@ async fn a_plain_or_foreign_credential_is_not_sent() {
     assert!(!error.contains("foreign-secret"));
     assert!(receiver.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_receiver_quoting_a_header_token_or_cutting_it_at_the_excerpt_leaves_none_of_it_in_the_error() {
+    // Given a header whose token a refusing receiver quotes alone, once where the excerpt cuts
+    const TOKEN: &str = "sk_live_0123456789abcdefghij";
+    let receiver = Receiver::start().await;
+    receiver.respond_with([
+        Reply::status(401).with_body(format!(r#"{{"error": "invalid api key {TOKEN}"}}"#)),
+        Reply::status(401).with_body(format!("{}{TOKEN}", "x".repeat(190))),
+    ]);
+    let harness = Harness::new();
+    let mut destination = webhook(receiver.url());
+    destination.headers.insert("Authorization".to_owned(), harness.seal(&format!("Bearer {TOKEN}")));
+    let notifier = spec(Destination::Webhook(destination));
+    // When both attempts fail
+    let quoted = harness.send(&notifier, Uuid::new_v4(), &context(NotificationEvent::Triggered)).await;
+    let cut = harness.send(&notifier, Uuid::new_v4(), &context(NotificationEvent::Triggered)).await;
+    // Then neither error holds the token or a piece of it
+    for attempt in [quoted, cut] {
+        let error = attempt.error.expect("refused");
+        assert!(error.starts_with("HTTP 401"), "{error}");
+        assert!(!error.contains("sk_live") && !error.contains("0123456789"), "{error}");
+    }
+}

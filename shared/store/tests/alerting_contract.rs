@@ -150,6 +150,7 @@ fn incident(due_at: Option<DateTime<Utc>>) -> Incident {
         triggered_at: Some(healthmon_store::now()),
         told: true,
         due_at,
+        notified: vec![],
     }
 }
 

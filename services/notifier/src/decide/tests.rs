@@ -66,6 +66,7 @@ fn open_incident(rule: &AlertRuleRecord, target: &TargetRecord, told: bool) -> I
         triggered_at: Some(at(0)),
         told,
         due_at: None,
+        notified: vec![],
     };
     IncidentRecord { rule_id: rule.id, target_id: target.target.id, incident }
 }
@@ -115,21 +116,23 @@ fn given_the_same_input_twice_then_the_same_ids_are_decided() {
 }
 
 #[test]
-fn given_a_disabled_rule_then_nothing_is_sent_and_its_incidents_end() {
-    let web = target("web", &[]);
+fn given_a_disabled_rule_then_no_trigger_is_sent_and_its_told_incident_ends_with_a_resolve() {
+    let (web, batch) = (target("web", &[]), target("batch", &[]));
     let mut disabled = rule(&[Uuid::new_v4()], &[], 0);
     disabled.spec.enabled = false;
     let mut turn = input(
         10,
-        vec![web.clone()],
+        vec![web.clone(), batch.clone()],
         vec![disabled.clone()],
-        vec![became(3, &web, HealthStatus::Healthy, HealthStatus::Unhealthy, 9)],
+        vec![became(3, &batch, HealthStatus::Healthy, HealthStatus::Unhealthy, 9)],
     );
     turn.incidents.push(open_incident(&disabled, &web, true));
 
     let output = decide(&turn, &policy());
 
-    assert!(output.deliveries.is_empty());
+    let events: Vec<NotificationEvent> = output.deliveries.iter().map(|d| d.context.event).collect();
+    assert_eq!(events, [NotificationEvent::Resolved], "no trigger for batch; web's receivers hear the end");
+    assert_eq!(output.deliveries[0].target_id, Some(web.target.id));
     assert_eq!(output.closed, [(disabled.id, web.target.id)]);
     assert_eq!(output.cursor, 3);
 }
@@ -224,4 +227,58 @@ fn given_a_pending_incident_past_its_delay_then_the_tick_triggers_it() {
     assert_eq!(second.deliveries.len(), 1);
     assert_eq!(second.deliveries[0].context.event, NotificationEvent::Triggered);
     assert_eq!(second.cursor, 1, "no transition handed: the cursor stays");
+}
+
+#[test]
+fn given_the_rules_notifiers_changed_mid_incident_then_the_resolve_goes_to_those_that_heard_the_trigger() {
+    let web = target("web", &[]);
+    let (first, added) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut rule = rule(&[first], &[], 0);
+    let triggered = decide(
+        &input(
+            10,
+            vec![web.clone()],
+            vec![rule.clone()],
+            vec![became(1, &web, HealthStatus::Healthy, HealthStatus::Unhealthy, 10)],
+        ),
+        &policy(),
+    );
+    assert_eq!(triggered.upserted[0].incident.notified, [first], "the incident remembers who heard the trigger");
+
+    rule.spec.notifiers = vec![added];
+    let mut later = input(
+        20,
+        vec![web.clone()],
+        vec![rule],
+        vec![became(2, &web, HealthStatus::Unhealthy, HealthStatus::Healthy, 20)],
+    );
+    later.incidents.push(triggered.upserted[0].clone());
+    let resolved = decide(&later, &policy());
+
+    let told: Vec<Uuid> = resolved.deliveries.iter().map(|delivery| delivery.notifier_id).collect();
+    assert_eq!(told, [first], "not the notifier added since, which never heard the trigger");
+}
+
+#[test]
+fn given_a_selector_that_no_longer_matches_then_a_told_incident_ends_with_a_resolve() {
+    let web = target("web", &["prod"]);
+    let notifier = Uuid::new_v4();
+    let mut rule = rule(&[notifier], &["prod"], 0);
+    let mut open = open_incident(&rule, &web, true);
+    open.incident.notified = vec![notifier];
+    rule.spec.selector.tags = vec!["other".to_owned()];
+    let mut turn = input(
+        30,
+        vec![web.clone()],
+        vec![rule.clone()],
+        vec![became(4, &web, HealthStatus::Unhealthy, HealthStatus::Healthy, 29)],
+    );
+    turn.incidents.push(open.clone());
+
+    let output = decide(&turn, &policy());
+
+    assert_eq!(output.closed, [(rule.id, web.target.id)]);
+    assert_eq!(output.deliveries.len(), 1);
+    assert_eq!(output.deliveries[0].context.event, NotificationEvent::Resolved);
+    assert_eq!(output.deliveries[0].incident_id, open.incident.id);
 }

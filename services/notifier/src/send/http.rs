@@ -51,7 +51,14 @@ impl HttpMessage {
             .map_err(|_| Failure::new(format!("header {name} has a value that is not valid in HTTP")))?;
         header.set_sensitive(true);
         self.headers.insert(name, header);
+        // A receiver that refuses the value often quotes only its token (`Bearer <token>`).
+        let pieces: Vec<Opened> = value
+            .split_whitespace()
+            .filter(|piece| piece.len() >= 8)
+            .map(|piece| Opened::new(piece.to_owned()))
+            .collect();
         self.secrets.push(value);
+        self.secrets.extend(pieces);
         Ok(())
     }
 }
@@ -85,7 +92,7 @@ impl HttpTransport {
         let mut secrets: Vec<&str> = message.secrets.iter().map(|secret| secret.as_str()).collect();
         secrets.extend(url_parts.iter().map(|part| part.as_str()));
         let scrub = |failure: Failure| Failure { message: redact(&failure.message, &secrets), ..failure };
-        self.send_unscrubbed(&message, delivery_id, now).await.map_err(scrub)
+        self.send_unscrubbed(&message, delivery_id, now, &secrets).await.map_err(scrub)
     }
 
     async fn send_unscrubbed(
@@ -93,6 +100,7 @@ impl HttpTransport {
         message: &HttpMessage,
         delivery_id: Uuid,
         now: DateTime<Utc>,
+        secrets: &[&str],
     ) -> Result<u16, Failure> {
         // The parser's errors name what is wrong, never the URL's text.
         let url = Url::parse(&message.url).map_err(|error| Failure::new(format!("invalid URL: {error}")))?;
@@ -115,7 +123,7 @@ impl HttpTransport {
         if status.is_success() {
             return Ok(status.as_u16());
         }
-        let excerpt = error_body_excerpt(&mut response).await;
+        let excerpt = error_body_excerpt(&mut response, secrets).await;
         let mut text = format!("HTTP {}", status.as_u16());
         if !excerpt.is_empty() {
             text.push_str(": ");
@@ -146,9 +154,11 @@ fn header_value(text: &str) -> Result<HeaderValue, Failure> {
     HeaderValue::from_str(text).map_err(|_| Failure::new("a delivery header is not valid in HTTP"))
 }
 
-/// The first [`MAX_ERROR_BODY_CHARS`] characters of an error answer, on one line; empty when it
-/// cannot be read in time (the attempt's own timeout bounds this).
-async fn error_body_excerpt(response: &mut reqwest::Response) -> String {
+/// The first [`MAX_ERROR_BODY_CHARS`] characters of an error answer, on one line, `secrets`
+/// scrubbed first (also as JSON escapes them), so that neither the cut nor the joined whitespace can
+/// leave part of one behind; empty when it cannot be read in time (the attempt's own timeout
+/// bounds this).
+async fn error_body_excerpt(response: &mut reqwest::Response, secrets: &[&str]) -> String {
     let mut seen: Vec<u8> = Vec::new();
     while seen.len() < MAX_ERROR_BODY_BYTES {
         match response.chunk().await {
@@ -156,7 +166,11 @@ async fn error_body_excerpt(response: &mut reqwest::Response) -> String {
             Ok(None) | Err(_) => break,
         }
     }
-    let text = String::from_utf8_lossy(&seen);
+    let escaped: Vec<Zeroizing<String>> =
+        secrets.iter().map(|secret| Zeroizing::new(secret.replace('/', "\\/"))).collect();
+    let mut all: Vec<&str> = secrets.to_vec();
+    all.extend(escaped.iter().map(|secret| secret.as_str()));
+    let text = redact(&String::from_utf8_lossy(&seen), &all);
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     one_line.chars().take(MAX_ERROR_BODY_CHARS).collect()
 }

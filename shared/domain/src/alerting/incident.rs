@@ -50,6 +50,11 @@ pub struct Incident {
     pub told: bool,
     /// When the incident next needs a tick; `None` when only a health change can move it.
     pub due_at: Option<DateTime<Utc>>,
+    /// The notifiers the trigger went out to: its reminders and its resolve go to these (and only
+    /// these), even when the rule's list changes while the incident lasts. Kept by the notifier;
+    /// the state machine carries it along.
+    #[serde(default)]
+    pub notified: Vec<Uuid>,
 }
 
 /// What moves an incident.
@@ -114,6 +119,7 @@ pub fn step(
                 triggered_at: None,
                 told: false,
                 due_at: Some(*at + seconds(policy.trigger_after_s)),
+                notified: Vec::new(),
             };
             let before = match current.cloned() {
                 Some(incident)
