@@ -82,10 +82,12 @@ async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Resul
     // Phase 1: paced triggers.
     let pause = Duration::from_secs_f64(1.0 / f64::from(args.rate));
     let mut published = HashMap::new();
+    let mut published_at = HashMap::new();
     let started = Instant::now();
     for (n, id) in ids.iter().enumerate() {
         let due = started + pause * n as u32;
         tokio::time::sleep_until(due.into()).await;
+        published_at.insert(id.to_string(), chrono::Utc::now());
         published.insert(*id, publish_flip(bus.as_ref(), *id, base_slot + 1000, false).await?);
     }
     let triggers = arrivals(&receiver, ids.len()).await?;
@@ -95,6 +97,8 @@ async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Resul
             report::record(&mut latency, request.arrived.saturating_duration_since(*sent).as_micros() as u64);
         }
     }
+
+    let (to_queue, queue_to_sent) = stages(addr, &token, &published_at).await?;
 
     // Phase 2: every target recovers at once; deliveries/s of the resolves.
     let burst = Instant::now();
@@ -115,6 +119,8 @@ async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Resul
         "healthmon",
         &format!("trigger latency {}   ({} of {} arrived)", report::latencies(&latency), triggers.len(), ids.len()),
     );
+    report::line("", &format!("  sample published -> delivery queued  {}", report::latencies(&to_queue)));
+    report::line("", &format!("  delivery queued -> attempt recorded  {}", report::latencies(&queue_to_sent)));
     report::line("", &format!("resolve burst: {healthmon_rate:.0} deliveries/s"));
     report::line("baseline", &format!("bare POST loop, {} in flight: {baseline_rate:.0} requests/s", args.concurrency));
     let p99 = report::ms(&latency, 0.99);
@@ -166,6 +172,36 @@ async fn arrivals(receiver: &Receiver, count: usize) -> anyhow::Result<Vec<Recei
     .with_context(|| {
         format!("{count} deliveries did not arrive within {PHASE_TIMEOUT:?} (got {})", receiver.requests().len())
     })
+}
+
+/// Where the trigger latency goes, from the delivery log: publish to the turn that queued the
+/// delivery, and from there to the recorded attempt.
+async fn stages(
+    addr: std::net::SocketAddr,
+    token: &str,
+    published_at: &HashMap<String, chrono::DateTime<chrono::Utc>>,
+) -> anyhow::Result<(hdrhistogram::Histogram<u64>, hdrhistogram::Histogram<u64>)> {
+    let page: Value = reqwest::Client::new()
+        .get(format!("http://{addr}/api/v1/deliveries?limit=1000"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .context("list the deliveries")?
+        .json()
+        .await
+        .context("the deliveries")?;
+    let (mut to_queue, mut queue_to_sent) = (report::histogram(), report::histogram());
+    let time = |value: &Value| value.as_str().and_then(|text| text.parse::<chrono::DateTime<chrono::Utc>>().ok());
+    for delivery in page["items"].as_array().into_iter().flatten() {
+        let published = delivery["target_id"].as_str().and_then(|id| published_at.get(id));
+        if let (Some(published), Some(created), Some(delivered)) =
+            (published, time(&delivery["created_at"]), time(&delivery["delivered_at"]))
+        {
+            report::record(&mut to_queue, (created - *published).num_microseconds().unwrap_or(0).max(0) as u64);
+            report::record(&mut queue_to_sent, (delivered - created).num_microseconds().unwrap_or(0).max(0) as u64);
+        }
+    }
+    Ok((to_queue, queue_to_sent))
 }
 
 fn target_of(request: &ReceivedRequest) -> Option<Uuid> {

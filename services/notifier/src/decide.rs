@@ -83,7 +83,11 @@ impl<'a> Turn<'a> {
                 .map(|record| ((record.rule_id, record.target_id), Some(record.incident.clone())))
                 .collect(),
             changed: Vec::new(),
-            output: TurnOutput { cursor: input.cursor, ..TurnOutput::default() },
+            output: TurnOutput {
+                cursor: input.cursor,
+                transitions_handled: input.transitions.len(),
+                ..TurnOutput::default()
+            },
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use healthmon_bus::{EventBus, StartAt, Stream};
 use healthmon_runtime::outbox::OutboxRelay;
 use healthmon_store::Store;
@@ -65,6 +65,13 @@ pub(crate) async fn run(
                 if !matches!(event, Some(Ok(_))) {
                     wake_ups = None;
                 }
+                // A burst of changes needs one turn, not one per event: take every event already
+                // here before turning (each turn briefly locks the transitions table).
+                while let Some(Some(event)) = wake_ups.as_mut().and_then(|events| events.next().now_or_never()) {
+                    if event.is_err() {
+                        wake_ups = None;
+                    }
+                }
             }
         }
         match turns_until_caught_up(store.as_ref(), &policy, &queued, &relay).await {
@@ -80,15 +87,14 @@ pub(crate) async fn run(
     }
 }
 
-/// Turns until one leaves the cursor where it was (a full batch may leave more behind it), waking
-/// the worker and the relay after each that queued something.
+/// Turns until one is handed fewer transitions than its limit (a full one may leave more behind
+/// it), waking the worker and the relay after each that queued something.
 async fn turns_until_caught_up(
     store: &dyn Store,
     policy: &Policy,
     queued: &Notify,
     relay: &OutboxRelay,
 ) -> anyhow::Result<()> {
-    let mut cursor = None;
     while let Some(output) = turn_once(store, policy).await? {
         if !output.deliveries.is_empty() {
             queued.notify_one();
@@ -96,10 +102,9 @@ async fn turns_until_caught_up(
         if !output.events.is_empty() {
             relay.kick();
         }
-        if cursor == Some(output.cursor) {
+        if output.transitions_handled < TURN_LIMIT as usize {
             break;
         }
-        cursor = Some(output.cursor);
     }
     Ok(())
 }

@@ -19,6 +19,9 @@ use uuid::Uuid;
 use crate::meters;
 use crate::send::Sender;
 
+/// How often the pending queue's gauges are brought up to date.
+const QUEUE_GAUGES_EVERY: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// The name this worker's leases are held under; unique per process.
@@ -114,6 +117,9 @@ impl Worker {
 
     /// Works the queue until `shutdown`: at once when `queued` is notified, else every poll.
     pub async fn run(self, queued: Arc<Notify>, shutdown: CancellationToken) {
+        // The queue's gauges cost a count over the pending deliveries: once a second is enough,
+        // and keeps that query off the path of a delivery that just arrived.
+        let mut measured_at: Option<tokio::time::Instant> = None;
         loop {
             let worked = match self.work_once().await {
                 Ok(count) => count,
@@ -122,8 +128,11 @@ impl Worker {
                     0
                 }
             };
-            if let Ok(stats) = self.store.queue_stats().await {
-                meters::queue(stats, healthmon_store::now());
+            if measured_at.is_none_or(|at| at.elapsed() >= QUEUE_GAUGES_EVERY) {
+                measured_at = Some(tokio::time::Instant::now());
+                if let Ok(stats) = self.store.queue_stats().await {
+                    meters::queue(stats, healthmon_store::now());
+                }
             }
             if worked > 0 {
                 continue;

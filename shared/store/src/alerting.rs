@@ -204,6 +204,9 @@ pub struct TurnOutput {
     pub closed: Vec<(Uuid, Uuid)>,
     pub deliveries: Vec<NewDelivery>,
     pub events: Vec<AlertEvent>,
+    /// How many transitions the turn was handed (written nowhere): a turn handed as many as its
+    /// limit may have left more behind.
+    pub transitions_handled: usize,
 }
 
 /// The pure decision a turn runs between its reads and its writes.
