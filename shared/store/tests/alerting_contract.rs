@@ -36,6 +36,7 @@ contract_tests!(
     a_turn_writes_incidents_deliveries_and_alert_events,
     a_deleted_rule_takes_its_incidents_along,
     a_resolve_waits_for_its_trigger_and_a_lease_holds_until_it_runs_out,
+    an_unreadable_delivery_fails_alone_and_holds_up_no_other,
     attempts_retry_deliver_and_fail,
     deliveries_list_newest_first_filtered_and_paged_without_gaps,
 );
@@ -482,6 +483,60 @@ async fn a_resolve_waits_for_its_trigger_and_a_lease_holds_until_it_runs_out(bac
     assert!(store.record_attempt(trigger.id, "b", &delivered).await.unwrap());
     let claimed = store.claim_deliveries("a", now, lease, 10).await.unwrap();
     assert_eq!(ids(&claimed), [resolve.id], "the trigger is done, so the resolve may go");
+}
+
+async fn an_unreadable_delivery_fails_alone_and_holds_up_no_other(backend: &Backend) {
+    let store = &backend.store;
+    let t0 = healthmon_store::now();
+    let (good, bad) = (
+        delivery(&keys(), NotificationEvent::Triggered, DeliveryStatus::Pending, t0),
+        delivery(&keys(), NotificationEvent::Triggered, DeliveryStatus::Pending, t0),
+    );
+    for new in [&good, &bad] {
+        store.enqueue_delivery(new).await.unwrap();
+    }
+    // A context this version cannot read, as a newer one might have written it.
+    let garbled = r#"{"not": "a notification context"}"#;
+    let status_of_bad = match backend.kind {
+        "postgres" => {
+            let pool = sqlx::PgPool::connect(&backend.url).await.unwrap();
+            sqlx::query("UPDATE deliveries SET context = $2::jsonb WHERE id = $1")
+                .bind(bad.id)
+                .bind(garbled)
+                .execute(&pool)
+                .await
+                .unwrap();
+            let now = t0 + Duration::seconds(1);
+            let claimed = store.claim_deliveries("a", now, now + Duration::seconds(30), 10).await.unwrap();
+            assert_eq!(ids(&claimed), [good.id], "the readable one is claimed, the batch not failed");
+            sqlx::query_scalar::<_, String>("SELECT status FROM deliveries WHERE id = $1")
+                .bind(bad.id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+        _ => {
+            let options: sqlx::sqlite::SqliteConnectOptions = backend.url.parse().unwrap();
+            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            let id = bad.id.hyphenated().to_string();
+            sqlx::query("UPDATE deliveries SET context = ?2 WHERE id = ?1")
+                .bind(&id)
+                .bind(garbled)
+                .execute(&pool)
+                .await
+                .unwrap();
+            let now = t0 + Duration::seconds(1);
+            let claimed = store.claim_deliveries("a", now, now + Duration::seconds(30), 10).await.unwrap();
+            assert_eq!(ids(&claimed), [good.id], "the readable one is claimed, the batch not failed");
+            sqlx::query_scalar::<_, String>("SELECT status FROM deliveries WHERE id = ?1")
+                .bind(&id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(status_of_bad, "failed", "the unreadable one is failed, not claimed again and again");
+    assert_eq!(store.queue_stats().await.unwrap().pending, 1, "only the readable one is still pending");
 }
 
 async fn attempts_retry_deliver_and_fail(backend: &Backend) {

@@ -108,8 +108,18 @@ pub(super) async fn claim(
     .await
     .context("claim due deliveries")?;
     tx.commit().await.context("commit the claim")?;
-    let mut claimed = rows.iter().map(record_from_row).collect::<anyhow::Result<Vec<_>>>()?;
-    claimed.sort_by_key(|delivery| (delivery.next_attempt_at, delivery.seq));
+    let (claimed, unreadable) = crate::alerting_rows::split_claimed(&rows, record_from_row, |row| uuid(row, "id").ok());
+    for (id, error) in unreadable {
+        sqlx::query(
+            "UPDATE deliveries SET status = 'failed', last_error = ?2, lease_holder = NULL, lease_until = NULL, \
+             next_attempt_at = NULL WHERE id = ?1",
+        )
+        .bind(uuid_text(id))
+        .bind(error)
+        .execute(pool)
+        .await
+        .context("fail an unreadable delivery")?;
+    }
     Ok(claimed)
 }
 
