@@ -196,6 +196,32 @@ impl<'a> AttemptColumns<'a> {
     }
 }
 
+/// The claimed rows as records, and those that cannot be read as one (id and why), so that one
+/// unreadable row (a context written by a newer version, say) fails alone instead of holding up
+/// every delivery claimed with it.
+pub(crate) fn split_claimed<R>(
+    rows: &[R],
+    decode: impl Fn(&R) -> anyhow::Result<crate::alerting::DeliveryRecord>,
+    id_of: impl Fn(&R) -> Option<uuid::Uuid>,
+) -> (Vec<crate::alerting::DeliveryRecord>, Vec<(uuid::Uuid, String)>) {
+    let mut readable = Vec::with_capacity(rows.len());
+    let mut unreadable = Vec::new();
+    for row in rows {
+        match decode(row) {
+            Ok(record) => readable.push(record),
+            Err(error) => match id_of(row) {
+                Some(id) => {
+                    tracing::warn!(delivery = %id, error = %format!("{error:#}"), "an unreadable delivery fails");
+                    unreadable.push((id, format!("the stored delivery cannot be read: {error:#}")));
+                }
+                None => tracing::warn!(error = %format!("{error:#}"), "an unreadable delivery row without an id"),
+            },
+        }
+    }
+    readable.sort_by_key(|delivery| (delivery.next_attempt_at, delivery.seq));
+    (readable, unreadable)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,30 +252,4 @@ mod tests {
         let columns = AttemptColumns::of(&delivered);
         assert_eq!((columns.status, columns.delivered_at, columns.error), (DeliveryStatus::Delivered, Some(at), None));
     }
-}
-
-/// The claimed rows as records, and those that cannot be read as one (id and why), so that one
-/// unreadable row (a context written by a newer version, say) fails alone instead of holding up
-/// every delivery claimed with it.
-pub(crate) fn split_claimed<R>(
-    rows: &[R],
-    decode: impl Fn(&R) -> anyhow::Result<crate::alerting::DeliveryRecord>,
-    id_of: impl Fn(&R) -> Option<uuid::Uuid>,
-) -> (Vec<crate::alerting::DeliveryRecord>, Vec<(uuid::Uuid, String)>) {
-    let mut readable = Vec::with_capacity(rows.len());
-    let mut unreadable = Vec::new();
-    for row in rows {
-        match decode(row) {
-            Ok(record) => readable.push(record),
-            Err(error) => match id_of(row) {
-                Some(id) => {
-                    tracing::warn!(delivery = %id, error = %format!("{error:#}"), "an unreadable delivery fails");
-                    unreadable.push((id, format!("the stored delivery cannot be read: {error:#}")));
-                }
-                None => tracing::warn!(error = %format!("{error:#}"), "an unreadable delivery row without an id"),
-            },
-        }
-    }
-    readable.sort_by_key(|delivery| (delivery.next_attempt_at, delivery.seq));
-    (readable, unreadable)
 }
