@@ -41,6 +41,41 @@ impl fmt::Display for ValidationErrors {
 
 impl std::error::Error for ValidationErrors {}
 
+/// The string field `field` of a client object: absent or null is `None`; any other type is
+/// recorded in `errors`. Shared by every document parser, so each reads its fields alike.
+pub(crate) fn optional_str(
+    object: &serde_json::Map<String, serde_json::Value>,
+    errors: &mut ValidationErrors,
+    field: &str,
+) -> Option<String> {
+    match object.get(field) {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(text)) => Some(text.clone()),
+        Some(_) => {
+            errors.add(field, "must be a string");
+            None
+        }
+    }
+}
+
+/// The boolean field `field` of a client object: absent or null is `default`; any other type is
+/// recorded in `errors` (and `default` taken).
+pub(crate) fn flag(
+    object: &serde_json::Map<String, serde_json::Value>,
+    errors: &mut ValidationErrors,
+    field: &str,
+    default: bool,
+) -> bool {
+    match object.get(field) {
+        None | Some(serde_json::Value::Null) => default,
+        Some(serde_json::Value::Bool(flag)) => *flag,
+        Some(_) => {
+            errors.add(field, "must be true or false");
+            default
+        }
+    }
+}
+
 /// At most this many NULs are reported: enough to find them, not a reply larger than the request.
 const MAX_NULS_REPORTED: usize = 20;
 

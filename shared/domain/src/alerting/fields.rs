@@ -72,25 +72,11 @@ impl<'a> Fields<'a> {
     }
 
     pub(super) fn optional_str(&mut self, field: &str) -> Option<String> {
-        match self.object.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(text)) => Some(text.clone()),
-            Some(_) => {
-                self.errors.add(field, "must be a string");
-                None
-            }
-        }
+        crate::validation::optional_str(self.object, &mut self.errors, field)
     }
 
     pub(super) fn bool(&mut self, field: &str, default: bool) -> bool {
-        match self.object.get(field) {
-            None | Some(Value::Null) => default,
-            Some(Value::Bool(flag)) => *flag,
-            Some(_) => {
-                self.errors.add(field, "must be true or false");
-                default
-            }
-        }
+        crate::validation::flag(self.object, &mut self.errors, field, default)
     }
 
     /// A whole number that `allowed` accepts; `bounds` describes them in the error.

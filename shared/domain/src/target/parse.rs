@@ -264,25 +264,11 @@ impl Fields<'_> {
     }
 
     pub(super) fn optional_str(&mut self, field: &str) -> Option<String> {
-        match self.object.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(text)) => Some(text.clone()),
-            Some(_) => {
-                self.errors.add(field, "must be a string");
-                None
-            }
-        }
+        crate::validation::optional_str(self.object, self.errors, field)
     }
 
     pub(super) fn bool(&mut self, field: &str, default: bool) -> bool {
-        match self.object.get(field) {
-            None | Some(Value::Null) => default,
-            Some(Value::Bool(flag)) => *flag,
-            Some(_) => {
-                self.errors.add(field, "must be true or false");
-                default
-            }
-        }
+        crate::validation::flag(self.object, self.errors, field, default)
     }
 
     pub(super) fn bounded(&mut self, field: &str, default: u32, (min, max): (u32, u32)) -> u32 {
