@@ -2,17 +2,23 @@
 //! and records how it went — delivered, tried again later with backoff, or given up. Any number of
 //! workers share the queue: a claim is exclusive until its lease runs out, so a worker killed
 //! mid-send only delays its deliveries until another (or its restart) claims them again.
+//!
+//! It works as a pipeline, so that a burst goes at the pace of the receiver rather than of the
+//! store: up to `batch` sends are in flight at once, the claim is topped up as they finish (never
+//! waiting for the slowest of a batch), and a recorder task writes the outcomes a batch per
+//! statement while the next sends go out.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::join_all;
+use futures::future::BoxFuture;
 use healthmon_domain::alerting::retry::next_attempt;
 use healthmon_domain::alerting::{NotificationEvent, NotifierSpec};
 use healthmon_store::Store;
 use healthmon_store::alerting::{AttemptOutcome, DeliveryRecord};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -21,6 +27,10 @@ use crate::send::Sender;
 
 /// How often the pending queue's gauges are brought up to date.
 const QUEUE_GAUGES_EVERY: Duration = Duration::from_secs(1);
+/// Outcomes written by one statement at most.
+const RECORD_BATCH: usize = 256;
+/// After a failed write of outcomes (the database away), before the next try.
+const RECORD_RETRY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -29,7 +39,7 @@ pub struct WorkerConfig {
     /// How long a claim is exclusive. Well above the 10 s a send may take, so a live worker never
     /// loses a delivery it is still sending.
     pub lease: Duration,
-    /// Deliveries claimed (and sent concurrently) at once.
+    /// Deliveries in flight at once (and claimed at once at most).
     pub batch: u32,
     /// How often the queue is looked at when nothing wakes the worker (retries fall due with time,
     /// and tests queued by another process's API arrive unannounced).
@@ -47,6 +57,9 @@ impl Default for WorkerConfig {
     }
 }
 
+/// A claimed delivery with its notifier (`None` once the notifier is deleted).
+type Claimed = (DeliveryRecord, Option<NotifierSpec>);
+
 pub struct Worker {
     store: Arc<dyn Store>,
     sender: Arc<Sender>,
@@ -58,35 +71,48 @@ impl Worker {
         Self { store, sender, config }
     }
 
-    /// Claims one batch and works it; returns how many deliveries it attempted.
+    /// One step of the pipeline, whole: claims a batch, sends it, records it; returns how many
+    /// deliveries it attempted.
     pub async fn work_once(&self) -> anyhow::Result<usize> {
+        let claimed = self.claim(self.config.batch).await?;
+        let outcomes = futures::future::join_all(
+            claimed
+                .iter()
+                .map(|(delivery, spec)| async move { (delivery.id, self.attempt(delivery, spec.as_ref()).await) }),
+        )
+        .await;
+        self.store.record_attempts(&self.config.holder, &outcomes).await?;
+        Ok(outcomes.len())
+    }
+
+    /// Leases up to `limit` due deliveries, each with its notifier (read once per claim).
+    async fn claim(&self, limit: u32) -> anyhow::Result<Vec<Claimed>> {
         let now = healthmon_store::now();
         let lease_until = now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::minutes(1));
-        let claimed = self.store.claim_deliveries(&self.config.holder, now, lease_until, self.config.batch).await?;
+        let claimed = self.store.claim_deliveries(&self.config.holder, now, lease_until, limit).await?;
         let mut notifiers: HashMap<Uuid, Option<NotifierSpec>> = HashMap::new();
         for delivery in &claimed {
             if let std::collections::hash_map::Entry::Vacant(entry) = notifiers.entry(delivery.notifier_id) {
                 entry.insert(self.store.get_notifier(delivery.notifier_id).await?.map(|record| record.spec));
             }
         }
-        let attempts = claimed.iter().map(|delivery| self.attempt(delivery, notifiers.get(&delivery.notifier_id)));
-        let results = join_all(attempts).await;
-        let count = results.len();
-        for result in results {
-            result?;
-        }
-        Ok(count)
+        Ok(claimed
+            .into_iter()
+            .map(|delivery| {
+                let spec = notifiers.get(&delivery.notifier_id).cloned().flatten();
+                (delivery, spec)
+            })
+            .collect())
     }
 
-    async fn attempt(&self, delivery: &DeliveryRecord, spec: Option<&Option<NotifierSpec>>) -> anyhow::Result<()> {
-        let Some(Some(spec)) = spec else {
-            let outcome = AttemptOutcome::Failed {
+    /// Sends one delivery and says what it came to (recording is the caller's).
+    async fn attempt(&self, delivery: &DeliveryRecord, spec: Option<&NotifierSpec>) -> AttemptOutcome {
+        let Some(spec) = spec else {
+            return AttemptOutcome::Failed {
                 status_code: None,
                 error: "the notifier was deleted".to_owned(),
                 at: healthmon_store::now(),
             };
-            self.store.record_attempt(delivery.id, &self.config.holder, &outcome).await?;
-            return Ok(());
         };
         let kind = spec.kind().as_str();
         let started = healthmon_store::now();
@@ -111,37 +137,120 @@ impl Worker {
             AttemptOutcome::Failed { .. } => meters::finished(kind, "failed"),
             AttemptOutcome::Retry { .. } => {}
         }
-        self.store.record_attempt(delivery.id, &self.config.holder, &outcome).await?;
-        Ok(())
+        outcome
     }
 
-    /// Works the queue until `shutdown`: at once when `queued` is notified, else every poll.
+    /// Works the queue until `shutdown`, then finishes the sends in flight and records them.
+    /// Claims when `queued` is notified, when a recorded batch may have freed a delivery waiting
+    /// on it (a resolve behind its trigger), on every poll, and while the last claim came back
+    /// full. Sends run as tasks of their own and a claim runs beside them, so neither waits for
+    /// the other; a claim is started as soon as a quarter of the room is free.
     pub async fn run(self, queued: Arc<Notify>, shutdown: CancellationToken) {
-        // The queue's gauges cost a count over the pending deliveries: once a second is enough,
-        // and keeps that query off the path of a delivery that just arrived.
+        let worker = Arc::new(self);
+        let (outcomes, recording) = mpsc::unbounded_channel();
+        let recorder = tokio::spawn(worker.clone().record(recording, queued.clone(), shutdown.clone()));
+        let room = worker.config.batch.max(1) as usize;
+        let mut sending: JoinSet<(Uuid, AttemptOutcome)> = JoinSet::new();
+        // Claimed ahead, up to another `room`, so that sends never wait for a claim.
+        let mut ready: VecDeque<Claimed> = VecDeque::new();
+        let mut claiming: Option<BoxFuture<'static, (usize, anyhow::Result<Vec<Claimed>>)>> = None;
+        let mut more_due = true;
+        let mut stopping = false;
+        let mut poll = tokio::time::interval(worker.config.poll);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut measured_at: Option<tokio::time::Instant> = None;
         loop {
-            let worked = match self.work_once().await {
-                Ok(count) => count,
-                Err(error) => {
-                    tracing::warn!(error = %format!("{error:#}"), "delivery worker failed; trying again");
-                    0
-                }
-            };
+            while sending.len() < room
+                && let Some((delivery, spec)) = ready.pop_front()
+            {
+                let worker = worker.clone();
+                sending.spawn(async move {
+                    let outcome = worker.attempt(&delivery, spec.as_ref()).await;
+                    (delivery.id, outcome)
+                });
+            }
+            let held = sending.len() + ready.len();
+            if claiming.is_none() && more_due && !stopping && held <= room {
+                more_due = false;
+                let worker = worker.clone();
+                let asked = 2 * room - held;
+                claiming = Some(Box::pin(async move { (asked, worker.claim(asked as u32).await) }));
+            }
             if measured_at.is_none_or(|at| at.elapsed() >= QUEUE_GAUGES_EVERY) {
+                // A count over the pending deliveries: once a second is enough, and keeps that
+                // query off the path of a delivery that just arrived.
                 measured_at = Some(tokio::time::Instant::now());
-                if let Ok(stats) = self.store.queue_stats().await {
+                if let Ok(stats) = worker.store.queue_stats().await {
                     meters::queue(stats, healthmon_store::now());
                 }
             }
-            if worked > 0 {
-                continue;
+            if stopping && sending.is_empty() && ready.is_empty() && claiming.is_none() {
+                break;
             }
             tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = queued.notified() => {}
-                _ = tokio::time::sleep(self.config.poll) => {}
+                (asked, claimed) = finished(&mut claiming) => {
+                    claiming = None;
+                    match claimed {
+                        Ok(claimed) => {
+                            more_due = claimed.len() == asked;
+                            ready.extend(claimed);
+                        }
+                        Err(error) => {
+                            tracing::warn!(error = %format!("{error:#}"), "claiming deliveries failed; trying again");
+                        }
+                    }
+                }
+                Some(done) = sending.join_next() => match done {
+                    // The recorder lives until this sender is dropped, below.
+                    Ok(done) => { let _ = outcomes.send(done); }
+                    // A send that panicked is sent again when its lease runs out.
+                    Err(error) => tracing::warn!(error = %error, "a delivery attempt stopped"),
+                },
+                _ = queued.notified() => more_due = true,
+                _ = poll.tick() => more_due = true,
+                _ = shutdown.cancelled(), if !stopping => stopping = true,
             }
         }
+        drop(outcomes);
+        if let Err(error) = recorder.await {
+            tracing::warn!(error = %error, "the delivery recorder stopped");
+        }
+    }
+
+    /// Writes outcomes as they come, as many per statement as have come meanwhile, until the
+    /// worker drops its end. A write that fails is tried again, until `shutdown`: the deliveries
+    /// it would have recorded are sent again once their leases run out (at least once, with the
+    /// same `webhook-id`).
+    async fn record(
+        self: Arc<Self>,
+        mut outcomes: mpsc::UnboundedReceiver<(Uuid, AttemptOutcome)>,
+        recorded: Arc<Notify>,
+        shutdown: CancellationToken,
+    ) {
+        let mut batch = Vec::with_capacity(RECORD_BATCH);
+        while outcomes.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+            loop {
+                match self.store.record_attempts(&self.config.holder, &batch).await {
+                    Ok(_) => break,
+                    Err(error) => {
+                        tracing::warn!(error = %format!("{error:#}"), "recording delivery attempts failed");
+                        if shutdown.is_cancelled() {
+                            break;
+                        }
+                        tokio::time::sleep(RECORD_RETRY).await;
+                    }
+                }
+            }
+            batch.clear();
+            recorded.notify_one();
+        }
+    }
+}
+
+/// What the claim in flight came to; never, while none is.
+async fn finished<T>(claiming: &mut Option<BoxFuture<'static, T>>) -> T {
+    match claiming {
+        Some(claim) => claim.await,
+        None => std::future::pending().await,
     }
 }

@@ -14,6 +14,10 @@ use tokio_util::sync::CancellationToken;
 const BATCH: u32 = 500;
 /// Also relays what another process committed (its own relay may have died).
 const POLL: Duration = Duration::from_millis(250);
+/// How long [`OutboxRelay::relay_now`] waits for another relay's pass to end, trying every
+/// [`BUSY_RETRY`].
+const BUSY_WAIT: Duration = Duration::from_millis(200);
+const BUSY_RETRY: Duration = Duration::from_millis(2);
 
 #[derive(Clone)]
 pub struct OutboxRelay {
@@ -32,14 +36,27 @@ impl OutboxRelay {
         self.wake.notify_one();
     }
 
-    /// Relays until the outbox is empty or another relay holds the turn.
+    /// Relays until the outbox is empty. While another relay holds the turn, it waits for that
+    /// one's pass to end (briefly, [`BUSY_WAIT`] at most) and then relays itself: the other pass
+    /// read the outbox before this caller's events were committed, so leaving them to it would
+    /// hold them back until its next poll.
     pub async fn relay_now(&self) -> anyhow::Result<usize> {
         let mut total = 0;
+        let busy_until = tokio::time::Instant::now() + BUSY_WAIT;
         loop {
-            let relayed = self.store.relay_outbox(self.sink.as_ref(), BATCH).await?;
-            total += relayed;
-            if relayed < BATCH as usize {
-                return Ok(total);
+            match self.store.relay_outbox(self.sink.as_ref(), BATCH).await? {
+                Some(relayed) => {
+                    total += relayed;
+                    if relayed < BATCH as usize {
+                        return Ok(total);
+                    }
+                }
+                None if tokio::time::Instant::now() < busy_until => tokio::time::sleep(BUSY_RETRY).await,
+                None => {
+                    // The holder is slow (a large backlog): the background loop takes it from here.
+                    self.kick();
+                    return Ok(total);
+                }
             }
         }
     }

@@ -261,9 +261,17 @@ pub trait Alerting: Send + Sync {
         limit: u32,
     ) -> anyhow::Result<Vec<DeliveryRecord>>;
 
-    /// Records an attempt of a delivery `holder` leased, counting it and releasing the lease.
-    /// Returns false (recording nothing) when the delivery is no longer pending.
-    async fn record_attempt(&self, id: Uuid, holder: &str, outcome: &AttemptOutcome) -> anyhow::Result<bool>;
+    /// Records attempts of deliveries `holder` leased, each counted and its lease released, in one
+    /// statement (a worker records what its sends came to a batch at a time, not a commit per
+    /// send). Returns the ids recorded: one no longer pending, or leased since by another holder,
+    /// is left as it is.
+    async fn record_attempts(&self, holder: &str, attempts: &[(Uuid, AttemptOutcome)]) -> anyhow::Result<Vec<Uuid>>;
+
+    /// [`Alerting::record_attempts`] for one delivery: false when nothing was recorded.
+    async fn record_attempt(&self, id: Uuid, holder: &str, outcome: &AttemptOutcome) -> anyhow::Result<bool> {
+        let recorded = self.record_attempts(holder, &[(id, outcome.clone())]).await?;
+        Ok(recorded.contains(&id))
+    }
 
     async fn get_delivery(&self, id: Uuid) -> anyhow::Result<Option<DeliveryRecord>>;
     async fn list_deliveries(&self, filter: &DeliveryFilter) -> anyhow::Result<Page<DeliveryRecord>>;

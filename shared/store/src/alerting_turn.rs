@@ -5,11 +5,16 @@
 //! first turn ever, which does not replay the history from before alerting existed: it starts at
 //! the newest transition, handing none, and only later transitions are ever decided on.
 //!
-//! Transitions are read up to a *horizon*, a `seq` below which every transition is committed (or
-//! never will be). On SQLite, writes are serial, so it is simply the newest `seq`. On Postgres a
-//! sequence number is taken before its transaction commits, so seq 7 may become visible after
-//! seq 8: a cursor moved to 8 would skip 7 for ever. There the horizon is read under a brief
-//! table lock that waits for every transaction writing transitions to end (`postgres/turn.rs`).
+//! A turn hands on only *settled* transitions: those no transition can still appear before. On
+//! Postgres a sequence number is taken before its transaction commits, so seq 7 may become
+//! visible after seq 8: a cursor moved to 8 would skip 7 for ever. So a turn reads what is visible
+//! after the cursor and keeps the run of consecutive seqs that starts right after it (every seq
+//! in it is taken, by a visible row, so nothing can appear among them). Only when the very next
+//! seq is missing (a transaction still writing it, or one rolled back) does it read a *horizon*,
+//! a `seq` at or below which every transition is committed or never will be: on SQLite, whose
+//! writes are serial, simply the newest `seq`; on Postgres, under a brief table lock that waits
+//! for every transaction writing transitions to end (`postgres/turn.rs`). The usual turn, behind
+//! a single writer that commits in order, takes no lock at all.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
@@ -56,10 +61,9 @@ pub(crate) async fn run<T: TurnTx>(
     let Some(stored) = tx.take_turn().await? else {
         return Ok(None);
     };
-    let horizon = tx.horizon().await?;
     let (cursor, transitions) = match stored {
-        None => (horizon, Vec::new()),
-        Some(cursor) => (cursor, tx.transitions(cursor, horizon, limit).await?),
+        None => (tx.horizon().await?, Vec::new()),
+        Some(cursor) => (cursor, settled_after(&mut tx, cursor, limit).await?),
     };
     let changed: Vec<Uuid> =
         transitions.iter().map(|transition| transition.target_id).collect::<BTreeSet<_>>().into_iter().collect();
@@ -98,6 +102,24 @@ pub(crate) async fn run<T: TurnTx>(
     Ok(Some(output))
 }
 
+/// At most `limit` transitions after `cursor` that no other can still appear before (see the
+/// module comment): the consecutive run read without a lock, else those up to the horizon.
+async fn settled_after<T: TurnTx>(tx: &mut T, cursor: i64, limit: u32) -> anyhow::Result<Vec<TransitionRecord>> {
+    let mut visible = tx.transitions(cursor, i64::MAX, limit).await?;
+    let consecutive = consecutive_after(cursor, &visible);
+    if consecutive > 0 || visible.is_empty() {
+        visible.truncate(consecutive);
+        return Ok(visible);
+    }
+    let horizon = tx.horizon().await?;
+    tx.transitions(cursor, horizon, limit).await
+}
+
+/// How many of `transitions` (ascending by seq) are `cursor + 1`, `cursor + 2`, … with no gap.
+fn consecutive_after(cursor: i64, transitions: &[TransitionRecord]) -> usize {
+    transitions.iter().zip(cursor.saturating_add(1)..).take_while(|(transition, seq)| transition.seq == *seq).count()
+}
+
 /// The last state decided for each (rule, target), in first-seen order: one statement cannot
 /// write the same row twice.
 fn last_per_key(incidents: &[IncidentRecord]) -> Vec<IncidentRecord> {
@@ -113,4 +135,35 @@ fn last_per_key(incidents: &[IncidentRecord]) -> Vec<IncidentRecord> {
         }
     }
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use healthmon_domain::HealthStatus;
+
+    fn at_seqs(seqs: &[i64]) -> Vec<TransitionRecord> {
+        seqs.iter()
+            .map(|&seq| TransitionRecord {
+                seq,
+                target_id: Uuid::nil(),
+                from: HealthStatus::Healthy,
+                to: HealthStatus::Unhealthy,
+                at: DateTime::<Utc>::UNIX_EPOCH,
+                reason: String::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_run_right_after_the_cursor_is_settled_up_to_its_first_gap() {
+        assert_eq!(consecutive_after(4, &at_seqs(&[5, 6, 7])), 3);
+        assert_eq!(consecutive_after(4, &at_seqs(&[5, 6, 8, 9])), 2, "7 may still be written");
+    }
+
+    #[test]
+    fn a_missing_next_seq_settles_nothing_without_the_horizon() {
+        assert_eq!(consecutive_after(4, &at_seqs(&[6, 7])), 0);
+        assert_eq!(consecutive_after(4, &[]), 0);
+    }
 }

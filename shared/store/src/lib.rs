@@ -105,8 +105,8 @@ pub trait Store: Accounts + Alerting + Send + Sync + 'static {
 
     /// Hands pending outbox events, oldest first, to `sink`, removing each once delivered. Only
     /// one relay runs at a time across all processes sharing the database (so per-target order
-    /// holds); a call that cannot take its turn returns 0 at once.
-    async fn relay_outbox(&self, sink: &dyn OutboxSink, limit: u32) -> anyhow::Result<usize>;
+    /// holds). Returns how many it relayed, or `None` at once when another relay holds the turn.
+    async fn relay_outbox(&self, sink: &dyn OutboxSink, limit: u32) -> anyhow::Result<Option<usize>>;
 
     /// Every stored target's id, ascending: cheap enough to compare with the bus every few seconds.
     async fn target_ids(&self) -> anyhow::Result<Vec<Uuid>>;

@@ -37,6 +37,7 @@ contract_tests!(
     a_deleted_rule_takes_its_incidents_along,
     a_resolve_waits_for_its_trigger_and_a_lease_holds_until_it_runs_out,
     an_unreadable_delivery_fails_alone_and_holds_up_no_other,
+    a_batch_of_attempts_records_only_the_holders_pending_ones,
     attempts_retry_deliver_and_fail,
     deliveries_list_newest_first_filtered_and_paged_without_gaps,
 );
@@ -437,7 +438,7 @@ async fn a_turn_writes_incidents_deliveries_and_alert_events(backend: &Backend) 
     assert_eq!((stats.pending, stats.oldest_pending_at), (1, Some(now)));
 
     let sink = RecordingSink::default();
-    while store.relay_outbox(&sink, 100).await.unwrap() > 0 {}
+    while store.relay_outbox(&sink, 100).await.unwrap().is_some_and(|relayed| relayed > 0) {}
     let alerts: Vec<OutboxEvent> =
         sink.0.into_inner().unwrap().into_iter().filter(|e| e.stream == OutboxStream::Alerts).collect();
     assert_eq!(alerts.len(), 1);
@@ -592,6 +593,46 @@ async fn attempts_retry_deliver_and_fail(backend: &Backend) {
     assert_eq!(store.get_delivery(Uuid::now_v7()).await.unwrap(), None);
 }
 
+async fn a_batch_of_attempts_records_only_the_holders_pending_ones(backend: &Backend) {
+    let store = &backend.store;
+    let t0 = healthmon_store::now();
+    let [mine, also_mine, theirs] =
+        [0, 1, 2].map(|_| delivery(&keys(), NotificationEvent::Triggered, DeliveryStatus::Pending, t0));
+    for new in [&mine, &also_mine] {
+        store.enqueue_delivery(new).await.unwrap();
+    }
+    let lease = t0 + Duration::seconds(30);
+    assert_eq!(store.claim_deliveries("w", t0, lease, 10).await.unwrap().len(), 2);
+    store.enqueue_delivery(&theirs).await.unwrap();
+    assert_eq!(ids(&store.claim_deliveries("x", t0, lease, 10).await.unwrap()), [theirs.id]);
+
+    let at = t0 + Duration::seconds(1);
+    let retry_at = t0 + Duration::seconds(2);
+    let batch = [
+        (mine.id, AttemptOutcome::Delivered { status_code: Some(200), at }),
+        (
+            also_mine.id,
+            AttemptOutcome::Retry { status_code: None, error: "refused".to_owned(), next_attempt_at: retry_at },
+        ),
+        (theirs.id, AttemptOutcome::Delivered { status_code: Some(200), at }),
+        (Uuid::now_v7(), AttemptOutcome::Delivered { status_code: Some(200), at }),
+    ];
+    let mut recorded = store.record_attempts("w", &batch).await.unwrap();
+    recorded.sort();
+    let mut expected = vec![mine.id, also_mine.id];
+    expected.sort();
+    assert_eq!(recorded, expected, "only the deliveries w holds, and only once each");
+    let status = async |id| {
+        let stored = store.get_delivery(id).await.unwrap().unwrap();
+        (stored.status, stored.attempts, stored.next_attempt_at)
+    };
+    assert_eq!(status(mine.id).await, (DeliveryStatus::Delivered, 1, None));
+    assert_eq!(status(also_mine.id).await, (DeliveryStatus::Pending, 1, Some(retry_at)));
+    assert_eq!(status(theirs.id).await.1, 0, "x's lease is x's to record");
+    assert!(store.record_attempts("w", &batch).await.unwrap().is_empty(), "the leases were released");
+    assert!(store.record_attempts("w", &[]).await.unwrap().is_empty());
+}
+
 async fn deliveries_list_newest_first_filtered_and_paged_without_gaps(backend: &Backend) {
     let store = &backend.store;
     let (a, b) = (keys(), keys());
@@ -696,6 +737,50 @@ mod shared_database {
         assert_eq!(distinct.len(), claimed.len(), "no delivery leased twice");
         assert_eq!(distinct, all, "every delivery leased");
         drop(other);
+        backend.finish().await;
+    }
+
+    /// A transition whose transaction commits after a later one's: the turn hands what comes
+    /// before it without waiting, and it is handed in its place once committed, never skipped.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transition_committed_late_is_waited_for_not_skipped() {
+        let backend = Backend::postgres().await;
+        let target = flippy_target(&backend, "api").await;
+        let first = turn(backend.store.as_ref(), healthmon_store::now(), 100, TurnOutput::default()).await;
+        let cursor = first.cursor;
+        probe(&backend, &target, 1, false).await;
+        let pool = sqlx::PgPool::connect(&backend.url).await.unwrap();
+        let mut late = pool.begin().await.unwrap();
+        let late_seq: i64 = sqlx::query_scalar(
+            "INSERT INTO transitions (target_id, from_status, to_status, at, reason, slot) \
+             VALUES ($1, 'unhealthy', 'healthy', now(), 'late', 2) RETURNING seq",
+        )
+        .bind(target.id)
+        .fetch_one(&mut *late)
+        .await
+        .unwrap();
+        probe(&backend, &target, 3, true).await;
+
+        let bounded = std::time::Duration::from_secs(20);
+        let handed = tokio::time::timeout(
+            bounded,
+            turn(backend.store.as_ref(), healthmon_store::now(), 100, TurnOutput::default()),
+        )
+        .await
+        .expect("a turn with settled transitions first does not wait");
+        let seqs = |input: &TurnInput| input.transitions.iter().map(|t| t.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(&handed), [cursor + 1], "only what comes before the seq still being written");
+        assert_eq!(late_seq, cursor + 2);
+
+        let store = backend.store.clone();
+        let waiting =
+            tokio::spawn(async move { turn(store.as_ref(), healthmon_store::now(), 100, TurnOutput::default()).await });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "the next turn waits for the transaction writing seq {late_seq}");
+        late.commit().await.unwrap();
+        let handed = tokio::time::timeout(bounded, waiting).await.expect("the turn goes on once it commits").unwrap();
+        assert_eq!(seqs(&handed), [cursor + 2, cursor + 3], "the late one in its place");
+        pool.close().await;
         backend.finish().await;
     }
 

@@ -133,7 +133,7 @@ impl OutboxSink for RecordingSink {
 
 async fn drain(store: &dyn Store) -> Vec<OutboxEvent> {
     let sink = RecordingSink::default();
-    store.relay_outbox(&sink, 10_000).await.expect("relay outbox");
+    store.relay_outbox(&sink, 10_000).await.expect("relay outbox").expect("no other relay runs");
     sink.events()
 }
 
@@ -527,7 +527,7 @@ async fn the_relay_delivers_every_event_once_in_order(backend: &Backend) {
     assert!(backend.store.delete_target(target.id, false, SOURCE).await.expect("delete"));
 
     let sink = RecordingSink::default();
-    assert_eq!(backend.store.relay_outbox(&sink, 100).await.expect("relay"), 4);
+    assert_eq!(backend.store.relay_outbox(&sink, 100).await.expect("relay"), Some(4));
     let delivered = sink.events();
     assert_eq!(
         delivered.iter().map(event_type).collect::<Vec<_>>(),
@@ -554,7 +554,7 @@ async fn the_relay_delivers_every_event_once_in_order(backend: &Backend) {
     );
 
     let again = RecordingSink::default();
-    assert_eq!(backend.store.relay_outbox(&again, 100).await.expect("relay"), 0);
+    assert_eq!(backend.store.relay_outbox(&again, 100).await.expect("relay"), Some(0));
     assert!(again.events().is_empty(), "the outbox is empty once delivered");
 }
 
@@ -569,7 +569,7 @@ async fn the_relay_stops_at_the_first_failed_delivery(backend: &Backend) {
     assert_eq!(first.iter().map(|event| event.key).collect::<Vec<_>>(), [targets[0].id]);
 
     let sink = RecordingSink::default();
-    assert_eq!(backend.store.relay_outbox(&sink, 100).await.expect("relay"), 2);
+    assert_eq!(backend.store.relay_outbox(&sink, 100).await.expect("relay"), Some(2));
     assert_eq!(sink.events().iter().map(|event| event.key).collect::<Vec<_>>(), [targets[1].id, targets[2].id]);
     assert!(drain(&*backend.store).await.is_empty());
 
@@ -578,7 +578,7 @@ async fn the_relay_stops_at_the_first_failed_delivery(backend: &Backend) {
         assert!(backend.store.delete_target(target.id, false, SOURCE).await.expect("delete"));
     }
     let limited = RecordingSink::default();
-    assert_eq!(backend.store.relay_outbox(&limited, 2).await.expect("relay"), 2);
+    assert_eq!(backend.store.relay_outbox(&limited, 2).await.expect("relay"), Some(2));
     assert_eq!(limited.events().iter().map(|event| event.key).collect::<Vec<_>>(), [targets[0].id, targets[1].id]);
     assert_eq!(drain(&*backend.store).await.len(), 1);
 }
@@ -627,10 +627,10 @@ async fn concurrent_relays_never_deliver_an_event_twice(backend: &Backend) {
     });
     entered_rx.await.expect("the first relay started delivering");
     let blocked = RecordingSink::default();
-    assert_eq!(other.relay_outbox(&blocked, 100).await.expect("relay"), 0);
+    assert_eq!(other.relay_outbox(&blocked, 100).await.expect("relay"), None, "the turn is taken");
     assert!(blocked.events().is_empty());
     release_tx.send(()).expect("release the first relay");
-    assert_eq!(holder.await.expect("join").expect("relay"), 5);
+    assert_eq!(holder.await.expect("join").expect("relay"), Some(5));
 
     // Two relays racing until everything is out: each event arrives exactly once.
     let shared = Arc::new(RecordingSink::default());

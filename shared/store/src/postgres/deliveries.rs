@@ -95,6 +95,11 @@ pub(super) async fn claim(
     lease_until: DateTime<Utc>,
     limit: u32,
 ) -> anyhow::Result<Vec<DeliveryRecord>> {
+    // A lease lost in a crash of the database only makes its deliveries claimable again, to be
+    // sent once more with the same `webhook-id` (at least once, as always): so the claim does not
+    // wait for its commit to reach the disk.
+    let mut tx = pool.begin().await.context("begin a claim")?;
+    sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await.context("relax the claim's commit")?;
     let rows = sqlx::query(&format!(
         "UPDATE deliveries SET lease_holder = $1, lease_until = $3 WHERE id IN ( \
            SELECT d.id FROM deliveries d \
@@ -110,9 +115,10 @@ pub(super) async fn claim(
     .bind(now)
     .bind(lease_until)
     .bind(i64::from(limit))
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await
     .context("claim due deliveries")?;
+    tx.commit().await.context("commit a claim")?;
     let (claimed, unreadable) =
         crate::alerting_rows::split_claimed(&rows, record_from_row, |row| row.try_get("id").ok());
     for (id, error) in unreadable {
@@ -132,30 +138,42 @@ pub(super) async fn claim(
 /// Recorded only while the delivery is pending and leased to `holder`, even when that lease has
 /// run out meanwhile: nobody else has claimed it since, and the attempt did happen. Once another
 /// process has claimed it again (the holder changed), the late attempt is not recorded: the new
-/// holder's own attempt will be.
-pub(super) async fn record_attempt(
+/// holder's own attempt will be. One statement, one commit, for the whole batch.
+pub(super) async fn record_attempts(
     pool: &PgPool,
-    id: Uuid,
     holder: &str,
-    outcome: &AttemptOutcome,
-) -> anyhow::Result<bool> {
-    let columns = AttemptColumns::of(outcome);
-    let updated = sqlx::query(
-        "UPDATE deliveries SET attempts = attempts + 1, status = $3, last_status_code = $4, last_error = $5, \
-         delivered_at = $6, next_attempt_at = $7, lease_holder = NULL, lease_until = NULL \
-         WHERE id = $1 AND status = 'pending' AND lease_holder = $2",
+    attempts: &[(Uuid, AttemptOutcome)],
+) -> anyhow::Result<Vec<Uuid>> {
+    if attempts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let columns: Vec<AttemptColumns> = attempts.iter().map(|(_, outcome)| AttemptColumns::of(outcome)).collect();
+    let ids: Vec<Uuid> = attempts.iter().map(|(id, _)| *id).collect();
+    let statuses: Vec<&str> = columns.iter().map(|c| c.status.as_str()).collect();
+    let codes: Vec<Option<i32>> = columns.iter().map(|c| c.status_code).collect();
+    let errors: Vec<Option<&str>> = columns.iter().map(|c| c.error).collect();
+    let delivered: Vec<Option<DateTime<Utc>>> = columns.iter().map(|c| c.delivered_at).collect();
+    let next: Vec<Option<DateTime<Utc>>> = columns.iter().map(|c| c.next_attempt_at).collect();
+    let recorded = sqlx::query_scalar(
+        "UPDATE deliveries d SET attempts = d.attempts + 1, status = u.status, last_status_code = u.code, \
+         last_error = u.error, delivered_at = u.delivered_at, next_attempt_at = u.next_attempt_at, \
+         lease_holder = NULL, lease_until = NULL \
+         FROM UNNEST($2::uuid[], $3::text[], $4::int4[], $5::text[], $6::timestamptz[], $7::timestamptz[]) \
+         AS u(id, status, code, error, delivered_at, next_attempt_at) \
+         WHERE d.id = u.id AND d.status = 'pending' AND d.lease_holder = $1 \
+         RETURNING d.id",
     )
-    .bind(id)
     .bind(holder)
-    .bind(columns.status.as_str())
-    .bind(columns.status_code)
-    .bind(columns.error)
-    .bind(columns.delivered_at)
-    .bind(columns.next_attempt_at)
-    .execute(pool)
+    .bind(&ids)
+    .bind(&statuses)
+    .bind(&codes)
+    .bind(&errors)
+    .bind(&delivered)
+    .bind(&next)
+    .fetch_all(pool)
     .await
-    .context("record a delivery attempt")?;
-    Ok(updated.rows_affected() == 1)
+    .context("record delivery attempts")?;
+    Ok(recorded)
 }
 
 pub(super) async fn get(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<DeliveryRecord>> {

@@ -126,7 +126,7 @@ impl Store for PostgresStore {
         reads::transitions(&self.pool, target_id, limit, cursor).await
     }
 
-    async fn relay_outbox(&self, sink: &dyn OutboxSink, limit: u32) -> anyhow::Result<usize> {
+    async fn relay_outbox(&self, sink: &dyn OutboxSink, limit: u32) -> anyhow::Result<Option<usize>> {
         outbox::relay(&self.pool, sink, limit).await
     }
 

@@ -73,7 +73,7 @@ pub(super) async fn insert_transitions(
 /// delivered in the same transaction. A delivery failure stops the pass: the events delivered
 /// before it are still removed (and committed), and the failure is returned as the error, so the
 /// caller backs off; the failed event and those after it stay for the next call.
-pub(super) async fn relay(pool: &PgPool, sink: &dyn OutboxSink, limit: u32) -> anyhow::Result<usize> {
+pub(super) async fn relay(pool: &PgPool, sink: &dyn OutboxSink, limit: u32) -> anyhow::Result<Option<usize>> {
     let mut tx = pool.begin().await.context("begin the outbox relay transaction")?;
     let granted: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
         .bind(RELAY_LOCK_KEY)
@@ -81,7 +81,7 @@ pub(super) async fn relay(pool: &PgPool, sink: &dyn OutboxSink, limit: u32) -> a
         .await
         .context("try the outbox relay lock")?;
     if !granted {
-        return Ok(0);
+        return Ok(None);
     }
     let rows = sqlx::query("SELECT seq, stream, key, msg_id, payload FROM outbox ORDER BY seq LIMIT $1")
         .bind(i64::from(limit))
@@ -109,7 +109,7 @@ pub(super) async fn relay(pool: &PgPool, sink: &dyn OutboxSink, limit: u32) -> a
     tx.commit().await.context("commit the outbox relay")?;
     match failure {
         Some(error) => Err(error),
-        None => Ok(delivered.len()),
+        None => Ok(Some(delivered.len())),
     }
 }
 

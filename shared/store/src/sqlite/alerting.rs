@@ -97,8 +97,8 @@ impl Alerting for SqliteStore {
         deliveries::claim(self.pool(), holder, now, lease_until, limit).await
     }
 
-    async fn record_attempt(&self, id: Uuid, holder: &str, outcome: &AttemptOutcome) -> anyhow::Result<bool> {
-        deliveries::record_attempt(self.pool(), id, holder, outcome).await
+    async fn record_attempts(&self, holder: &str, attempts: &[(Uuid, AttemptOutcome)]) -> anyhow::Result<Vec<Uuid>> {
+        deliveries::record_attempts(self.pool(), holder, attempts).await
     }
 
     async fn get_delivery(&self, id: Uuid) -> anyhow::Result<Option<DeliveryRecord>> {

@@ -126,32 +126,40 @@ pub(super) async fn claim(
 /// Recorded only while the delivery is pending and leased to `holder`, even when that lease has
 /// run out meanwhile: nobody else has claimed it since, and the attempt did happen. Once another
 /// process has claimed it again (the holder changed), the late attempt is not recorded: the new
-/// holder's own attempt will be.
-pub(super) async fn record_attempt(
+/// holder's own attempt will be. One write transaction for the whole batch.
+pub(super) async fn record_attempts(
     pool: &SqlitePool,
-    id: Uuid,
     holder: &str,
-    outcome: &AttemptOutcome,
-) -> anyhow::Result<bool> {
-    let columns = AttemptColumns::of(outcome);
+    attempts: &[(Uuid, AttemptOutcome)],
+) -> anyhow::Result<Vec<Uuid>> {
+    if attempts.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut tx = begin_write(pool).await?;
-    let updated = sqlx::query(
-        "UPDATE deliveries SET attempts = attempts + 1, status = ?, last_status_code = ?, last_error = ?, \
-         delivered_at = ?, next_attempt_at = ?, lease_holder = NULL, lease_until = NULL \
-         WHERE id = ? AND status = 'pending' AND lease_holder = ?",
-    )
-    .bind(columns.status.as_str())
-    .bind(columns.status_code)
-    .bind(columns.error)
-    .bind(columns.delivered_at.map(micros))
-    .bind(columns.next_attempt_at.map(micros))
-    .bind(uuid_text(id))
-    .bind(holder)
-    .execute(&mut *tx)
-    .await
-    .context("record a delivery attempt")?;
-    tx.commit().await.context("commit the attempt")?;
-    Ok(updated.rows_affected() == 1)
+    let mut recorded = Vec::with_capacity(attempts.len());
+    for (id, outcome) in attempts {
+        let columns = AttemptColumns::of(outcome);
+        let updated = sqlx::query(
+            "UPDATE deliveries SET attempts = attempts + 1, status = ?, last_status_code = ?, last_error = ?, \
+             delivered_at = ?, next_attempt_at = ?, lease_holder = NULL, lease_until = NULL \
+             WHERE id = ? AND status = 'pending' AND lease_holder = ?",
+        )
+        .bind(columns.status.as_str())
+        .bind(columns.status_code)
+        .bind(columns.error)
+        .bind(columns.delivered_at.map(micros))
+        .bind(columns.next_attempt_at.map(micros))
+        .bind(uuid_text(*id))
+        .bind(holder)
+        .execute(&mut *tx)
+        .await
+        .context("record a delivery attempt")?;
+        if updated.rows_affected() == 1 {
+            recorded.push(*id);
+        }
+    }
+    tx.commit().await.context("commit the attempts")?;
+    Ok(recorded)
 }
 
 pub(super) async fn get<'c>(executor: impl SqliteExecutor<'c>, id: Uuid) -> anyhow::Result<Option<DeliveryRecord>> {

@@ -157,11 +157,11 @@ impl Store for SqliteStore {
         reads::transitions(&self.pool, target_id, limit, cursor).await
     }
 
-    async fn relay_outbox(&self, sink: &dyn OutboxSink, limit: u32) -> anyhow::Result<usize> {
+    async fn relay_outbox(&self, sink: &dyn OutboxSink, limit: u32) -> anyhow::Result<Option<usize>> {
         let Ok(_turn) = self.relay_lock.try_lock() else {
-            return Ok(0);
+            return Ok(None);
         };
-        outbox::relay(&self.pool, sink, limit).await
+        outbox::relay(&self.pool, sink, limit).await.map(Some)
     }
 
     async fn target_ids(&self) -> anyhow::Result<Vec<Uuid>> {
