@@ -25,24 +25,39 @@ const CREATE_CONCURRENCY: usize = 16;
 pub struct Cluster {
     /// Where the api listens, when it runs.
     pub api: Option<SocketAddr>,
-    running: Vec<Running>,
+    /// Each role by name, in the order they were started.
+    running: Vec<(String, Running)>,
 }
 
 impl Cluster {
-    /// Starts each role named (`api`, `projector`, `prober`) as its own process would.
+    /// Starts each role named (`api`, `projector`, `prober`, `notifier`) as its own process would.
     pub async fn start(infra: &Infra, roles: &[&str]) -> anyhow::Result<Self> {
         let mut cluster = Self { api: None, running: Vec::new() };
         for role in roles {
-            let parsed = role.parse().map_err(|problem: String| anyhow::anyhow!("{role}: {problem}"))?;
-            let settings = infra.settings(parsed, &format!("{role}-1"));
-            let components = Components::connect(&settings).await.with_context(|| format!("connect the {role}"))?;
-            let running = start(&settings, components).await.with_context(|| format!("start the {role}"))?;
-            if *role == "api" {
-                cluster.api = Some(running.addr);
-            }
-            cluster.running.push(running);
+            cluster.start_role(infra, role).await?;
         }
         Ok(cluster)
+    }
+
+    /// Starts one more role.
+    pub async fn start_role(&mut self, infra: &Infra, role: &str) -> anyhow::Result<()> {
+        let parsed = role.parse().map_err(|problem: String| anyhow::anyhow!("{role}: {problem}"))?;
+        let settings = infra.settings(parsed, &format!("{role}-1"));
+        let components = Components::connect(&settings).await.with_context(|| format!("connect the {role}"))?;
+        let running = start(&settings, components).await.with_context(|| format!("start the {role}"))?;
+        if role == "api" {
+            self.api = Some(running.addr);
+        }
+        self.running.push((role.to_owned(), running));
+        Ok(())
+    }
+
+    /// Stops the role started last under this name, gracefully.
+    pub async fn stop_role(&mut self, role: &str) -> anyhow::Result<()> {
+        let index =
+            self.running.iter().rposition(|(name, _)| name == role).with_context(|| format!("no {role} runs"))?;
+        let (_, running) = self.running.remove(index);
+        running.stop().await.with_context(|| format!("stop the {role}"))
     }
 
     pub fn api(&self) -> anyhow::Result<SocketAddr> {
@@ -51,7 +66,7 @@ impl Cluster {
 
     /// Stops every role gracefully, the api last.
     pub async fn stop(mut self) {
-        while let Some(running) = self.running.pop() {
+        while let Some((_, running)) = self.running.pop() {
             if let Err(error) = running.stop().await {
                 eprintln!("   warning: a role stopped with an error: {error:#}");
             }
