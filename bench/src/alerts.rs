@@ -2,9 +2,9 @@
 //! Three phases through the real projector, outbox, notifier turns and delivery worker (Postgres
 //! and NATS): triggers paced at `--rate` flips/s, timed from publishing the flipping sample to
 //! the receiver's request (p50/p99); then every target recovers at once, timed from the first
-//! publish to the last resolve (the whole pipeline's rate, for information); then, with the
-//! notifier stopped, every target fails again, and the restarted notifier's deliveries/s over that
-//! backlog are timed from its first request to its last. Baseline: a bare loop that POSTs the same
+//! publish to the last resolve (the whole pipeline's rate, for information); then every target
+//! fails again inside a maintenance window, and when it ends the notifier's deliveries/s over the
+//! thousand held triggers are timed from its first request to its last. Baseline: a bare loop that POSTs the same
 //! bodies with the same kind of client (reqwest, `--concurrency` requests in flight as the worker
 //! has) to the same receiver; the ratio compares it with the backlog's deliveries/s, the part of
 //! healthmon that does what the loop does.
@@ -40,21 +40,23 @@ pub struct Args {
 
 const TARGET_P99_MS: f64 = 100.0;
 const TARGET_RATIO: f64 = 0.5;
+/// How long the backlog's maintenance window lasts: long enough to hold every trigger.
+const BACKLOG_WINDOW_S: i64 = 8;
 /// Every delivery of a phase must have arrived by then.
 const PHASE_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub async fn run(args: &Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.targets > 0 && args.rate > 0, "--targets and --rate must be positive");
     Infra::scope(async |infra| {
-        let mut cluster = Cluster::start(infra, &["api", "projector", "notifier"]).await?;
-        let outcome = measure(infra, args, &mut cluster).await;
+        let cluster = Cluster::start(infra, &["api", "projector", "notifier"]).await?;
+        let outcome = measure(infra, args, &cluster).await;
         cluster.stop().await;
         outcome
     })
     .await
 }
 
-async fn measure(infra: &Infra, args: &Args, cluster: &mut Cluster) -> anyhow::Result<()> {
+async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Result<()> {
     report::title(&format!(
         "alerts ({} targets, triggers at {}/s, then all resolve at once, then a backlog of triggers)",
         args.targets, args.rate
@@ -120,17 +122,28 @@ async fn measure(infra: &Infra, args: &Args, cluster: &mut Cluster) -> anyhow::R
     let last = all.iter().map(|request| request.arrived).max().unwrap_or(burst);
     let healthmon_rate = ids.len() as f64 / last.saturating_duration_since(burst).as_secs_f64().max(1e-6);
 
-    // Phase 3: a backlog. Every target fails again while no notifier runs; the notifier started
-    // then finds a thousand changes to tell.
-    cluster.stop_role("notifier").await?;
+    // Phase 3: a backlog, in a notifier that keeps running. Every target fails again inside a
+    // maintenance window (each trigger recorded as suppressed); when the window ends, the thousand
+    // held triggers fall due at once, the storm that follows planned work.
+    let window_ends = chrono::Utc::now() + chrono::Duration::seconds(BACKLOG_WINDOW_S);
+    create(
+        addr,
+        &token,
+        "/api/v1/maintenance",
+        &json!({"name": "bench", "starts_at": chrono::Utc::now() - chrono::Duration::seconds(1), "ends_at": window_ends}),
+    )
+    .await?;
     let publishing = futures::stream::iter(&ids)
         .map(|id| publish_flip(bus.as_ref(), *id, base_slot + 3000, false))
         .buffer_unordered(64)
         .collect::<Vec<_>>()
         .await;
     publishing.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-    wait_for_health(&components.store, ids.len(), HealthStatus::Unhealthy).await?;
-    cluster.start_role(infra, "notifier").await?;
+    wait_for_suppressed(addr, &token, ids.len()).await?;
+    anyhow::ensure!(
+        chrono::Utc::now() < window_ends,
+        "the window ended before every trigger was held: raise BACKLOG_WINDOW_S"
+    );
     let all = arrivals(&receiver, 3 * ids.len()).await?;
     let backlog = &all[2 * ids.len()..];
     let first = backlog.iter().map(|request| request.arrived).min().unwrap_or(burst);
@@ -194,6 +207,18 @@ async fn wait_for_health(
     })
     .await
     .with_context(|| format!("the targets did not all turn {}", status.as_str()))
+}
+
+/// Waits until `count` deliveries are recorded as suppressed.
+async fn wait_for_suppressed(addr: std::net::SocketAddr, token: &str, count: usize) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/api/v1/deliveries?status=suppressed&limit=1000");
+    cluster::poll(PHASE_TIMEOUT, Duration::from_millis(50), || async {
+        let page: Value = client.get(&url).bearer_auth(token).send().await.ok()?.json().await.ok()?;
+        (page["items"].as_array()?.len() >= count).then_some(())
+    })
+    .await
+    .context("the triggers were not all held by the window")
 }
 
 /// The first `count` requests the receiver got, once it has them.

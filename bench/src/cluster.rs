@@ -25,8 +25,7 @@ const CREATE_CONCURRENCY: usize = 16;
 pub struct Cluster {
     /// Where the api listens, when it runs.
     pub api: Option<SocketAddr>,
-    /// Each role by name, in the order they were started.
-    running: Vec<(String, Running)>,
+    running: Vec<Running>,
 }
 
 impl Cluster {
@@ -40,7 +39,7 @@ impl Cluster {
     }
 
     /// Starts one more role.
-    pub async fn start_role(&mut self, infra: &Infra, role: &str) -> anyhow::Result<()> {
+    async fn start_role(&mut self, infra: &Infra, role: &str) -> anyhow::Result<()> {
         let parsed = role.parse().map_err(|problem: String| anyhow::anyhow!("{role}: {problem}"))?;
         let settings = infra.settings(parsed, &format!("{role}-1"));
         let components = Components::connect(&settings).await.with_context(|| format!("connect the {role}"))?;
@@ -48,16 +47,8 @@ impl Cluster {
         if role == "api" {
             self.api = Some(running.addr);
         }
-        self.running.push((role.to_owned(), running));
+        self.running.push(running);
         Ok(())
-    }
-
-    /// Stops the role started last under this name, gracefully.
-    pub async fn stop_role(&mut self, role: &str) -> anyhow::Result<()> {
-        let index =
-            self.running.iter().rposition(|(name, _)| name == role).with_context(|| format!("no {role} runs"))?;
-        let (_, running) = self.running.remove(index);
-        running.stop().await.with_context(|| format!("stop the {role}"))
     }
 
     pub fn api(&self) -> anyhow::Result<SocketAddr> {
@@ -66,7 +57,7 @@ impl Cluster {
 
     /// Stops every role gracefully, the api last.
     pub async fn stop(mut self) {
-        while let Some((_, running)) = self.running.pop() {
+        while let Some(running) = self.running.pop() {
             if let Err(error) = running.stop().await {
                 eprintln!("   warning: a role stopped with an error: {error:#}");
             }

@@ -501,7 +501,7 @@ async fn an_unreadable_delivery_fails_alone_and_holds_up_no_other(backend: &Back
     let status_of_bad = match backend.kind {
         "postgres" => {
             let pool = sqlx::PgPool::connect(&backend.url).await.unwrap();
-            sqlx::query("UPDATE deliveries SET context = $2::jsonb WHERE id = $1")
+            sqlx::query("UPDATE deliveries SET context = $2 WHERE id = $1")
                 .bind(bad.id)
                 .bind(garbled)
                 .execute(&pool)
