@@ -12,6 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use healthmon_domain::alerting::retry::next_attempt;
 use healthmon_domain::alerting::{NotificationEvent, NotifierSpec};
@@ -140,15 +141,21 @@ impl Worker {
         outcome
     }
 
-    /// Works the queue until `shutdown`, then finishes the sends in flight and records them.
+    /// Works the queue until `shutdown`, then sends what it has claimed and records it.
     /// Claims when `queued` is notified, when a recorded batch may have freed a delivery waiting
     /// on it (a resolve behind its trigger), on every poll, and while the last claim came back
-    /// full. Sends run as tasks of their own and a claim runs beside them, so neither waits for
-    /// the other; a claim is started as soon as a quarter of the room is free.
+    /// full. Sends run as tasks of their own (`batch` at most) and a claim runs beside them, so
+    /// neither waits for the other: once no more than `batch` deliveries are in flight or waiting,
+    /// it claims up to twice that, less what it holds.
     pub async fn run(self, queued: Arc<Notify>, shutdown: CancellationToken) {
         let worker = Arc::new(self);
         let (outcomes, recording) = mpsc::unbounded_channel();
-        let recorder = tokio::spawn(worker.clone().record(recording, queued.clone(), shutdown.clone()));
+        // Sent or being sent, and not yet recorded: a claim that hands one back (its lease ran out
+        // while the database refused the outcome) must not send it again, or its late outcome,
+        // recorded under this same holder, would let its resolve overtake the second send.
+        let unrecorded: Unrecorded = Arc::default();
+        let recorder =
+            tokio::spawn(worker.clone().record(recording, unrecorded.clone(), queued.clone(), shutdown.clone()));
         let room = worker.config.batch.max(1) as usize;
         let mut sending: JoinSet<(Uuid, AttemptOutcome)> = JoinSet::new();
         // Claimed ahead, up to another `room`, so that sends never wait for a claim.
@@ -163,9 +170,14 @@ impl Worker {
             while sending.len() < room
                 && let Some((delivery, spec)) = ready.pop_front()
             {
+                if !lock(&unrecorded).insert(delivery.id) {
+                    continue;
+                }
                 let worker = worker.clone();
                 sending.spawn(async move {
-                    let outcome = worker.attempt(&delivery, spec.as_ref()).await;
+                    // A panic becomes an outcome, so that the delivery leaves `unrecorded`.
+                    let attempt = std::panic::AssertUnwindSafe(worker.attempt(&delivery, spec.as_ref()));
+                    let outcome = attempt.catch_unwind().await.unwrap_or_else(|_| stopped(&delivery));
                     (delivery.id, outcome)
                 });
             }
@@ -192,7 +204,8 @@ impl Worker {
                     claiming = None;
                     match claimed {
                         Ok(claimed) => {
-                            more_due = claimed.len() == asked;
+                            // Or-ed: a wake-up that came while the claim ran still counts.
+                            more_due |= claimed.len() == asked;
                             ready.extend(claimed);
                         }
                         Err(error) => {
@@ -203,7 +216,7 @@ impl Worker {
                 Some(done) = sending.join_next() => match done {
                     // The recorder lives until this sender is dropped, below.
                     Ok(done) => { let _ = outcomes.send(done); }
-                    // A send that panicked is sent again when its lease runs out.
+                    // Only when the task is cancelled: a panic is an outcome (see `stopped`).
                     Err(error) => tracing::warn!(error = %error, "a delivery attempt stopped"),
                 },
                 _ = queued.notified() => more_due = true,
@@ -224,27 +237,72 @@ impl Worker {
     async fn record(
         self: Arc<Self>,
         mut outcomes: mpsc::UnboundedReceiver<(Uuid, AttemptOutcome)>,
+        unrecorded: Unrecorded,
         recorded: Arc<Notify>,
         shutdown: CancellationToken,
     ) {
         let mut batch = Vec::with_capacity(RECORD_BATCH);
         while outcomes.recv_many(&mut batch, RECORD_BATCH).await > 0 {
-            loop {
-                match self.store.record_attempts(&self.config.holder, &batch).await {
-                    Ok(_) => break,
-                    Err(error) => {
-                        tracing::warn!(error = %format!("{error:#}"), "recording delivery attempts failed");
-                        if shutdown.is_cancelled() {
-                            break;
-                        }
-                        tokio::time::sleep(RECORD_RETRY).await;
-                    }
+            while let Err(error) = self.record_batch(&batch).await {
+                tracing::warn!(error = %format!("{error:#}"), "recording delivery attempts failed");
+                if shutdown.is_cancelled() {
+                    break;
                 }
+                tokio::time::sleep(RECORD_RETRY).await;
             }
+            let mut sent = lock(&unrecorded);
+            for (id, _) in &batch {
+                sent.remove(id);
+            }
+            drop(sent);
             batch.clear();
             recorded.notify_one();
         }
     }
+
+    /// Records a batch in one statement. Should that fail while the database answers (one row it
+    /// refuses), each is recorded on its own, so the rest are stored; a row refused alone is left
+    /// to its lease. An error only when nothing could be recorded.
+    async fn record_batch(&self, batch: &[(Uuid, AttemptOutcome)]) -> anyhow::Result<()> {
+        let holder = &self.config.holder;
+        let Err(error) = self.store.record_attempts(holder, batch).await else {
+            return Ok(());
+        };
+        if batch.len() < 2 {
+            return Err(error);
+        }
+        let mut refused = Vec::new();
+        for attempt in batch {
+            if let Err(error) = self.store.record_attempts(holder, std::slice::from_ref(attempt)).await {
+                refused.push((attempt.0, error));
+            }
+        }
+        if refused.len() == batch.len() {
+            return Err(error);
+        }
+        for (id, error) in refused {
+            tracing::warn!(delivery_id = %id, error = %format!("{error:#}"), "an attempt could not be recorded; it is sent again once its lease runs out");
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of an attempt that panicked: tried again as after any failure.
+fn stopped(delivery: &DeliveryRecord) -> AttemptOutcome {
+    let error = "the attempt stopped unexpectedly".to_owned();
+    let at = healthmon_store::now();
+    match next_attempt(delivery.attempts + 1, at, delivery.give_up_at) {
+        Some(next_attempt_at) => AttemptOutcome::Retry { status_code: None, error, next_attempt_at },
+        None => AttemptOutcome::Failed { status_code: None, error, at },
+    }
+}
+
+/// The deliveries a worker has sent or is sending whose outcome is not recorded yet.
+type Unrecorded = Arc<std::sync::Mutex<std::collections::HashSet<Uuid>>>;
+
+/// The set, even if a thread panicked holding it (its contents are still right).
+fn lock(unrecorded: &Unrecorded) -> std::sync::MutexGuard<'_, std::collections::HashSet<Uuid>> {
+    unrecorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What the claim in flight came to; never, while none is.

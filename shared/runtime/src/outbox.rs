@@ -14,9 +14,7 @@ use tokio_util::sync::CancellationToken;
 const BATCH: u32 = 500;
 /// Also relays what another process committed (its own relay may have died).
 const POLL: Duration = Duration::from_millis(250);
-/// How long [`OutboxRelay::relay_now`] waits for another relay's pass to end, trying every
-/// [`BUSY_RETRY`].
-const BUSY_WAIT: Duration = Duration::from_millis(200);
+/// The first retry after finding another relay's pass under way.
 const BUSY_RETRY: Duration = Duration::from_millis(2);
 
 #[derive(Clone)]
@@ -36,40 +34,59 @@ impl OutboxRelay {
         self.wake.notify_one();
     }
 
-    /// Relays until the outbox is empty. While another relay holds the turn, it waits for that
-    /// one's pass to end (briefly, [`BUSY_WAIT`] at most) and then relays itself: the other pass
-    /// read the outbox before this caller's events were committed, so leaving them to it would
-    /// hold them back until its next poll.
+    /// Relays until the outbox is empty, and returns how many it relayed. While another relay
+    /// holds the turn it does not wait: it hands the work to its background loop, which tries
+    /// again within milliseconds (see [`OutboxRelay::run`]).
     pub async fn relay_now(&self) -> anyhow::Result<usize> {
-        let mut total = 0;
-        let busy_until = tokio::time::Instant::now() + BUSY_WAIT;
-        loop {
-            match self.store.relay_outbox(self.sink.as_ref(), BATCH).await? {
-                Some(relayed) => {
-                    total += relayed;
-                    if relayed < BATCH as usize {
-                        return Ok(total);
-                    }
-                }
-                None if tokio::time::Instant::now() < busy_until => tokio::time::sleep(BUSY_RETRY).await,
-                None => {
-                    // The holder is slow (a large backlog): the background loop takes it from here.
-                    self.kick();
-                    return Ok(total);
-                }
+        match self.relay_until_empty().await? {
+            Some(relayed) => Ok(relayed),
+            None => {
+                self.kick();
+                Ok(0)
             }
         }
     }
 
-    pub async fn run(self, shutdown: CancellationToken) {
+    /// Pass after pass until one finds nothing, so that what is committed during a pass goes out
+    /// in the next one rather than at the next poll: the committer's own relay may have found
+    /// the turn taken. `None` when another relay held the turn at the first pass.
+    async fn relay_until_empty(&self) -> anyhow::Result<Option<usize>> {
+        let mut total = 0;
         loop {
-            if let Err(error) = self.relay_now().await {
-                tracing::warn!(error = %format!("{error:#}"), "outbox relay failed; retrying");
+            match self.store.relay_outbox(self.sink.as_ref(), BATCH).await? {
+                None if total == 0 => return Ok(None),
+                // Another relay took the turn after this one's pass: it sees all that is left.
+                None | Some(0) => return Ok(Some(total)),
+                Some(relayed) => total += relayed,
             }
+        }
+    }
+
+    /// Relays whenever kicked, and every [`POLL`] in any case. While another relay holds the
+    /// turn it tries again soon, backing off from [`BUSY_RETRY`] to [`POLL`]: events committed
+    /// while that relay's last pass ran may be waiting for this one.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut busy_retry = BUSY_RETRY;
+        loop {
+            let wait = match self.relay_until_empty().await {
+                Ok(Some(_)) => {
+                    busy_retry = BUSY_RETRY;
+                    POLL
+                }
+                Ok(None) => {
+                    let wait = busy_retry;
+                    busy_retry = (busy_retry * 2).min(POLL);
+                    wait
+                }
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), "outbox relay failed; retrying");
+                    POLL
+                }
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(POLL) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }

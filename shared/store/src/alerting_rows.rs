@@ -1,9 +1,12 @@
 //! Alerting's values as both dialects store them: specs and contexts as JSON, a delivery's
 //! columns to and from its record, and an attempt's outcome as the columns it sets.
 
+use std::borrow::Cow;
+
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use healthmon_domain::alerting::{NotificationContext, NotificationEvent};
+use healthmon_domain::text::storable;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -163,7 +166,9 @@ impl DeliveryColumns {
 pub(crate) struct AttemptColumns<'a> {
     pub status: DeliveryStatus,
     pub status_code: Option<i32>,
-    pub error: Option<&'a str>,
+    /// Made storable: a receiver's answer quoted in an error may hold a NUL, which Postgres
+    /// refuses in `text`, and one such row would fail every outcome written with it.
+    pub error: Option<Cow<'a, str>>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
@@ -181,14 +186,14 @@ impl<'a> AttemptColumns<'a> {
             AttemptOutcome::Retry { status_code, error, next_attempt_at } => Self {
                 status: DeliveryStatus::Pending,
                 status_code: status_code.map(i32::from),
-                error: Some(error),
+                error: Some(storable(error)),
                 delivered_at: None,
                 next_attempt_at: Some(*next_attempt_at),
             },
             AttemptOutcome::Failed { status_code, error, at: _ } => Self {
                 status: DeliveryStatus::Failed,
                 status_code: status_code.map(i32::from),
-                error: Some(error),
+                error: Some(storable(error)),
                 delivered_at: None,
                 next_attempt_at: None,
             },
@@ -245,11 +250,16 @@ mod tests {
         let retry = AttemptOutcome::Retry { status_code: Some(503), error: "busy".into(), next_attempt_at: at };
         let columns = AttemptColumns::of(&retry);
         assert_eq!(
-            (columns.status, columns.next_attempt_at, columns.error),
+            (columns.status, columns.next_attempt_at, columns.error.as_deref()),
             (DeliveryStatus::Pending, Some(at), Some("busy"))
         );
         let delivered = AttemptOutcome::Delivered { status_code: Some(200), at };
         let columns = AttemptColumns::of(&delivered);
-        assert_eq!((columns.status, columns.delivered_at, columns.error), (DeliveryStatus::Delivered, Some(at), None));
+        assert_eq!(
+            (columns.status, columns.delivered_at, columns.error.as_deref()),
+            (DeliveryStatus::Delivered, Some(at), None)
+        );
+        let quoted_nul = AttemptOutcome::Failed { status_code: Some(500), error: "bad\0answer".into(), at };
+        assert_eq!(AttemptColumns::of(&quoted_nul).error.as_deref(), Some("bad\\0answer"));
     }
 }

@@ -501,7 +501,7 @@ async fn an_unreadable_delivery_fails_alone_and_holds_up_no_other(backend: &Back
     let status_of_bad = match backend.kind {
         "postgres" => {
             let pool = sqlx::PgPool::connect(&backend.url).await.unwrap();
-            sqlx::query("UPDATE deliveries SET context = $2 WHERE id = $1")
+            sqlx::query("UPDATE deliveries SET context = $2::jsonb WHERE id = $1")
                 .bind(bad.id)
                 .bind(garbled)
                 .execute(&pool)
@@ -610,9 +610,10 @@ async fn a_batch_of_attempts_records_only_the_holders_pending_ones(backend: &Bac
     let retry_at = t0 + Duration::seconds(2);
     let batch = [
         (mine.id, AttemptOutcome::Delivered { status_code: Some(200), at }),
+        // A receiver's answer quoted with a NUL in it: Postgres takes no NUL in text.
         (
             also_mine.id,
-            AttemptOutcome::Retry { status_code: None, error: "refused".to_owned(), next_attempt_at: retry_at },
+            AttemptOutcome::Retry { status_code: None, error: "refused\0".to_owned(), next_attempt_at: retry_at },
         ),
         (theirs.id, AttemptOutcome::Delivered { status_code: Some(200), at }),
         (Uuid::now_v7(), AttemptOutcome::Delivered { status_code: Some(200), at }),
@@ -629,6 +630,8 @@ async fn a_batch_of_attempts_records_only_the_holders_pending_ones(backend: &Bac
     assert_eq!(status(mine.id).await, (DeliveryStatus::Delivered, 1, None));
     assert_eq!(status(also_mine.id).await, (DeliveryStatus::Pending, 1, Some(retry_at)));
     assert_eq!(status(theirs.id).await.1, 0, "x's lease is x's to record");
+    let quoted = store.get_delivery(also_mine.id).await.unwrap().unwrap().last_error;
+    assert_eq!(quoted.as_deref(), Some("refused\\0"), "the NUL kept visibly, and the batch stored");
     assert!(store.record_attempts("w", &batch).await.unwrap().is_empty(), "the leases were released");
     assert!(store.record_attempts("w", &[]).await.unwrap().is_empty());
 }

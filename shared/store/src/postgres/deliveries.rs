@@ -5,12 +5,13 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
+use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use crate::Page;
 use crate::alerting::{AttemptOutcome, DeliveryFilter, DeliveryRecord, DeliveryStatus, NewDelivery, QueueStats};
-use crate::alerting_rows::{AttemptColumns, DeliveryColumns, first_attempt_at, from_json_text, to_json_text};
+use crate::alerting_rows::{AttemptColumns, DeliveryColumns, first_attempt_at};
 use crate::common::{fetch_limit, into_page};
 
 const COLUMNS: &str = "seq, id, incident_id, alert_id, notifier_id, target_id, event, status, attempts, \
@@ -19,8 +20,7 @@ const COLUMNS: &str = "seq, id, incident_id, alert_id, notifier_id, target_id, e
 fn record_from_row(row: &PgRow) -> anyhow::Result<DeliveryRecord> {
     let attempts: i32 = row.try_get("attempts").context("read the delivery's attempts")?;
     let status_code: Option<i32> = row.try_get("last_status_code").context("read the delivery's status code")?;
-    let context: String = row.try_get("context").context("read the delivery's context")?;
-    let context = from_json_text(&context, "notification context")?;
+    let Json(context) = row.try_get("context").context("decode the delivery's context")?;
     DeliveryColumns {
         id: row.try_get("id").context("read the delivery id")?,
         seq: row.try_get("seq").context("read the delivery seq")?,
@@ -59,7 +59,7 @@ pub(super) async fn insert<'c>(executor: impl PgExecutor<'c>, deliveries: &[NewD
     let give_up: Vec<DateTime<Utc>> = deliveries.iter().map(|d| d.give_up_at).collect();
     let contexts = deliveries
         .iter()
-        .map(|d| to_json_text(&d.context, "notification context"))
+        .map(|d| crate::alerting_rows::to_json(&d.context, "notification context"))
         .collect::<anyhow::Result<Vec<_>>>()?;
     sqlx::query(
         "INSERT INTO deliveries (id, incident_id, alert_id, notifier_id, target_id, event, status, created_at, \
@@ -67,7 +67,7 @@ pub(super) async fn insert<'c>(executor: impl PgExecutor<'c>, deliveries: &[NewD
          SELECT id, incident_id, alert_id, notifier_id, target_id, event, status, created_at, next_attempt_at, \
          give_up_at, context \
          FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], \
-         $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::text[]) \
+         $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::jsonb[]) \
          WITH ORDINALITY AS u(id, incident_id, alert_id, notifier_id, target_id, event, status, created_at, \
          next_attempt_at, give_up_at, context, n) ORDER BY n",
     )
@@ -151,7 +151,7 @@ pub(super) async fn record_attempts(
     let ids: Vec<Uuid> = attempts.iter().map(|(id, _)| *id).collect();
     let statuses: Vec<&str> = columns.iter().map(|c| c.status.as_str()).collect();
     let codes: Vec<Option<i32>> = columns.iter().map(|c| c.status_code).collect();
-    let errors: Vec<Option<&str>> = columns.iter().map(|c| c.error).collect();
+    let errors: Vec<Option<&str>> = columns.iter().map(|c| c.error.as_deref()).collect();
     let delivered: Vec<Option<DateTime<Utc>>> = columns.iter().map(|c| c.delivered_at).collect();
     let next: Vec<Option<DateTime<Utc>>> = columns.iter().map(|c| c.next_attempt_at).collect();
     let recorded = sqlx::query_scalar(

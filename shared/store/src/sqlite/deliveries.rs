@@ -146,7 +146,7 @@ pub(super) async fn record_attempts(
         )
         .bind(columns.status.as_str())
         .bind(columns.status_code)
-        .bind(columns.error)
+        .bind(columns.error.as_deref())
         .bind(columns.delivered_at.map(micros))
         .bind(columns.next_attempt_at.map(micros))
         .bind(uuid_text(*id))
