@@ -135,7 +135,9 @@ fn address_policy(settings: &Settings) -> AddressPolicy {
 
 /// The notifier opens notifiers' sealed secrets, so it holds the key ring, as a prober does.
 fn notifier_config(settings: &Settings) -> anyhow::Result<healthmon_notifier::NotifierConfig> {
-    let keys = healthmon_runtime::keys::key_ring(std::path::Path::new(&settings.keys_dir))?;
+    let dir = std::path::Path::new(&settings.keys_dir);
+    let keys = healthmon_crypto::LiveKeyRing::open_dir(dir)
+        .with_context(|| format!("opening the key ring in {}", dir.display()))?;
     let sender = healthmon_notifier::send::Sender::new(Arc::new(keys), Arc::new(address_policy(settings)))?;
     Ok(healthmon_notifier::NotifierConfig {
         instance: settings.instance.clone(),

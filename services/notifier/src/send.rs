@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use healthmon_crypto::{KeyRing, Sealed};
+use healthmon_crypto::{LiveKeyRing, Sealed};
 use healthmon_domain::Credential;
 use healthmon_domain::address_policy::AddressPolicy;
 use healthmon_domain::alerting::context::NotificationContext;
@@ -27,7 +27,8 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Sends notifications; cheap to share, one per process.
 pub struct Sender {
     http: http::HttpTransport,
-    keys: Arc<KeyRing>,
+    /// Follows its directory, so a key rotated in while the notifier runs is found.
+    keys: Arc<LiveKeyRing>,
     policy: Arc<AddressPolicy>,
     timeout: Duration,
 }
@@ -65,7 +66,7 @@ impl Failure {
 pub(crate) type Opened = Zeroizing<String>;
 
 impl Sender {
-    pub fn new(keys: Arc<KeyRing>, policy: Arc<AddressPolicy>) -> anyhow::Result<Self> {
+    pub fn new(keys: Arc<LiveKeyRing>, policy: Arc<AddressPolicy>) -> anyhow::Result<Self> {
         Ok(Self { http: http::HttpTransport::new(policy.clone())?, keys, policy, timeout: SEND_TIMEOUT })
     }
 

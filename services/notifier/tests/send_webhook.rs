@@ -110,6 +110,20 @@ async fn custom_method_headers_and_a_template_body_are_sent_as_written() {
 }
 
 #[tokio::test]
+async fn a_value_sealed_with_a_key_rotated_in_while_running_is_opened() {
+    let receiver = Receiver::start().await;
+    let mut harness = Harness::new();
+    harness.rotate();
+    let mut destination = webhook(format!("{}/rotated", receiver.url()));
+    destination.headers.insert("X-Api-Key".to_owned(), harness.seal("sealed-after-rotation"));
+    let attempt = harness
+        .send(&spec(Destination::Webhook(destination)), Uuid::new_v4(), &context(NotificationEvent::Triggered))
+        .await;
+    assert!(attempt.delivered(), "{attempt:?}");
+    assert_eq!(receiver.wait_for(1, WAIT).await[0].header("x-api-key"), Some("sealed-after-rotation"));
+}
+
+#[tokio::test]
 async fn a_text_template_goes_as_text_unless_a_content_type_is_given() {
     let receiver = Receiver::start().await;
     let harness = Harness::new();

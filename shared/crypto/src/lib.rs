@@ -50,11 +50,13 @@
 mod error;
 mod key_file;
 mod key_ring;
+mod live;
 mod public_key;
 mod sealed;
 mod suite;
 
 pub use error::CryptoError;
 pub use key_ring::KeyRing;
+pub use live::LiveKeyRing;
 pub use public_key::PublicKey;
 pub use sealed::Sealed;

@@ -1,5 +1,6 @@
-//! Where each role gets its credential keys: the API seals with the public key; probers open with
-//! the key ring. The ring is created on first start (private key 0600) in `keys_dir`.
+//! Where the API gets its sealing key: the public key of the ring in `keys_dir` (probers and
+//! notifiers open values with the ring itself, `healthmon_crypto::LiveKeyRing`). The ring is
+//! created on first start (private key 0600).
 
 use std::path::Path;
 
@@ -18,7 +19,7 @@ pub fn sealing_key(dir: &Path) -> anyhow::Result<PublicKey> {
     Ok(key_ring(dir)?.public())
 }
 
-/// The key ring probers open credentials with, created on first use.
-pub fn key_ring(dir: &Path) -> anyhow::Result<KeyRing> {
+/// The key ring in `dir`, created on first use.
+fn key_ring(dir: &Path) -> anyhow::Result<KeyRing> {
     KeyRing::load_or_create(dir).with_context(|| format!("opening the key ring in {}", dir.display()))
 }

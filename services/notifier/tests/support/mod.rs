@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use healthmon_crypto::KeyRing;
+use healthmon_crypto::{KeyRing, LiveKeyRing};
 use healthmon_domain::address_policy::AddressPolicy;
 use healthmon_domain::alerting::notifier::{ChatDestination, Destination, WebhookDestination, WebhookMethod};
 use healthmon_domain::alerting::{
@@ -34,8 +34,15 @@ impl Harness {
     pub fn with_policy(policy: AddressPolicy) -> Self {
         let keys = tempfile::tempdir().expect("temp dir");
         let ring = Arc::new(KeyRing::load_or_create(keys.path()).expect("key ring"));
-        let sender = Sender::new(ring.clone(), Arc::new(policy)).expect("sender");
+        let live = Arc::new(LiveKeyRing::open_dir(keys.path()).expect("live key ring"));
+        let sender = Sender::new(live, Arc::new(policy)).expect("sender");
         Self { ring, sender, notifier_id: Uuid::new_v4(), _keys: keys }
+    }
+
+    /// A new current key in this harness's directory, as `healthmon keys rotate` makes one while
+    /// the sender runs; values sealed after it use the new key.
+    pub fn rotate(&mut self) {
+        self.ring = Arc::new(KeyRing::rotate(self._keys.path()).expect("rotate"));
     }
 
     /// `text` sealed for this harness's notifier, as the API stores it.
