@@ -7,6 +7,7 @@ pub mod credential;
 pub mod events;
 pub mod expected_status;
 pub mod health;
+pub mod history;
 pub mod projection;
 pub mod sample;
 pub mod schedule;

@@ -1,0 +1,13 @@
+//! History's questions, as pure rules: which span of time an uptime or series request asks about
+//! and in which buckets, what a bucket of samples comes to (a rollup), how long a target was down,
+//! and how long raw samples and rollups are kept. The store answers them;
+//! the api turns a bad parameter into a 422 naming it.
+
+pub mod downtime;
+pub mod range;
+pub mod retention;
+pub mod rollup;
+
+pub use range::{Range, SeriesStep, Window};
+pub use retention::Retention;
+pub use rollup::Rollup;
