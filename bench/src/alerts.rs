@@ -233,14 +233,9 @@ async fn arrivals(receiver: &Receiver, count: usize) -> anyhow::Result<Vec<Recei
     })
 }
 
-/// Where the trigger latency goes, from the delivery log: publish to the turn that queued the
-/// delivery, and from there to the recorded attempt.
-async fn stages(
-    addr: std::net::SocketAddr,
-    token: &str,
-    published_at: &HashMap<String, chrono::DateTime<chrono::Utc>>,
-) -> anyhow::Result<(hdrhistogram::Histogram<u64>, hdrhistogram::Histogram<u64>)> {
-    let page: Value = reqwest::Client::new()
+/// The newest 1,000 deliveries, as `GET /api/v1/deliveries` lists them.
+async fn newest_deliveries(addr: std::net::SocketAddr, token: &str) -> anyhow::Result<Value> {
+    reqwest::Client::new()
         .get(format!("http://{addr}/api/v1/deliveries?limit=1000"))
         .bearer_auth(token)
         .send()
@@ -248,7 +243,17 @@ async fn stages(
         .context("list the deliveries")?
         .json()
         .await
-        .context("the deliveries")?;
+        .context("the deliveries")
+}
+
+/// Where the trigger latency goes, from the delivery log: publish to the turn that queued the
+/// delivery, and from there to the recorded attempt.
+async fn stages(
+    addr: std::net::SocketAddr,
+    token: &str,
+    published_at: &HashMap<String, chrono::DateTime<chrono::Utc>>,
+) -> anyhow::Result<(hdrhistogram::Histogram<u64>, hdrhistogram::Histogram<u64>)> {
+    let page = newest_deliveries(addr, token).await?;
     let (mut to_queue, mut queue_to_sent) = (report::histogram(), report::histogram());
     let time = |value: &Value| value.as_str().and_then(|text| text.parse::<chrono::DateTime<chrono::Utc>>().ok());
     for delivery in page["items"].as_array().into_iter().flatten() {
@@ -266,15 +271,7 @@ async fn stages(
 /// Over how long the newest 1,000 deliveries were queued (first to last `created_at`), and over
 /// how long their attempts were recorded (first to last `delivered_at`), in milliseconds.
 async fn spans(addr: std::net::SocketAddr, token: &str) -> anyhow::Result<(f64, f64)> {
-    let page: Value = reqwest::Client::new()
-        .get(format!("http://{addr}/api/v1/deliveries?limit=1000"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .context("list the deliveries")?
-        .json()
-        .await
-        .context("the deliveries")?;
+    let page = newest_deliveries(addr, token).await?;
     let items = page["items"].as_array().cloned().unwrap_or_default();
     let span = |field: &str| {
         let times: Vec<chrono::DateTime<chrono::Utc>> =
