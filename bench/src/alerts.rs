@@ -112,12 +112,7 @@ async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Resul
 
     // Phase 2: every target recovers at once; deliveries/s of the resolves.
     let burst = Instant::now();
-    let publishing = futures::stream::iter(&ids)
-        .map(|id| publish_flip(bus.as_ref(), *id, base_slot + 2000, true))
-        .buffer_unordered(64)
-        .collect::<Vec<_>>()
-        .await;
-    publishing.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    publish_all(bus.as_ref(), &ids, base_slot + 2000, true).await?;
     let all = arrivals(&receiver, 2 * ids.len()).await?;
     let last = all.iter().map(|request| request.arrived).max().unwrap_or(burst);
     let healthmon_rate = ids.len() as f64 / last.saturating_duration_since(burst).as_secs_f64().max(1e-6);
@@ -133,12 +128,7 @@ async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Resul
         &json!({"name": "bench", "starts_at": chrono::Utc::now() - chrono::Duration::seconds(1), "ends_at": window_ends}),
     )
     .await?;
-    let publishing = futures::stream::iter(&ids)
-        .map(|id| publish_flip(bus.as_ref(), *id, base_slot + 3000, false))
-        .buffer_unordered(64)
-        .collect::<Vec<_>>()
-        .await;
-    publishing.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    publish_all(bus.as_ref(), &ids, base_slot + 3000, false).await?;
     wait_for_suppressed(addr, &token, ids.len()).await?;
     anyhow::ensure!(
         chrono::Utc::now() < window_ends,
@@ -179,6 +169,16 @@ async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Resul
     );
     report::ratio(backlog_rate / baseline_rate, TARGET_RATIO);
     Ok(())
+}
+
+/// One flipping sample per target at `slot`, 64 published at a time.
+async fn publish_all(bus: &dyn healthmon_bus::EventBus, ids: &[Uuid], slot: i64, success: bool) -> anyhow::Result<()> {
+    let publishing = futures::stream::iter(ids)
+        .map(|id| publish_flip(bus, *id, slot, success))
+        .buffer_unordered(64)
+        .collect::<Vec<_>>()
+        .await;
+    publishing.into_iter().collect::<anyhow::Result<Vec<_>>>().map(|_| ())
 }
 
 async fn create(addr: std::net::SocketAddr, token: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
