@@ -40,7 +40,7 @@ pub struct WorkerConfig {
     /// How long a claim is exclusive. Well above the 10 s a send may take, so a live worker never
     /// loses a delivery it is still sending.
     pub lease: Duration,
-    /// Deliveries in flight at once (and claimed at once at most).
+    /// Sends in flight at once; as many again may wait claimed ahead of them.
     pub batch: u32,
     /// How often the queue is looked at when nothing wakes the worker (retries fall due with time,
     /// and tests queued by another process's API arrive unannounced).

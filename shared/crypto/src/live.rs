@@ -28,9 +28,12 @@ impl LiveKeyRing {
     pub fn open(&self, sealed: &Sealed, id: Uuid) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         match self.open_with_current(sealed, id) {
             Err(CryptoError::UnknownKey { .. }) => {
-                let fresh = KeyRing::load(&self.dir)?;
+                let fresh = KeyRing::load(&self.dir).inspect_err(|error| {
+                    tracing::warn!(error = %error, dir = %self.dir.display(), "could not reload the key ring");
+                })?;
                 // A poisoned lock still holds a whole key ring: it is only ever replaced.
                 *self.ring.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+                tracing::info!(dir = %self.dir.display(), "reloaded the key ring");
                 self.open_with_current(sealed, id)
             }
             opened => opened,
