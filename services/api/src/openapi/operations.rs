@@ -151,6 +151,8 @@ const LOGIN_ERRORS: &[u16] = &[401, 429];
 /// Writes that may carry SSH credentials: another target (or resource) with that name or host
 /// (409), and an API instance without the probers' public key to seal them with (503).
 const CREDENTIAL_WRITE_ERRORS: &[u16] = &[409, 503];
+/// A legacy `/Resource/{hostname}` that several SSH targets check, none named after it.
+const AMBIGUOUS_HOST: &[u16] = &[409];
 
 const TARGET: &str = "/api/v1/targets/{id}";
 const NOTIFIER: &str = "/api/v1/notifiers/{id}";
@@ -293,7 +295,8 @@ pub const DETAILS: &[Details] = &[
         )),
         RESOURCE_LINKS,
     ),
-    route("GET", RESOURCE, 200, Body::Json("ResourceView")),
+    // 409: several SSH targets check that host and none is named after it (ambiguous).
+    with_errors(route("GET", RESOURCE, 200, Body::Json("ResourceView")), AMBIGUOUS_HOST),
     with_errors(
         with_body(route("PUT", RESOURCE, 200, Body::Json("ResourceView")), "ResourceBody"),
         CREDENTIAL_WRITE_ERRORS,
@@ -302,7 +305,7 @@ pub const DETAILS: &[Details] = &[
         with_body(route("PATCH", RESOURCE, 200, Body::Json("ResourceView")), "ResourceBody"),
         CREDENTIAL_WRITE_ERRORS,
     ),
-    route("DELETE", RESOURCE, 204, Body::Empty),
+    with_errors(route("DELETE", RESOURCE, 204, Body::Empty), AMBIGUOUS_HOST),
     route("GET", "/openapi.json", 200, Body::AnyJson),
     route("GET", "/docs", 200, Body::Text("text/html")),
 ];
