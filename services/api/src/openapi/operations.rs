@@ -295,7 +295,6 @@ pub const DETAILS: &[Details] = &[
         )),
         RESOURCE_LINKS,
     ),
-    // 409: several SSH targets check that host and none is named after it (ambiguous).
     with_errors(route("GET", RESOURCE, 200, Body::Json("ResourceView")), AMBIGUOUS_HOST),
     with_errors(
         with_body(route("PUT", RESOURCE, 200, Body::Json("ResourceView")), "ResourceBody"),
