@@ -79,7 +79,7 @@ async fn a_sample_postgres_refuses_is_set_aside_and_every_other_sample_is_stored
         let stored = store.get_target(target.id).await.expect("get").expect("target");
         assert_eq!(stored.health.status, HealthStatus::Healthy, "{}", target.spec.name);
     }
-    let query = SampleQuery { target_id: targets[1].id, limit: 100, before_slot: None, from: None, to: None };
+    let query = SampleQuery { target_id: targets[1].id, limit: 100, ..Default::default() };
     assert_eq!(store.samples(&query).await.expect("samples").items.len(), 6, "the neighbour lost nothing");
 
     let mut dead = bus.follow(Stream::DeadLetters, StartAt::Beginning).await.expect("follow dead letters");

@@ -78,7 +78,7 @@ async fn replaying_the_whole_stream_changes_nothing() {
     assert_eq!((second.received, second.stored, second.changes), (10, 0, 0));
     let after_replay = store.get_target(target.id).await.expect("get").expect("target");
     assert_eq!(after_replay, after_first);
-    let query = SampleQuery { target_id: target.id, limit: 100, before_slot: None, from: None, to: None };
+    let query = SampleQuery { target_id: target.id, limit: 100, ..Default::default() };
     assert_eq!(store.samples(&query).await.expect("samples").items.len(), 9);
     let transitions = store.transitions(target.id, 100, None).await.expect("transitions");
     assert_eq!(transitions.items.len(), 2);

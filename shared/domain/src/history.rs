@@ -3,11 +3,13 @@
 //! and how long raw samples and rollups are kept. The store answers them;
 //! the api turns a bad parameter into a 422 naming it.
 
+pub mod cover;
 pub mod downtime;
 pub mod range;
 pub mod retention;
 pub mod rollup;
 
+pub use cover::{Cover, ROLLUP_STEPS_S, RollupPiece, SlotSpan, bucket_of_slot};
 pub use range::{Range, SeriesStep, Window};
 pub use retention::Retention;
-pub use rollup::Rollup;
+pub use rollup::{Rollup, RollupKey, rollups_of};

@@ -6,6 +6,7 @@ pub mod alerting;
 mod alerting_rows;
 mod alerting_turn;
 mod common;
+pub mod history;
 mod modify;
 pub mod postgres;
 mod projection;
@@ -25,13 +26,14 @@ use uuid::Uuid;
 
 pub use accounts::Accounts;
 pub use alerting::Alerting;
+pub use history::History;
 pub use modify::modify_target;
 pub use types::*;
 pub use unstorable::is_unstorable;
 
 #[async_trait]
 /// Targets, history and health; users and tokens through its [`Accounts`] half.
-pub trait Store: Accounts + Alerting + Send + Sync + 'static {
+pub trait Store: Accounts + Alerting + History + Send + Sync + 'static {
     /// Inserts the target, its `unknown` health and a `target.created` outbox event, atomically.
     async fn create_target(&self, target: &Target, source: &str) -> anyhow::Result<()>;
 

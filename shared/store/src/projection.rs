@@ -3,11 +3,12 @@
 //! only its SQL, through the small seam [`ProjectionTx`]; what the statements mean is decided by
 //! the domain's rules (`healthmon_domain::projection`).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use healthmon_domain::events::HealthChanged;
+use healthmon_domain::history::{Rollup, RollupKey, rollups_of};
 use healthmon_domain::projection::{self, Change, ProjectedTarget};
 use healthmon_domain::{HealthState, Sample};
 use uuid::Uuid;
@@ -22,8 +23,12 @@ pub(crate) trait ProjectionTx: Send + Sized {
     async fn check_fence(&mut self, fence: Option<i64>) -> anyhow::Result<()>;
     /// Locks and reads the health of those of `ids` (ascending) that exist.
     async fn lock_projected(&mut self, ids: &[Uuid]) -> anyhow::Result<BTreeMap<Uuid, ProjectedTarget>>;
-    /// Stores the samples as history; returns the ids that were not stored before.
-    async fn insert_samples(&mut self, samples: &[&Sample]) -> anyhow::Result<HashSet<Uuid>>;
+    /// Stores the samples as history; returns the (target, slot) of those not stored before.
+    async fn insert_samples(&mut self, samples: &[&Sample]) -> anyhow::Result<HashSet<(Uuid, i64)>>;
+    /// Reads those of the rollups that exist.
+    async fn read_rollups(&mut self, keys: &[RollupKey]) -> anyhow::Result<HashMap<RollupKey, Rollup>>;
+    /// Inserts or replaces these rollups.
+    async fn write_rollups(&mut self, rollups: &[(RollupKey, Rollup)]) -> anyhow::Result<()>;
     /// Rewrites these targets' health rows.
     async fn write_health(&mut self, rows: &[(Uuid, &HealthState)]) -> anyhow::Result<()>;
     /// Locks and reads the enabled, not yet stale targets with no sample (or change) for
@@ -37,9 +42,10 @@ pub(crate) trait ProjectionTx: Send + Sized {
     async fn commit(self) -> anyhow::Result<()>;
 }
 
-/// In one transaction: stores the samples of existing targets (a known sample id is skipped),
-/// applies the fresh ones in slot order to each target's state machine, stores the new health, and
-/// records each status change as a transition and a `health.changed` outbox event.
+/// In one transaction: stores the samples of existing targets (a known (target, slot) is
+/// skipped), adds the fresh ones to their rollups, applies them in slot order to each target's
+/// state machine, stores the new health, and records each status change as a transition and a
+/// `health.changed` outbox event. Only fresh samples touch rollups, so a replay changes nothing.
 pub(crate) async fn ingest(
     mut tx: impl ProjectionTx,
     samples: &[Sample],
@@ -56,7 +62,9 @@ pub(crate) async fn ingest(
     let mut inserted = tx.insert_samples(&known).await?;
     let stored = inserted.len();
     // `remove` also drops a second copy of the same sample within the batch.
-    let fresh: Vec<&Sample> = known.into_iter().filter(|sample| inserted.remove(&sample.id)).collect();
+    let fresh: Vec<&Sample> =
+        known.into_iter().filter(|sample| inserted.remove(&(sample.target_id, sample.slot))).collect();
+    add_to_rollups(&mut tx, &fresh).await?;
 
     let projected = projection::apply_samples(&mut targets, fresh);
     let rows: Vec<(Uuid, &HealthState)> =
@@ -65,6 +73,26 @@ pub(crate) async fn ingest(
     record_changes(&mut tx, &projected.changes, source).await?;
     tx.commit().await?;
     Ok(IngestOutcome { stored, changes: projected.changes.into_iter().map(|change| change.event).collect() })
+}
+
+/// Merges what `fresh` adds into the stored rollups. The batch holds its targets' health rows
+/// locked, so no other ingest can touch these rollups in between the read and the write.
+async fn add_to_rollups(tx: &mut impl ProjectionTx, fresh: &[&Sample]) -> anyhow::Result<()> {
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let added = rollups_of(fresh.iter().copied());
+    let keys: Vec<RollupKey> = added.keys().copied().collect();
+    let mut stored = tx.read_rollups(&keys).await?;
+    let merged: Vec<(RollupKey, Rollup)> = added
+        .into_iter()
+        .map(|(key, addition)| {
+            let mut rollup = stored.remove(&key).unwrap_or_default();
+            rollup.merge(&addition);
+            (key, rollup)
+        })
+        .collect();
+    tx.write_rollups(&merged).await
 }
 
 /// In one transaction: marks every silent target stale, with a transition and an event each.

@@ -46,7 +46,7 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SampleQuery {
     pub target_id: Uuid,
     pub limit: u32,
@@ -56,6 +56,9 @@ pub struct SampleQuery {
     pub from: Option<DateTime<Utc>>,
     /// Exclusive.
     pub to: Option<DateTime<Utc>>,
+    /// Samples before this slot have expired under retention and are never returned, even
+    /// before the purge removes them.
+    pub kept_from_slot: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

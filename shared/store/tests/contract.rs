@@ -325,7 +325,7 @@ async fn deleting_removes_the_history_unless_kept(backend: &Backend) {
         create(backend, target).await;
         backend.store.ingest(&successes(target, 1..=5), SOURCE).await.expect("ingest");
     }
-    let history = |id| SampleQuery { target_id: id, limit: 100, before_slot: None, from: None, to: None };
+    let history = |id| SampleQuery { target_id: id, limit: 100, ..Default::default() };
 
     assert!(backend.store.delete_target(gone.id, false, SOURCE).await.expect("delete"));
     assert!(backend.store.get_target(gone.id).await.expect("get").is_none());
@@ -411,7 +411,7 @@ async fn samples_of_unknown_targets_are_not_stored(backend: &Backend) {
     batch.extend(successes(&known, 1..=2));
     let outcome = backend.store.ingest(&batch, SOURCE).await.expect("ingest");
     assert_eq!(outcome.stored, 2);
-    let query = |id| SampleQuery { target_id: id, limit: 10, before_slot: None, from: None, to: None };
+    let query = |id| SampleQuery { target_id: id, limit: 10, ..Default::default() };
     assert!(backend.store.samples(&query(unknown.id)).await.expect("samples").items.is_empty());
     assert_eq!(backend.store.samples(&query(known.id)).await.expect("samples").items.len(), 2);
     assert!(backend.store.get_target(unknown.id).await.expect("get").is_none());
@@ -451,7 +451,7 @@ async fn samples_page_newest_first_within_from_and_to(backend: &Backend) {
     let batch: Vec<Sample> = (1..=10).map(|slot| sample(&target, slot, slot % 3 != 0)).collect();
     backend.store.ingest(&batch, SOURCE).await.expect("ingest");
 
-    let mut query = SampleQuery { target_id: target.id, limit: 4, before_slot: None, from: None, to: None };
+    let mut query = SampleQuery { target_id: target.id, limit: 4, ..Default::default() };
     let mut pages = Vec::new();
     loop {
         let page = backend.store.samples(&query).await.expect("samples");
@@ -463,8 +463,14 @@ async fn samples_page_newest_first_within_from_and_to(backend: &Backend) {
     }
     assert_eq!(pages, [vec![10, 9, 8, 7], vec![6, 5, 4, 3], vec![2, 1]]);
 
-    let window =
-        SampleQuery { target_id: target.id, limit: 100, before_slot: None, from: Some(at(3)), to: Some(at(8)) };
+    let window = SampleQuery {
+        target_id: target.id,
+        limit: 100,
+        before_slot: None,
+        from: Some(at(3)),
+        to: Some(at(8)),
+        ..Default::default()
+    };
     let items = backend.store.samples(&window).await.expect("samples").items;
     let expected: Vec<Sample> = batch[2..7].iter().rev().cloned().collect();
     assert_eq!(items, expected, "from is inclusive, to exclusive, and samples read back exactly");

@@ -38,7 +38,7 @@ fn successes(target: &Target, slots: std::ops::RangeInclusive<i64>) -> Vec<Sampl
 }
 
 async fn stored_samples(backend: &Backend, target: &Target) -> usize {
-    let query = SampleQuery { target_id: target.id, limit: 100, before_slot: None, from: None, to: None };
+    let query = SampleQuery { target_id: target.id, limit: 100, ..Default::default() };
     backend.store.samples(&query).await.expect("samples").items.len()
 }
 

@@ -119,7 +119,7 @@ async fn read(
     TargetId(id): TargetId,
 ) -> Result<Json<WebserverDetail>, ApiError> {
     let record = web_server(&state, id).await?;
-    let query = SampleQuery { target_id: id, limit: RECENT_REQUESTS, before_slot: None, from: None, to: None };
+    let query = SampleQuery { target_id: id, limit: RECENT_REQUESTS, ..Default::default() };
     let recent = state.store.samples(&query).await?;
     let summary = views::webserver(&record).ok_or_else(no_web_server)?;
     Ok(Json(WebserverDetail { summary, requests: recent.items.iter().map(views::webserver_request).collect() }))
@@ -158,7 +158,7 @@ async fn requests(
     TargetId(id): TargetId,
 ) -> Result<Json<Vec<WebserverRequest>>, ApiError> {
     web_server(&state, id).await?;
-    let mut query = SampleQuery { target_id: id, limit: PAGE, before_slot: None, from: None, to: None };
+    let mut query = SampleQuery { target_id: id, limit: PAGE, ..Default::default() };
     let mut items = Vec::new();
     loop {
         let page = state.store.samples(&query).await?;

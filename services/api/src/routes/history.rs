@@ -76,7 +76,7 @@ async fn ensure_target_or_history(state: &AppState, id: uuid::Uuid) -> Result<()
     if state.store.get_target(id).await?.is_some() {
         return Ok(());
     }
-    let probe = SampleQuery { target_id: id, limit: 1, before_slot: None, from: None, to: None };
+    let probe = SampleQuery { target_id: id, limit: 1, ..Default::default() };
     if state.store.samples(&probe).await?.items.is_empty() {
         return Err(ApiError::target_not_found());
     }

@@ -3,6 +3,11 @@
 //! percentiles are read back within 10 % of the exact value. Rollups merge (a day is its hours),
 //! so every window is answered from a few rows instead of every sample.
 
+use std::collections::BTreeMap;
+
+use uuid::Uuid;
+
+use super::cover::{ROLLUP_STEPS_S, bucket_of_slot};
 use crate::Sample;
 
 /// Each bucket's upper bound is this many times its lower one. A percentile is read as the
@@ -120,6 +125,55 @@ impl Rollup {
             seen >= rank
         })?;
         Some(representative(bucket).clamp(self.latency_min_ms, self.latency_max_ms))
+    }
+}
+
+/// Which stored rollup a sample counts in at one width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RollupKey {
+    pub target_id: Uuid,
+    pub step_s: u32,
+    /// The first slot of the bucket (ms since the Unix epoch).
+    pub bucket: i64,
+}
+
+/// What `samples` add to each rollup they count in, at every width rollups are kept at.
+pub fn rollups_of<'a>(samples: impl IntoIterator<Item = &'a Sample>) -> BTreeMap<RollupKey, Rollup> {
+    let mut rollups: BTreeMap<RollupKey, Rollup> = BTreeMap::new();
+    for sample in samples {
+        for step_s in ROLLUP_STEPS_S {
+            let key = RollupKey { target_id: sample.target_id, step_s, bucket: bucket_of_slot(sample.slot, step_s) };
+            rollups.entry(key).or_default().add(sample.success, sample.latency_ms);
+        }
+    }
+    rollups
+}
+
+impl Rollup {
+    /// The histogram's non-empty buckets, `(bucket, count)` ascending: how it is stored.
+    pub fn sparse_histogram(&self) -> Vec<(usize, u64)> {
+        self.histogram
+            .iter()
+            .enumerate()
+            .filter(|(_, count)| **count > 0)
+            .map(|(bucket, count)| (bucket, *count))
+            .collect()
+    }
+
+    /// A stored rollup read back; a bucket beyond the histogram's last is counted in the last.
+    pub fn from_stored(
+        samples: u64,
+        successes: u64,
+        latency_sum_ms: f64,
+        latency_min_ms: f64,
+        latency_max_ms: f64,
+        sparse_histogram: &[(usize, u64)],
+    ) -> Rollup {
+        let mut histogram = [0; BUCKETS];
+        for (bucket, count) in sparse_histogram {
+            histogram[(*bucket).min(BUCKETS - 1)] += count;
+        }
+        Rollup { samples, successes, latency_sum_ms, latency_min_ms, latency_max_ms, histogram }
     }
 }
 

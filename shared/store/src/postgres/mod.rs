@@ -5,6 +5,7 @@ mod alerting;
 mod alerting_config;
 mod deliveries;
 mod fence;
+mod history;
 mod outbox;
 mod projection;
 mod reads;

@@ -1,11 +1,12 @@
 //! Postgres: the projection's statements (see `crate::projection`), each batch in a fixed number
 //! of round trips whatever its size.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use healthmon_domain::history::{Rollup, RollupKey};
 use healthmon_domain::projection::{Change, ProjectedTarget, STALE_AFTER_INTERVALS};
 use healthmon_domain::{HealthState, Sample};
 use sqlx::{Postgres, Row, Transaction};
@@ -14,6 +15,7 @@ use uuid::Uuid;
 use super::{RECORD_COLUMNS, health_from_row, outbox, record_from_row};
 use crate::TargetRecord;
 use crate::common::{PendingOutbox, projected_target};
+use crate::history::{histogram_text, rollup_from_columns};
 use crate::projection::ProjectionTx;
 
 /// One write transaction: the projection's statements here, the target writes' in `targets.rs`.
@@ -50,40 +52,106 @@ impl ProjectionTx for PgWrite {
     }
 
     /// One statement for the whole batch.
-    async fn insert_samples(&mut self, samples: &[&Sample]) -> anyhow::Result<HashSet<Uuid>> {
+    async fn insert_samples(&mut self, samples: &[&Sample]) -> anyhow::Result<HashSet<(Uuid, i64)>> {
         if samples.is_empty() {
             return Ok(HashSet::new());
         }
-        let ids: Vec<Uuid> = samples.iter().map(|sample| sample.id).collect();
         let target_ids: Vec<Uuid> = samples.iter().map(|sample| sample.target_id).collect();
         let slots: Vec<i64> = samples.iter().map(|sample| sample.slot).collect();
         let ats: Vec<DateTime<Utc>> = samples.iter().map(|sample| sample.at).collect();
-        let successes: Vec<bool> = samples.iter().map(|sample| sample.success).collect();
-        let status_codes: Vec<Option<i32>> = samples.iter().map(|sample| sample.status_code.map(i32::from)).collect();
         let latencies: Vec<f64> = samples.iter().map(|sample| sample.latency_ms).collect();
-        let errors: Vec<Option<&str>> = samples.iter().map(|sample| sample.error.as_deref()).collect();
-        let probers: Vec<&str> = samples.iter().map(|sample| sample.prober.as_str()).collect();
         let check_versions: Vec<i64> = samples.iter().map(|sample| sample.check_version).collect();
-        let inserted: Vec<Uuid> = sqlx::query_scalar(
-        "INSERT INTO samples (id, target_id, slot, at, success, status_code, latency_ms, error, prober, check_version) \
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::timestamptz[], $5::bool[], $6::int4[], \
-         $7::float8[], $8::text[], $9::text[], $10::int8[]) \
-         ON CONFLICT (id) DO NOTHING RETURNING id",
-    )
-    .bind(&ids)
-    .bind(&target_ids)
-    .bind(&slots)
-    .bind(&ats)
-    .bind(&successes)
-    .bind(&status_codes)
-    .bind(&latencies)
-    .bind(&errors)
-    .bind(&probers)
-    .bind(&check_versions)
-    .fetch_all(&mut *self.0)
-    .await
-    .context("store the samples")?;
+        let status_codes: Vec<Option<i32>> = samples.iter().map(|sample| sample.status_code.map(i32::from)).collect();
+        let successes: Vec<bool> = samples.iter().map(|sample| sample.success).collect();
+        let probers: Vec<&str> = samples.iter().map(|sample| sample.prober.as_str()).collect();
+        let errors: Vec<Option<&str>> = samples.iter().map(|sample| sample.error.as_deref()).collect();
+        let inserted: Vec<(Uuid, i64)> = sqlx::query_as(
+            "INSERT INTO samples (target_id, slot, at, latency_ms, check_version, status_code, success, prober, error) \
+             SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::timestamptz[], $4::float8[], $5::int8[], $6::int4[], \
+             $7::bool[], $8::text[], $9::text[]) \
+             ON CONFLICT (target_id, slot) DO NOTHING RETURNING target_id, slot",
+        )
+        .bind(&target_ids)
+        .bind(&slots)
+        .bind(&ats)
+        .bind(&latencies)
+        .bind(&check_versions)
+        .bind(&status_codes)
+        .bind(&successes)
+        .bind(&probers)
+        .bind(&errors)
+        .fetch_all(&mut *self.0)
+        .await
+        .context("store the samples")?;
         Ok(inserted.into_iter().collect())
+    }
+
+    /// One statement for the whole batch.
+    async fn read_rollups(&mut self, keys: &[RollupKey]) -> anyhow::Result<HashMap<RollupKey, Rollup>> {
+        let target_ids: Vec<Uuid> = keys.iter().map(|key| key.target_id).collect();
+        let steps: Vec<i32> = keys.iter().map(|key| key.step_s as i32).collect();
+        let buckets: Vec<i64> = keys.iter().map(|key| key.bucket).collect();
+        let rows = sqlx::query(
+            "SELECT r.target_id, r.step_s, r.bucket, r.samples, r.successes, r.latency_sum, r.latency_min, \
+             r.latency_max, r.histogram FROM rollups r \
+             JOIN UNNEST($1::uuid[], $2::int4[], $3::int8[]) AS k(target_id, step_s, bucket) \
+             ON r.target_id = k.target_id AND r.step_s = k.step_s AND r.bucket = k.bucket",
+        )
+        .bind(&target_ids)
+        .bind(&steps)
+        .bind(&buckets)
+        .fetch_all(&mut *self.0)
+        .await
+        .context("read the batch's rollups")?;
+        let mut rollups = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let step_s: i32 = row.try_get("step_s").context("read rollup width")?;
+            let key = RollupKey {
+                target_id: row.try_get("target_id").context("read rollup target")?,
+                step_s: u32::try_from(step_s).context("a rollup's width is negative")?,
+                bucket: row.try_get("bucket").context("read rollup bucket")?,
+            };
+            rollups.insert(key, stored_rollup(row)?);
+        }
+        Ok(rollups)
+    }
+
+    /// One statement for the whole batch.
+    async fn write_rollups(&mut self, rollups: &[(RollupKey, Rollup)]) -> anyhow::Result<()> {
+        if rollups.is_empty() {
+            return Ok(());
+        }
+        let target_ids: Vec<Uuid> = rollups.iter().map(|(key, _)| key.target_id).collect();
+        let steps: Vec<i32> = rollups.iter().map(|(key, _)| key.step_s as i32).collect();
+        let buckets: Vec<i64> = rollups.iter().map(|(key, _)| key.bucket).collect();
+        let samples: Vec<i64> = rollups.iter().map(|(_, rollup)| rollup.samples as i64).collect();
+        let successes: Vec<i64> = rollups.iter().map(|(_, rollup)| rollup.successes as i64).collect();
+        let sums: Vec<f64> = rollups.iter().map(|(_, rollup)| rollup.latency_sum_ms).collect();
+        let mins: Vec<f64> = rollups.iter().map(|(_, rollup)| rollup.latency_min_ms).collect();
+        let maxes: Vec<f64> = rollups.iter().map(|(_, rollup)| rollup.latency_max_ms).collect();
+        let histograms: Vec<String> = rollups.iter().map(|(_, rollup)| histogram_text(rollup)).collect();
+        sqlx::query(
+            "INSERT INTO rollups (target_id, step_s, bucket, samples, successes, latency_sum, latency_min, \
+             latency_max, histogram) \
+             SELECT * FROM UNNEST($1::uuid[], $2::int4[], $3::int8[], $4::int8[], $5::int8[], $6::float8[], \
+             $7::float8[], $8::float8[], $9::text[]) \
+             ON CONFLICT (target_id, step_s, bucket) DO UPDATE SET samples = EXCLUDED.samples, \
+             successes = EXCLUDED.successes, latency_sum = EXCLUDED.latency_sum, \
+             latency_min = EXCLUDED.latency_min, latency_max = EXCLUDED.latency_max, histogram = EXCLUDED.histogram",
+        )
+        .bind(&target_ids)
+        .bind(&steps)
+        .bind(&buckets)
+        .bind(&samples)
+        .bind(&successes)
+        .bind(&sums)
+        .bind(&mins)
+        .bind(&maxes)
+        .bind(&histograms)
+        .execute(&mut *self.0)
+        .await
+        .context("store the batch's rollups")?;
+        Ok(())
     }
 
     /// One statement for every row, inserted or replaced.
@@ -154,4 +222,18 @@ impl ProjectionTx for PgWrite {
     async fn commit(self) -> anyhow::Result<()> {
         self.0.commit().await.context("commit the projection's transaction")
     }
+}
+
+/// A rollup row's measures (`samples`, `successes`, `latency_sum`, `latency_min`, `latency_max`,
+/// `histogram`).
+pub(super) fn stored_rollup(row: &sqlx::postgres::PgRow) -> anyhow::Result<Rollup> {
+    let histogram: String = row.try_get("histogram").context("read rollup histogram")?;
+    rollup_from_columns(
+        row.try_get("samples").context("read rollup samples")?,
+        row.try_get("successes").context("read rollup successes")?,
+        row.try_get("latency_sum").context("read rollup latency sum")?,
+        row.try_get("latency_min").context("read rollup latency minimum")?,
+        row.try_get("latency_max").context("read rollup latency maximum")?,
+        &histogram,
+    )
 }

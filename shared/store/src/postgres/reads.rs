@@ -3,6 +3,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use healthmon_domain::Sample;
+use healthmon_domain::sample::sample_id;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
@@ -57,10 +58,13 @@ pub(super) async fn all_targets(pool: &PgPool) -> anyhow::Result<Vec<TargetRecor
 
 pub(super) async fn samples(pool: &PgPool, query: &SampleQuery) -> anyhow::Result<Page<Sample>> {
     let mut sql = QueryBuilder::<Postgres>::new(
-        "SELECT id, target_id, slot, at, success, status_code, latency_ms, error, prober, check_version \
+        "SELECT target_id, slot, at, success, status_code, latency_ms, error, prober, check_version \
          FROM samples WHERE target_id = ",
     );
     sql.push_bind(query.target_id);
+    if let Some(kept_from) = query.kept_from_slot {
+        sql.push(" AND slot >= ").push_bind(kept_from);
+    }
     if let Some(before) = query.before_slot {
         sql.push(" AND slot < ").push_bind(before);
     }
@@ -97,10 +101,12 @@ pub(super) async fn transitions(
 
 fn sample_from_row(row: &PgRow) -> anyhow::Result<Sample> {
     let status_code: Option<i32> = row.try_get("status_code").context("read sample status code")?;
+    let target_id: Uuid = row.try_get("target_id").context("read sample target")?;
+    let slot: i64 = row.try_get("slot").context("read sample slot")?;
     Ok(Sample {
-        id: row.try_get("id").context("read sample id")?,
-        target_id: row.try_get("target_id").context("read sample target")?,
-        slot: row.try_get("slot").context("read sample slot")?,
+        id: sample_id(target_id, slot),
+        target_id,
+        slot,
         at: row.try_get::<DateTime<Utc>, _>("at").context("read sample time")?,
         success: row.try_get("success").context("read sample success")?,
         status_code: status_code.map(u16::try_from).transpose().context("stored status code out of range")?,

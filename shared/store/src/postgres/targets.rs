@@ -78,6 +78,11 @@ impl TargetTx for PgWrite {
                 .execute(&mut *self.0)
                 .await
                 .context("delete the target's samples")?;
+            sqlx::query("DELETE FROM rollups WHERE target_id = $1")
+                .bind(id)
+                .execute(&mut *self.0)
+                .await
+                .context("delete the target's rollups")?;
             sqlx::query("DELETE FROM transitions WHERE target_id = $1")
                 .bind(id)
                 .execute(&mut *self.0)

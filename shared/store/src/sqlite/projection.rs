@@ -1,11 +1,12 @@
 //! SQLite: the projection's statements (see `crate::projection`). Statements are prepared once and
 //! cost no network round trip here, so rows go one statement each.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use healthmon_domain::history::{Rollup, RollupKey};
 use healthmon_domain::projection::{Change, ProjectedTarget, STALE_AFTER_INTERVALS};
 use healthmon_domain::{HealthState, Sample};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
@@ -14,6 +15,7 @@ use uuid::Uuid;
 use super::{RECORD_COLUMNS, health_from_row, micros, outbox, parse_uuid, record_from_row, uuid_text};
 use crate::TargetRecord;
 use crate::common::{PendingOutbox, projected_target};
+use crate::history::{histogram_text, rollup_from_columns};
 use crate::projection::ProjectionTx;
 
 /// Ids per `IN (…)` list, well below SQLite's bound-parameter limit.
@@ -54,14 +56,56 @@ impl ProjectionTx for SqliteWrite {
         Ok(targets)
     }
 
-    async fn insert_samples(&mut self, samples: &[&Sample]) -> anyhow::Result<HashSet<Uuid>> {
+    async fn insert_samples(&mut self, samples: &[&Sample]) -> anyhow::Result<HashSet<(Uuid, i64)>> {
         let mut stored = HashSet::new();
         for sample in samples {
             if self.insert_sample(sample).await? {
-                stored.insert(sample.id);
+                stored.insert((sample.target_id, sample.slot));
             }
         }
         Ok(stored)
+    }
+
+    async fn read_rollups(&mut self, keys: &[RollupKey]) -> anyhow::Result<HashMap<RollupKey, Rollup>> {
+        let mut rollups = HashMap::with_capacity(keys.len());
+        for key in keys {
+            let row = sqlx::query(
+                "SELECT samples, successes, latency_sum, latency_min, latency_max, histogram FROM rollups \
+                 WHERE target_id = ? AND step_s = ? AND bucket = ?",
+            )
+            .bind(uuid_text(key.target_id))
+            .bind(key.step_s)
+            .bind(key.bucket)
+            .fetch_optional(&mut *self.0)
+            .await
+            .context("read a rollup")?;
+            if let Some(row) = row {
+                rollups.insert(*key, stored_rollup(&row)?);
+            }
+        }
+        Ok(rollups)
+    }
+
+    async fn write_rollups(&mut self, rollups: &[(RollupKey, Rollup)]) -> anyhow::Result<()> {
+        for (key, rollup) in rollups {
+            sqlx::query(
+                "INSERT OR REPLACE INTO rollups (target_id, step_s, bucket, samples, successes, latency_sum, \
+                 latency_min, latency_max, histogram) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(uuid_text(key.target_id))
+            .bind(key.step_s)
+            .bind(key.bucket)
+            .bind(rollup.samples as i64)
+            .bind(rollup.successes as i64)
+            .bind(rollup.latency_sum_ms)
+            .bind(rollup.latency_min_ms)
+            .bind(rollup.latency_max_ms)
+            .bind(histogram_text(rollup))
+            .execute(&mut *self.0)
+            .await
+            .context("store a rollup")?;
+        }
+        Ok(())
     }
 
     async fn write_health(&mut self, rows: &[(Uuid, &HealthState)]) -> anyhow::Result<()> {
@@ -100,14 +144,13 @@ impl ProjectionTx for SqliteWrite {
 }
 
 impl SqliteWrite {
-    /// Stores one sample; false when its id was already stored.
+    /// Stores one sample; false when its (target, slot) was already stored.
     async fn insert_sample(&mut self, sample: &Sample) -> anyhow::Result<bool> {
         let inserted = sqlx::query(
             "INSERT OR IGNORE INTO samples \
-         (id, target_id, slot, at, success, status_code, latency_ms, error, prober, check_version) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         (target_id, slot, at, success, status_code, latency_ms, error, prober, check_version) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(uuid_text(sample.id))
         .bind(uuid_text(sample.target_id))
         .bind(sample.slot)
         .bind(micros(sample.at))
@@ -148,4 +191,18 @@ async fn write_health(tx: &mut Transaction<'_, Sqlite>, target_id: Uuid, health:
     .await
     .context("store the target's health")?;
     Ok(())
+}
+
+/// A rollup row's measures (`samples`, `successes`, `latency_sum`, `latency_min`, `latency_max`,
+/// `histogram`).
+pub(super) fn stored_rollup(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<Rollup> {
+    let histogram: String = row.try_get("histogram").context("read rollup histogram")?;
+    rollup_from_columns(
+        row.try_get("samples").context("read rollup samples")?,
+        row.try_get("successes").context("read rollup successes")?,
+        row.try_get("latency_sum").context("read rollup latency sum")?,
+        row.try_get("latency_min").context("read rollup latency minimum")?,
+        row.try_get("latency_max").context("read rollup latency maximum")?,
+        &histogram,
+    )
 }

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use healthmon_domain::Sample;
+use healthmon_domain::sample::sample_id;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
@@ -56,10 +57,13 @@ pub(super) async fn all_targets(pool: &SqlitePool) -> anyhow::Result<Vec<TargetR
 
 pub(super) async fn samples(pool: &SqlitePool, query: &SampleQuery) -> anyhow::Result<Page<Sample>> {
     let mut sql = QueryBuilder::<Sqlite>::new(
-        "SELECT id, target_id, slot, at, success, status_code, latency_ms, error, prober, check_version \
+        "SELECT target_id, slot, at, success, status_code, latency_ms, error, prober, check_version \
          FROM samples WHERE target_id = ",
     );
     sql.push_bind(uuid_text(query.target_id));
+    if let Some(kept_from) = query.kept_from_slot {
+        sql.push(" AND slot >= ").push_bind(kept_from);
+    }
     if let Some(before) = query.before_slot {
         sql.push(" AND slot < ").push_bind(before);
     }
@@ -95,13 +99,14 @@ pub(super) async fn transitions(
 }
 
 fn sample_from_row(row: &SqliteRow) -> anyhow::Result<Sample> {
-    let id: String = row.try_get("id").context("read sample id")?;
     let target_id: String = row.try_get("target_id").context("read sample target")?;
+    let target_id = parse_uuid(&target_id)?;
+    let slot: i64 = row.try_get("slot").context("read sample slot")?;
     let status_code: Option<i32> = row.try_get("status_code").context("read sample status code")?;
     Ok(Sample {
-        id: parse_uuid(&id)?,
-        target_id: parse_uuid(&target_id)?,
-        slot: row.try_get("slot").context("read sample slot")?,
+        id: sample_id(target_id, slot),
+        target_id,
+        slot,
         at: from_micros(row.try_get("at").context("read sample time")?)?,
         success: row.try_get("success").context("read sample success")?,
         status_code: status_code.map(u16::try_from).transpose().context("stored status code out of range")?,

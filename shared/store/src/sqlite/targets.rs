@@ -80,6 +80,11 @@ impl TargetTx for SqliteWrite {
                 .execute(&mut *self.0)
                 .await
                 .context("delete the target's samples")?;
+            sqlx::query("DELETE FROM rollups WHERE target_id = ?")
+                .bind(&id_text)
+                .execute(&mut *self.0)
+                .await
+                .context("delete the target's rollups")?;
             sqlx::query("DELETE FROM transitions WHERE target_id = ?")
                 .bind(&id_text)
                 .execute(&mut *self.0)

@@ -80,3 +80,42 @@ proptest! {
         prop_assert!((merged.latency_sum_ms - whole.latency_sum_ms).abs() < 1e-6);
     }
 }
+
+#[test]
+fn a_sample_counts_once_at_each_width_in_the_bucket_its_slot_falls_in() {
+    let target = uuid::Uuid::from_u128(7);
+    let slot = 1_764_000_123_456;
+    let sample = crate::Sample {
+        id: crate::sample::sample_id(target, slot),
+        target_id: target,
+        slot,
+        at: chrono::DateTime::from_timestamp_millis(slot).expect("time"),
+        success: true,
+        status_code: Some(200),
+        latency_ms: 12.0,
+        error: None,
+        prober: "p".into(),
+        check_version: 1,
+        pin_host_key: None,
+    };
+    let rollups = rollups_of([&sample, &sample]);
+    let keys: Vec<(u32, i64)> = rollups.keys().map(|key| (key.step_s, key.bucket)).collect();
+    assert_eq!(keys, [(300, 1_764_000_000_000), (3_600, 1_764_000_000_000), (86_400, 1_763_942_400_000)]);
+    assert!(rollups.values().all(|rollup| rollup.samples == 2 && rollup.successes == 2));
+}
+
+proptest! {
+    #[test]
+    fn a_rollup_stored_sparsely_reads_back_the_same(values in proptest::collection::vec((any::<bool>(), 0.0f64..1e6), 0..50)) {
+        let rollup = rolled(&values);
+        let back = Rollup::from_stored(
+            rollup.samples,
+            rollup.successes,
+            rollup.latency_sum_ms,
+            rollup.latency_min_ms,
+            rollup.latency_max_ms,
+            &rollup.sparse_histogram(),
+        );
+        prop_assert_eq!(back, rollup);
+    }
+}

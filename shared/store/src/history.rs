@@ -1,0 +1,122 @@
+//! History's half of the store: the questions uptime and series ask of stored samples and
+//! rollups, and retention's purge. Which rows answer a span is the domain's decision
+//! ([`Cover`]); a backend only reads the rows it names.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use healthmon_domain::history::{Cover, Rollup, SlotSpan};
+use uuid::Uuid;
+
+/// Samples and successes: what an uptime over many targets needs of each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UptimeCounts {
+    pub samples: u64,
+    pub successes: u64,
+}
+
+/// One bucket of a series; empty buckets are never returned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeriesBucket {
+    /// The bucket's first slot (ms since the Unix epoch).
+    pub start_ms: i64,
+    pub samples: u64,
+    pub successes: u64,
+    pub latency_sum_ms: f64,
+    pub latency_max_ms: f64,
+}
+
+/// One step of retention: what has expired, and how much to remove at most in this step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeStep {
+    pub now: DateTime<Utc>,
+    /// Raw samples with a slot before this have expired (`None`: kept forever).
+    pub samples_before_slot: Option<i64>,
+    /// Rollups whose bucket starts before this have expired (`None`: kept forever).
+    pub rollups_before_bucket: Option<i64>,
+    /// Rows deleted one by one, per kind, at most.
+    pub batch: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeOutcome {
+    /// Whole days of samples dropped at once (Postgres partitions).
+    pub partitions_dropped: u64,
+    pub samples_deleted: u64,
+    pub rollups_deleted: u64,
+    /// Whether a batch came back full, so that another step has more to remove.
+    pub more: bool,
+}
+
+/// What history occupies on disk: its tables and their indexes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HistoryFootprint {
+    pub samples: u64,
+    pub sample_bytes: u64,
+    pub rollups: u64,
+    pub rollup_bytes: u64,
+}
+
+#[async_trait]
+pub trait History: Send + Sync {
+    /// What one target's samples in `cover` come to: its rollup rows for the cover's rollup
+    /// pieces, and its raw samples (those with a slot at or after `raw_from_slot`) for its edges.
+    async fn totals(&self, target_id: Uuid, cover: &Cover, raw_from_slot: i64) -> anyhow::Result<Rollup>;
+
+    /// The same counted for each of `target_ids` at once; a target with no sample in `cover` is
+    /// absent.
+    async fn uptime_counts(
+        &self,
+        target_ids: &[Uuid],
+        cover: &Cover,
+        raw_from_slot: i64,
+    ) -> anyhow::Result<HashMap<Uuid, UptimeCounts>>;
+
+    /// A target's buckets of `step_s` whose start lies in `span`, oldest first: from raw samples
+    /// (at or after `raw_from_slot`) for 60 s, from rollups for the widths they are kept at.
+    async fn series(
+        &self,
+        target_id: Uuid,
+        step_s: u32,
+        span: SlotSpan,
+        raw_from_slot: i64,
+    ) -> anyhow::Result<Vec<SeriesBucket>>;
+
+    /// One small step of retention (and, on Postgres, the day partitions of the next days made
+    /// ahead). Run it repeatedly while `more`; each step holds no lock an ingest waits on for long.
+    async fn purge_history(&self, step: &PurgeStep) -> anyhow::Result<PurgeOutcome>;
+
+    async fn history_footprint(&self) -> anyhow::Result<HistoryFootprint>;
+}
+
+/// How a rollup's histogram is stored: JSON `[[bucket, count], …]` of its non-empty buckets.
+pub(crate) fn histogram_text(rollup: &Rollup) -> String {
+    serde_json::to_string(&rollup.sparse_histogram()).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// A stored rollup's columns, read back.
+pub(crate) fn rollup_from_columns(
+    samples: i64,
+    successes: i64,
+    latency_sum_ms: f64,
+    latency_min_ms: f64,
+    latency_max_ms: f64,
+    histogram: &str,
+) -> anyhow::Result<Rollup> {
+    let sparse: Vec<(usize, u64)> = serde_json::from_str(histogram).context("read a rollup's histogram")?;
+    Ok(Rollup::from_stored(
+        u64::try_from(samples).context("a rollup's sample count is negative")?,
+        u64::try_from(successes).context("a rollup's success count is negative")?,
+        latency_sum_ms,
+        latency_min_ms,
+        latency_max_ms,
+        &sparse,
+    ))
+}
+
+/// A count read from the database (never negative when stored by healthmon).
+pub(crate) fn count(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}

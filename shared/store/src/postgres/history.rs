@@ -1,0 +1,261 @@
+//! History's half of the store on PostgreSQL: totals and series read from rollups and the raw
+//! day partitions, and retention that drops a whole expired day at once.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use healthmon_domain::history::{Cover, Rollup, SlotSpan};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::PostgresStore;
+use super::projection::stored_rollup;
+use crate::history::{History, HistoryFootprint, PurgeOutcome, PurgeStep, SeriesBucket, UptimeCounts, count};
+
+const DAY_MS: i64 = 86_400_000;
+/// Day partitions made ahead of today (and the one before it, for late samples).
+const DAYS_AHEAD: i32 = 3;
+/// How long dropping a day may wait for its lock: an ingest queued behind the drop waits at most
+/// this long; past it the drop gives way and is tried again at the next step.
+const DROP_LOCK_TIMEOUT: &str = "200ms";
+
+/// The cover's rollup pieces as three arrays: width, first bucket, end.
+fn rollup_pieces(cover: &Cover) -> (Vec<i32>, Vec<i64>, Vec<i64>) {
+    let steps = cover.rollups.iter().map(|piece| piece.step_s as i32).collect();
+    let froms = cover.rollups.iter().map(|piece| piece.span.from_ms).collect();
+    let tos = cover.rollups.iter().map(|piece| piece.span.to_ms).collect();
+    (steps, froms, tos)
+}
+
+/// The cover's raw edges that are still kept, as two arrays: first slot, end.
+fn raw_spans(cover: &Cover, raw_from_slot: i64) -> (Vec<i64>, Vec<i64>) {
+    cover.raw.iter().map(|span| (span.from_ms.max(raw_from_slot), span.to_ms)).filter(|(from, to)| from < to).unzip()
+}
+
+#[async_trait]
+impl History for PostgresStore {
+    async fn totals(&self, target_id: Uuid, cover: &Cover, raw_from_slot: i64) -> anyhow::Result<Rollup> {
+        let mut total = Rollup::default();
+        if !cover.rollups.is_empty() {
+            let (steps, froms, tos) = rollup_pieces(cover);
+            let rows = sqlx::query(
+                "SELECT r.samples, r.successes, r.latency_sum, r.latency_min, r.latency_max, r.histogram \
+                 FROM UNNEST($2::int4[], $3::int8[], $4::int8[]) AS p(step_s, first, stop) \
+                 JOIN rollups r ON r.target_id = $1 AND r.step_s = p.step_s AND r.bucket >= p.first \
+                 AND r.bucket < p.stop",
+            )
+            .bind(target_id)
+            .bind(&steps)
+            .bind(&froms)
+            .bind(&tos)
+            .fetch_all(self.pool())
+            .await
+            .context("read the span's rollups")?;
+            for row in &rows {
+                total.merge(&stored_rollup(row)?);
+            }
+        }
+        let (froms, tos) = raw_spans(cover, raw_from_slot);
+        if !froms.is_empty() {
+            let rows: Vec<(bool, f64)> = sqlx::query_as(
+                "SELECT s.success, s.latency_ms FROM UNNEST($2::int8[], $3::int8[]) AS p(first, stop) \
+                 JOIN samples s ON s.target_id = $1 AND s.slot >= p.first AND s.slot < p.stop",
+            )
+            .bind(target_id)
+            .bind(&froms)
+            .bind(&tos)
+            .fetch_all(self.pool())
+            .await
+            .context("read the span's raw samples")?;
+            for (success, latency_ms) in rows {
+                total.add(success, latency_ms);
+            }
+        }
+        Ok(total)
+    }
+
+    async fn uptime_counts(
+        &self,
+        target_ids: &[Uuid],
+        cover: &Cover,
+        raw_from_slot: i64,
+    ) -> anyhow::Result<HashMap<Uuid, UptimeCounts>> {
+        let (steps, rollup_froms, rollup_tos) = rollup_pieces(cover);
+        let (raw_froms, raw_tos) = raw_spans(cover, raw_from_slot);
+        let rows: Vec<(Uuid, i64, i64)> = sqlx::query_as(
+            "SELECT target_id, sum(samples)::int8, sum(successes)::int8 FROM ( \
+               SELECT r.target_id, r.samples, r.successes \
+               FROM UNNEST($2::int4[], $3::int8[], $4::int8[]) AS p(step_s, first, stop) \
+               JOIN rollups r ON r.step_s = p.step_s AND r.bucket >= p.first AND r.bucket < p.stop \
+               WHERE r.target_id = ANY($1) \
+               UNION ALL \
+               SELECT s.target_id, 1, s.success::int4::int8 \
+               FROM UNNEST($5::int8[], $6::int8[]) AS q(first, stop) \
+               JOIN samples s ON s.slot >= q.first AND s.slot < q.stop \
+               WHERE s.target_id = ANY($1) \
+             ) AS counted GROUP BY target_id",
+        )
+        .bind(target_ids)
+        .bind(&steps)
+        .bind(&rollup_froms)
+        .bind(&rollup_tos)
+        .bind(&raw_froms)
+        .bind(&raw_tos)
+        .fetch_all(self.pool())
+        .await
+        .context("count every target's samples in the span")?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, samples, successes)| (id, UptimeCounts { samples: count(samples), successes: count(successes) }))
+            .collect())
+    }
+
+    async fn series(
+        &self,
+        target_id: Uuid,
+        step_s: u32,
+        span: SlotSpan,
+        raw_from_slot: i64,
+    ) -> anyhow::Result<Vec<SeriesBucket>> {
+        let step_ms = i64::from(step_s) * 1000;
+        let rows = if step_s == 60 {
+            sqlx::query(
+                "SELECT slot - ((slot % $4) + $4) % $4 AS start, count(*)::int8 AS samples, \
+                 count(*) FILTER (WHERE success)::int8 AS successes, sum(latency_ms) AS latency_sum, \
+                 max(latency_ms) AS latency_max \
+                 FROM samples WHERE target_id = $1 AND slot >= $2 AND slot < $3 GROUP BY 1 ORDER BY 1",
+            )
+            .bind(target_id)
+            .bind(span.from_ms.max(raw_from_slot))
+            .bind(span.to_ms)
+            .bind(step_ms)
+            .fetch_all(self.pool())
+            .await
+            .context("read the series from raw samples")?
+        } else {
+            sqlx::query(
+                "SELECT bucket AS start, samples, successes, latency_sum, latency_max FROM rollups \
+                 WHERE target_id = $1 AND step_s = $4 AND bucket >= $2 AND bucket < $3 ORDER BY bucket",
+            )
+            .bind(target_id)
+            .bind(span.from_ms)
+            .bind(span.to_ms)
+            .bind(step_s as i32)
+            .fetch_all(self.pool())
+            .await
+            .context("read the series from rollups")?
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(SeriesBucket {
+                    start_ms: row.try_get("start").context("read a bucket's start")?,
+                    samples: count(row.try_get("samples").context("read a bucket's samples")?),
+                    successes: count(row.try_get("successes").context("read a bucket's successes")?),
+                    latency_sum_ms: row.try_get("latency_sum").context("read a bucket's latency sum")?,
+                    latency_max_ms: row.try_get("latency_max").context("read a bucket's latency maximum")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn purge_history(&self, step: &PurgeStep) -> anyhow::Result<PurgeOutcome> {
+        let today = step.now.timestamp_millis().div_euclid(DAY_MS);
+        sqlx::query("SELECT healthmon_create_sample_partitions($1, $2)")
+            .bind(today - 1)
+            .bind(DAYS_AHEAD + 2)
+            .execute(self.pool())
+            .await
+            .context("make the coming days' sample partitions")?;
+        let mut outcome = PurgeOutcome::default();
+        let batch = i64::from(step.batch);
+        if let Some(before) = step.samples_before_slot {
+            outcome.partitions_dropped = self.drop_expired_day(before).await?;
+            outcome.samples_deleted = sqlx::query(
+                "DELETE FROM samples_default WHERE ctid = ANY(ARRAY( \
+                 SELECT ctid FROM samples_default WHERE slot < $1 LIMIT $2))",
+            )
+            .bind(before)
+            .bind(batch)
+            .execute(self.pool())
+            .await
+            .context("delete expired samples outside the day partitions")?
+            .rows_affected();
+        }
+        if let Some(before) = step.rollups_before_bucket {
+            outcome.rollups_deleted = sqlx::query(
+                "DELETE FROM rollups WHERE ctid = ANY(ARRAY( \
+                 SELECT r.ctid FROM (VALUES (300), (3600), (86400)) AS w(step_s) \
+                 CROSS JOIN LATERAL (SELECT ctid FROM rollups WHERE step_s = w.step_s AND bucket < $1 LIMIT $2) AS r \
+                 LIMIT $2))",
+            )
+            .bind(before)
+            .bind(batch)
+            .execute(self.pool())
+            .await
+            .context("delete expired rollups")?
+            .rows_affected();
+        }
+        outcome.more = outcome.partitions_dropped > 0
+            || outcome.samples_deleted >= u64::from(step.batch)
+            || outcome.rollups_deleted >= u64::from(step.batch);
+        Ok(outcome)
+    }
+
+    async fn history_footprint(&self) -> anyhow::Result<HistoryFootprint> {
+        let (samples, sample_bytes, rollups, rollup_bytes): (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM samples), \
+             (SELECT COALESCE(sum(pg_total_relation_size(inhrelid)), 0)::int8 FROM pg_inherits \
+              WHERE inhparent = 'samples'::regclass), \
+             (SELECT count(*) FROM rollups), pg_total_relation_size('rollups')",
+        )
+        .fetch_one(self.pool())
+        .await
+        .context("measure history on disk")?;
+        Ok(HistoryFootprint {
+            samples: count(samples),
+            sample_bytes: count(sample_bytes),
+            rollups: count(rollups),
+            rollup_bytes: count(rollup_bytes),
+        })
+    }
+}
+
+impl PostgresStore {
+    /// Drops the oldest day partition that lies wholly before `before`, if any: 1 when one was
+    /// dropped. A drop that would wait longer than [`DROP_LOCK_TIMEOUT`] gives way (0).
+    async fn drop_expired_day(&self, before: i64) -> anyhow::Result<u64> {
+        let expired: Option<String> = sqlx::query_scalar(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE i.inhparent = 'samples'::regclass AND c.relname ~ '^samples_d[0-9]+$' \
+             AND (substr(c.relname, 10)::int8 + 1) * $1 <= $2 \
+             ORDER BY substr(c.relname, 10)::int8 LIMIT 1",
+        )
+        .bind(DAY_MS)
+        .bind(before)
+        .fetch_optional(self.pool())
+        .await
+        .context("find an expired day of samples")?;
+        let Some(partition) = expired else {
+            return Ok(0);
+        };
+        let mut tx = self.pool().begin().await.context("begin dropping a day")?;
+        sqlx::query(&format!("SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'"))
+            .execute(&mut *tx)
+            .await
+            .context("bound the drop's wait")?;
+        // The name was read from the catalogue and matched `samples_d<digits>`: nothing to quote.
+        match sqlx::query(&format!("DROP TABLE {partition}")).execute(&mut *tx).await {
+            Ok(_) => {
+                tx.commit().await.context("commit dropping a day")?;
+                tracing::info!(partition, "dropped an expired day of samples");
+                Ok(1)
+            }
+            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("55P03") => {
+                tracing::debug!(partition, "dropping an expired day gave way to ingest; tried again later");
+                Ok(0)
+            }
+            Err(error) => Err(error).context("drop an expired day of samples"),
+        }
+    }
+}
