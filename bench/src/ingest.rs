@@ -1,6 +1,8 @@
-//! Scenario `ingest`: samples/s from JetStream into Postgres history and health through the real
-//! projector, against a bare consumer that only inserts the same rows, one `INSERT … SELECT *
-//! FROM UNNEST(…)` per batch, into a table of the same shape.
+//! Scenario `ingest`: samples/s from JetStream into Postgres history, rollups and health through
+//! the real projector, against a minimal pipeline in the same run: a bare consumer that decodes
+//! each batch and inserts it with one `INSERT … SELECT * FROM UNNEST(…)` into a table with only
+//! a primary key on the sample id, as a bare pipeline would have. Bytes per sample on disk
+//! (table plus indexes) are printed for both.
 
 use std::time::{Duration, Instant};
 
@@ -78,8 +80,18 @@ async fn measure(infra: &Infra, args: &Args) -> anyhow::Result<()> {
     report::line(
         "healthmon",
         &format!(
-            "samples/s {healthmon_rate:.0}   ({:.1} s, history + health, {transitions} transitions)",
+            "samples/s {healthmon_rate:.0}   ({:.1} s, history + rollups + health, {transitions} transitions)",
             healthmon_elapsed.as_secs_f64()
+        ),
+    );
+    let footprint = components.store.history_footprint().await.context("measure history")?;
+    report::line(
+        "",
+        &format!(
+            "history: {:.0} bytes/sample on disk (samples and their key); rollups {} rows, {:.0} bytes/sample",
+            footprint.sample_bytes as f64 / footprint.samples.max(1) as f64,
+            footprint.rollups,
+            footprint.rollup_bytes as f64 / footprint.samples.max(1) as f64,
         ),
     );
 
@@ -148,7 +160,11 @@ async fn stream_messages(infra: &Infra) -> anyhow::Result<u64> {
 /// statement, acking after it; returns how long all `total` samples took.
 async fn baseline(infra: &Infra, total: usize, limit: Duration) -> anyhow::Result<Duration> {
     let pool = PgPoolOptions::new().max_connections(2).connect(&infra.database_url).await.context("baseline pool")?;
-    sqlx::query("CREATE TABLE baseline_samples (LIKE samples INCLUDING ALL)")
+    sqlx::query(
+        "CREATE TABLE baseline_samples (id uuid PRIMARY KEY, target_id uuid NOT NULL, slot bigint NOT NULL, \
+         at timestamptz NOT NULL, success boolean NOT NULL, status_code integer, latency_ms double precision NOT NULL, \
+         error text, prober text NOT NULL, check_version bigint NOT NULL)",
+    )
         .execute(&pool)
         .await
         .context("create the baseline table")?;
@@ -194,6 +210,11 @@ async fn baseline(infra: &Infra, total: usize, limit: Duration) -> anyhow::Resul
         }
     }
     let elapsed = started.elapsed();
+    let bytes: i64 = sqlx::query_scalar("SELECT pg_total_relation_size('baseline_samples')")
+        .fetch_one(&pool)
+        .await
+        .context("measure the baseline table")?;
+    report::line("", &format!("baseline table: {:.0} bytes/sample on disk", bytes as f64 / total.max(1) as f64));
     pool.close().await;
     Ok(elapsed)
 }

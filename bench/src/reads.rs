@@ -124,15 +124,15 @@ async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Resul
 }
 
 /// `per_target` samples a minute apart for every target, straight into the history table with
-/// `generate_series` (random ids, one failure in 17), then ANALYZE.
+/// `generate_series` (one failure in 17), then ANALYZE.
 async fn generate_history(infra: &Infra, ids: &[Uuid], per_target: usize, first_slot: i64) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut pg = infra.pg().await?;
     sqlx::query("SET synchronous_commit = off").execute(&mut pg).await.context("relax commits")?;
     for chunk in ids.chunks(TARGETS_PER_INSERT) {
         sqlx::query(
-            "INSERT INTO samples (id, target_id, slot, at, success, status_code, latency_ms, error, prober, check_version) \
-             SELECT gen_random_uuid(), t.id, $2 + g * $4, to_timestamp(($2 + g * $4) / 1000.0), g % 17 <> 0, \
+            "INSERT INTO samples (target_id, slot, at, success, status_code, latency_ms, error, prober, check_version) \
+             SELECT t.id, $2 + g * $4, to_timestamp(($2 + g * $4) / 1000.0), g % 17 <> 0, \
              CASE WHEN g % 17 <> 0 THEN 200 END, 1.0 + g % 13, \
              CASE WHEN g % 17 = 0 THEN 'connection refused' END, 'bench-1', 1 \
              FROM unnest($1::uuid[]) AS t(id), generate_series(0, $3 - 1) AS g",
@@ -162,7 +162,7 @@ async fn start_baseline(database_url: &str) -> anyhow::Result<BaselineServer> {
         .await
 }
 
-const SAMPLE_COLUMNS: &str = "id, target_id, slot, at, success, status_code, latency_ms, error, prober, check_version";
+const SAMPLE_COLUMNS: &str = "target_id, slot, at, success, status_code, latency_ms, error, prober, check_version";
 
 type Answer = Result<Json<Value>, StatusCode>;
 
@@ -216,9 +216,12 @@ async fn samples(State(pool): State<PgPool>, Path(id): Path<Uuid>, Query(cursor)
 }
 
 fn sample(row: &PgRow) -> Value {
+    // The id is a function of (target, slot), as healthmon computes it.
+    let (target_id, slot) = (row.try_get::<Uuid, _>("target_id").ok(), row.try_get::<i64, _>("slot").ok());
+    let id = target_id.zip(slot).map(|(target_id, slot)| healthmon_domain::sample::sample_id(target_id, slot));
     json!({
-        "id": row.try_get::<Uuid, _>("id").ok(),
-        "slot": row.try_get::<i64, _>("slot").ok(),
+        "id": id,
+        "slot": slot,
         "at": row.try_get::<DateTime<Utc>, _>("at").ok(),
         "success": row.try_get::<bool, _>("success").ok(),
         "status_code": row.try_get::<Option<i32>, _>("status_code").ok().flatten(),

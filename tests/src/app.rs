@@ -309,7 +309,7 @@ impl TestApp {
         let mut slots = Vec::new();
         let mut before_slot = None;
         loop {
-            let query = SampleQuery { target_id, limit: 1000, before_slot, from: None, to: None };
+            let query = SampleQuery { target_id, limit: 1000, before_slot, ..Default::default() };
             let page = self.components.store.samples(&query).await.expect("read samples");
             slots.extend(page.items.iter().map(|sample| sample.slot));
             match page.next_cursor {

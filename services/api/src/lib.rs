@@ -60,6 +60,8 @@ pub struct ApiConfig {
     pub address_policy: AddressPolicy,
     /// Seals credentials for the probers; without it, targets with credentials cannot be written.
     pub sealing_key: Option<healthmon_crypto::PublicKey>,
+    /// How long raw samples are kept: older ones are never answered, even before the purge.
+    pub raw_retention: healthmon_domain::history::Retention,
 }
 
 impl std::fmt::Debug for ApiConfig {
@@ -79,6 +81,7 @@ impl Default for ApiConfig {
             cors_origins: Vec::new(),
             address_policy: AddressPolicy::default(),
             sealing_key: None,
+            raw_retention: healthmon_domain::history::Retention::For(chrono::Duration::days(90)),
         }
     }
 }
@@ -114,6 +117,7 @@ pub fn table() -> RouteTable {
     let table = RouteTable::default();
     let table = routes::targets::routes(table);
     let table = routes::history::routes(table);
+    let table = routes::uptime::routes(table);
     let table = routes::health::routes(table);
     let table = routes::events::routes(table);
     let table = routes::notifiers::routes(table);

@@ -28,6 +28,13 @@ impl AppState {
     }
 }
 
+impl Shared {
+    /// The first slot of the raw samples still kept (`None`: all are).
+    pub fn raw_kept_from_slot(&self) -> Option<i64> {
+        self.config.raw_retention.horizon(healthmon_store::now()).map(|at| at.timestamp_millis())
+    }
+}
+
 impl std::ops::Deref for AppState {
     type Target = Shared;
 

@@ -4,6 +4,7 @@
 
 pub mod alerting;
 pub mod compat;
+pub mod history;
 
 pub use alerting::WindowsNow;
 use healthmon_domain::{Check, HealthState, Sample, Target};

@@ -14,6 +14,7 @@ use healthmon_domain::address_policy::AddressPolicy;
 use healthmon_prober::MembershipConfig;
 use healthmon_projector::Projector;
 use healthmon_projector::lease::LeaseConfig;
+use healthmon_projector::retention::HistoryRetention;
 use healthmon_runtime::ops::{self, Readiness, Server};
 use healthmon_runtime::outbox::OutboxRelay;
 use healthmon_runtime::{Role, Settings, connect};
@@ -82,7 +83,9 @@ pub async fn start(settings: &Settings, components: Components) -> anyhow::Resul
         tasks.push(tokio::spawn(run));
     }
     if roles.contains(Role::Projector) {
-        let projector = Projector::new(store.clone(), relay.clone(), &settings.instance, settings.projector_ack_wait);
+        let retention = HistoryRetention { raw: settings.raw_retention.0, rollups: settings.rollup_retention.0 };
+        let projector = Projector::new(store.clone(), relay.clone(), &settings.instance, settings.projector_ack_wait)
+            .with_retention(retention);
         let lease = projector_lease(nats.clone(), settings);
         tasks.push(tokio::spawn(projector.run(bus.clone(), lease, shutdown.clone())));
     }
@@ -156,5 +159,6 @@ fn api_config(settings: &Settings) -> anyhow::Result<ApiConfig> {
         cors_origins: settings.cors_origins.header_values().to_vec(),
         address_policy: address_policy(settings),
         sealing_key: Some(healthmon_runtime::keys::sealing_key(std::path::Path::new(&settings.keys_dir))?),
+        raw_retention: settings.raw_retention.0,
     })
 }

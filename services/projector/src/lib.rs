@@ -6,6 +6,7 @@ pub mod dead_letter;
 pub mod lease;
 pub mod meters;
 pub mod plan_keeper;
+pub mod retention;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,7 @@ pub use crate::lease::DEFAULT_LEASE_TTL;
 use crate::lease::{Lease, LeaseConfig};
 use crate::meters::{Meters, STATS_EVERY};
 use crate::plan_keeper::PlanKeeper;
+use crate::retention::HistoryRetention;
 
 /// The durable consumer every projector instance shares.
 pub const CONSUMER: &str = "projector";
@@ -53,6 +55,7 @@ pub struct Projector {
     /// The epoch this projector claimed when it took the lease; `None` when it runs alone.
     fence: Option<i64>,
     meters: Meters,
+    retention: HistoryRetention,
 }
 
 /// What one step did.
@@ -77,7 +80,13 @@ impl Projector {
             ack_wait,
             fence: None,
             meters: Meters::register(),
+            retention: HistoryRetention::default(),
         }
+    }
+
+    /// How long history is kept ([`HistoryRetention::default`] unless set).
+    pub fn with_retention(self, retention: HistoryRetention) -> Self {
+        Self { retention, ..self }
     }
 
     pub async fn consumer(&self, bus: &dyn EventBus) -> anyhow::Result<Box<dyn DurableConsumer>> {
@@ -196,11 +205,12 @@ impl Projector {
         let sweeping = self.clone().sweep_stale_until(done.clone());
         let keeping =
             PlanKeeper::new(self.store.clone(), bus.clone(), self.relay.clone(), &self.source).run(done.clone());
+        let purging = retention::run(self.store.clone(), self.retention, done.clone());
         let consuming = async {
             self.consume(bus, done.clone()).await;
             done.cancel();
         };
-        tokio::join!(sweeping, keeping, consuming);
+        tokio::join!(sweeping, keeping, purging, consuming);
     }
 
     async fn consume(self, bus: Arc<dyn EventBus>, shutdown: CancellationToken) {

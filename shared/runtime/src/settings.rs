@@ -10,10 +10,11 @@ use std::time::Duration;
 use anyhow::Context;
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
+use healthmon_domain::history::Retention;
 use serde::{Deserialize, Serialize};
 
 pub use args::SettingsArgs;
-pub use values::{CidrList, CorsOrigins, LogFormat, Role, Roles, Secret};
+pub use values::{CidrList, CorsOrigins, LogFormat, RetentionSetting, Role, Roles, Secret};
 
 /// The settings of one process, after layering. Field names are the TOML keys, but for the
 /// durations, whose keys (and flags and variables) end in `_s`: whole seconds.
@@ -67,6 +68,10 @@ pub struct Settings {
     /// How long a notification is retried before its delivery is given up as `failed`.
     #[serde(rename = "delivery_give_up_s", with = "values::seconds")]
     pub delivery_give_up: Duration,
+    /// How long raw samples are kept; uptime and series answer from rollups beyond it.
+    pub raw_retention: RetentionSetting,
+    /// How long rollups are kept.
+    pub rollup_retention: RetentionSetting,
 }
 
 impl Default for Settings {
@@ -93,6 +98,8 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(30),
             prober_buffer: 100_000,
             delivery_give_up: Duration::from_secs(86_400),
+            raw_retention: RetentionSetting(Retention::For(chrono::Duration::days(90))),
+            rollup_retention: RetentionSetting(Retention::For(chrono::Duration::days(400))),
         }
     }
 }
@@ -133,6 +140,19 @@ impl Settings {
         within("session_ttl_s", self.session_ttl, 60, 30 * 86400)?;
         within("request_timeout_s", self.request_timeout, 1, 3600)?;
         within("delivery_give_up_s", self.delivery_give_up, 1, 30 * 86400)?;
+        let kept = |retention: RetentionSetting| match retention.0 {
+            Retention::Forever => None,
+            Retention::For(kept) => Some(kept),
+        };
+        match (kept(self.raw_retention), kept(self.rollup_retention)) {
+            (None, Some(_)) => anyhow::bail!("rollup_retention must be forever when raw_retention is"),
+            (Some(raw), Some(rollup)) if rollup < raw => {
+                anyhow::bail!(
+                    "rollup_retention must be at least raw_retention: uptime beyond raw samples reads rollups"
+                )
+            }
+            _ => {}
+        }
         anyhow::ensure!((1..=10_000_000).contains(&self.prober_buffer), "prober_buffer must be 1 to 10000000");
         anyhow::ensure!(
             !self.nats_prefix.is_empty()

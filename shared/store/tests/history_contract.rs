@@ -231,4 +231,12 @@ async fn retention_removes_exactly_the_expired_samples_and_rollups_outlive_them(
     let old = SlotSpan { from_ms: today - 9 * 86_400_000, to_ms: rollups_before };
     let gone = backend.store.totals(target.id, &Cover::of_all(&[old]), samples_before).await.expect("totals");
     assert_eq!(gone.samples, 0, "expired rollups are gone");
+
+    // A retention of seconds ends its purge too: no day is made again once it has expired.
+    let short = PurgeStep { samples_before_slot: Some(now.timestamp_millis() - 6_000), ..step };
+    let mut steps = 0;
+    while backend.store.purge_history(&short).await.expect("purge").more {
+        steps += 1;
+        assert!(steps < 50, "a purge with a retention of seconds ends");
+    }
 }

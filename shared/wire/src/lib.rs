@@ -8,6 +8,7 @@ pub mod auth;
 pub mod compat;
 pub mod errors;
 pub mod health;
+pub mod history;
 mod nullable;
 pub mod samples;
 pub mod targets;
@@ -20,5 +21,6 @@ pub use alerting::{
 pub use auth::{LoginResponse, Role, TokenCreated, TokenList, TokenView, UserList, UserView};
 pub use errors::{ErrorBody, ErrorDetail, ErrorDetails};
 pub use health::{HealthBreakdown, HealthStatus, HealthView, ResyncResult, TargetHealth};
+pub use history::{LatencySummary, SeriesItem, SeriesLatency, SeriesView, UptimeItem, UptimeList, UptimeView};
 pub use samples::{SamplePage, SampleView, TransitionPage, TransitionView};
 pub use targets::{HttpMethod, Shell, TargetKind, TargetPage, TargetView};

@@ -21,4 +21,5 @@ mod openapi;
 mod projector_crash;
 mod resync;
 mod ssh_pipeline;
+mod uptime;
 mod validation;

@@ -19,8 +19,12 @@ both_modes!(a_killed_projector_loses_and_duplicates_nothing);
 const TARGETS: usize = 4;
 const SLOTS: i64 = 300;
 
+/// The first slot: a day ago, so that every sample is well within raw retention.
+static FIRST_SLOT: std::sync::LazyLock<i64> =
+    std::sync::LazyLock::new(|| (Utc::now() - chrono::Duration::days(1)).timestamp() * 1000);
+
 fn synthetic(target_id: Uuid, check_version: i64, slot_index: i64) -> Sample {
-    let slot = 1_700_000_000_000 + slot_index * 1000;
+    let slot = *FIRST_SLOT + slot_index * 1000;
     // Runs of successes and failures long enough to move the thresholds both ways.
     let success = (slot_index / 7) % 3 != 0;
     Sample {

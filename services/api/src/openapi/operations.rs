@@ -95,6 +95,31 @@ const SAMPLE_RANGE: &[QueryParam] = &[
     query("from", ParamKind::Time, "Samples at or after this RFC 3339 time"),
     query("to", ParamKind::Time, "Samples before this RFC 3339 time"),
 ];
+const SPAN_WINDOW: QueryParam = query(
+    "window",
+    ParamKind::OneOf(&["1h", "24h", "7d", "30d", "90d", "365d"]),
+    "A span ending now (default 24h); not with from and to",
+);
+const SPAN_FROM: QueryParam = query("from", ParamKind::Time, "The span's start, RFC 3339 (instead of window)");
+const SPAN_TO: QueryParam = query("to", ParamKind::Time, "The span's end, RFC 3339 (default now; needs from)");
+const UPTIME_SPAN: &[QueryParam] = &[SPAN_WINDOW, SPAN_FROM, SPAN_TO];
+const EVERY_UPTIME: &[QueryParam] = &[
+    SPAN_WINDOW,
+    SPAN_FROM,
+    SPAN_TO,
+    query("tag", ParamKind::Text, "Only the targets with this tag"),
+    query("group", ParamKind::Text, "Only the targets in this group"),
+];
+const SERIES_SPAN: &[QueryParam] = &[
+    SPAN_WINDOW,
+    SPAN_FROM,
+    SPAN_TO,
+    query(
+        "step_s",
+        ParamKind::OneOf(&["60", "300", "3600", "86400"]),
+        "Bucket width in seconds (default: the narrowest giving at most 500 buckets)",
+    ),
+];
 const HEALTH_TAG: &[QueryParam] = &[query("tag", ParamKind::Text, "Only the targets with this tag")];
 const KEEP_HISTORY: &[QueryParam] =
     &[query("keep_history", ParamKind::Boolean, "Keep the target's history readable (default false)")];
@@ -207,6 +232,9 @@ pub const DETAILS: &[Details] = &[
     with_query(route("DELETE", TARGET, 204, Body::Empty), KEEP_HISTORY),
     with_query(route("GET", "/api/v1/targets/{id}/samples", 200, Body::Json("SamplePage")), SAMPLE_RANGE),
     with_query(route("GET", "/api/v1/targets/{id}/transitions", 200, Body::Json("TransitionPage")), PAGE),
+    with_query(route("GET", "/api/v1/targets/{id}/uptime", 200, Body::Json("UptimeView")), UPTIME_SPAN),
+    with_query(route("GET", "/api/v1/uptime", 200, Body::Json("UptimeList")), EVERY_UPTIME),
+    with_query(route("GET", "/api/v1/targets/{id}/series", 200, Body::Json("SeriesView")), SERIES_SPAN),
     route("GET", "/api/v1/health", 200, Body::Json("HealthBreakdown")),
     with_errors(route("POST", "/api/v1/admin/resync", 200, Body::Json("ResyncResult")), &[503]),
     with_errors(with_query(route("GET", "/healthz", 200, Body::Json("AggregateHealth")), HEALTH_TAG), &[503]),

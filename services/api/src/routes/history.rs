@@ -45,6 +45,7 @@ async fn samples(
         before_slot: params::parsed("cursor", query.cursor.as_deref(), "a cursor from a previous page")?,
         from: params::time("from", query.from.as_deref())?,
         to: params::time("to", query.to.as_deref())?,
+        kept_from_slot: state.raw_kept_from_slot(),
     };
     ensure_target_or_history(&state, id).await?;
     let page = state.store.samples(&sample_query).await?;
@@ -73,12 +74,20 @@ async fn transitions(
 
 /// A deleted target's history stays readable when it was kept; an id with neither is a 404.
 async fn ensure_target_or_history(state: &AppState, id: uuid::Uuid) -> Result<(), ApiError> {
-    if state.store.get_target(id).await?.is_some() {
-        return Ok(());
+    target_or_history(state, id).await.map(|_| ())
+}
+
+/// The target (`None` when it was deleted and its history kept); an id with neither is a 404.
+pub(super) async fn target_or_history(
+    state: &AppState,
+    id: uuid::Uuid,
+) -> Result<Option<healthmon_store::TargetRecord>, ApiError> {
+    if let Some(record) = state.store.get_target(id).await? {
+        return Ok(Some(record));
     }
     let probe = SampleQuery { target_id: id, limit: 1, ..Default::default() };
     if state.store.samples(&probe).await?.items.is_empty() {
         return Err(ApiError::target_not_found());
     }
-    Ok(())
+    Ok(None)
 }

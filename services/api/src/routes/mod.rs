@@ -15,3 +15,4 @@ pub mod params;
 pub mod resource;
 pub mod table;
 pub mod targets;
+pub mod uptime;

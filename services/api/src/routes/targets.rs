@@ -176,9 +176,8 @@ async fn read(State(state): State<AppState>, _: Reader, TargetId(id): TargetId) 
         .samples(&healthmon_store::SampleQuery {
             target_id: id,
             limit: RECENT_SAMPLES,
-            before_slot: None,
-            from: None,
-            to: None,
+            kept_from_slot: state.raw_kept_from_slot(),
+            ..Default::default()
         })
         .await?;
     let mut view = views::target(&record, &windows_now(&state).await?);

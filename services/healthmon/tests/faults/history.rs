@@ -124,7 +124,7 @@ pub async fn health_mismatches(pool: &PgPool) -> Vec<String> {
     for row in targets {
         let target_id: Uuid = row.get("target_id");
         let samples =
-            sqlx::query("SELECT id, slot, at, success, check_version FROM samples WHERE target_id = $1 ORDER BY slot")
+            sqlx::query("SELECT slot, at, success, check_version FROM samples WHERE target_id = $1 ORDER BY slot")
                 .bind(target_id)
                 .fetch_all(pool)
                 .await
@@ -132,10 +132,11 @@ pub async fn health_mismatches(pool: &PgPool) -> Vec<String> {
         let mut state = HealthState::new(row.get("check_version"));
         let mut transitions = 0_i64;
         for sample in samples {
+            let slot: i64 = sample.get("slot");
             let sample = Sample {
-                id: sample.get("id"),
+                id: healthmon_domain::sample::sample_id(target_id, slot),
                 target_id,
-                slot: sample.get("slot"),
+                slot,
                 at: sample.get("at"),
                 success: sample.get("success"),
                 status_code: None,

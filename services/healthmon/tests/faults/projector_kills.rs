@@ -23,10 +23,14 @@ use crate::{history, report};
 const KILLS: usize = 5;
 const REPLAYED: i64 = 1_000;
 
+/// The first slot of the flood: a day ago, so that every sample is well within raw retention.
+static FIRST_SLOT: std::sync::LazyLock<i64> =
+    std::sync::LazyLock::new(|| (Utc::now() - chrono::Duration::days(1)).timestamp() * 1000);
+
 /// The `index`-th sample of a target: 7 successes then 3 failures, over and over, so health
 /// flips twice every 10 samples and any reordering would show in the transitions.
 fn synthetic(target_id: Uuid, index: i64) -> Sample {
-    let slot = index * 1_000;
+    let slot = *FIRST_SLOT + index * 1_000;
     Sample {
         id: sample_id(target_id, slot),
         target_id,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::Selector;
 use super::fields::Fields;
 use crate::ValidationErrors;
+use crate::history::Range;
 
 /// A recurring window lasts at least a minute and at most a week.
 pub const DURATION_RANGE: (u32, u32) = (60, 604_800);
@@ -38,6 +39,37 @@ impl WindowSchedule {
                 let cron = parse_cron(cron).ok()?;
                 let zone = timezone.parse::<chrono_tz::Tz>().ok()?;
                 latest_window_containing(&cron, zone, Duration::seconds(i64::from(*duration_s)), at)
+            }
+        }
+    }
+}
+
+/// Occurrences read at most for one window over one span: a minutely window over a year is half a
+/// million; beyond this the rest of the span counts as outside the window.
+const MAX_OCCURRENCES: usize = 100_000;
+
+impl WindowSchedule {
+    /// The spans of this window's occurrences that overlap `range` (clipped to it), in order.
+    pub fn spans_within(&self, range: &Range) -> Vec<Range> {
+        let clip = |from: DateTime<Utc>, to: DateTime<Utc>| {
+            let span = Range { from: from.max(range.from), to: to.min(range.to) };
+            (span.from < span.to).then_some(span)
+        };
+        match self {
+            Self::Once { starts_at, ends_at } => clip(*starts_at, *ends_at).into_iter().collect(),
+            Self::Recurring { cron, duration_s, timezone } => {
+                let (Ok(cron), Ok(zone)) = (parse_cron(cron), timezone.parse::<chrono_tz::Tz>()) else {
+                    return Vec::new();
+                };
+                let duration = Duration::seconds(i64::from(*duration_s));
+                // An occurrence that began up to `duration` before the range still reaches into it.
+                let search_from = (range.from - duration - Duration::minutes(1)).with_timezone(&zone);
+                cron.iter_after(search_from)
+                    .map(|occurrence| occurrence.with_timezone(&Utc))
+                    .take_while(|start| *start < range.to)
+                    .take(MAX_OCCURRENCES)
+                    .filter_map(|start| clip(start, start + duration))
+                    .collect()
             }
         }
     }
@@ -93,6 +125,11 @@ impl MaintenanceSpec {
     /// When this window, for a target with `target_id` and `tags`, ends if it is open at `at`.
     pub fn covers_until(&self, target_id: uuid::Uuid, tags: &[String], at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         if self.selector.matches(target_id, tags) { self.schedule.active_until(at) } else { None }
+    }
+
+    /// The spans of `range` this window covers for a target with `target_id` and `tags`.
+    pub fn covers_within(&self, target_id: uuid::Uuid, tags: &[String], range: &Range) -> Vec<Range> {
+        if self.selector.matches(target_id, tags) { self.schedule.spans_within(range) } else { Vec::new() }
     }
 }
 

@@ -42,6 +42,37 @@ impl Cover {
     pub fn of(range: &Range) -> Cover {
         Cover::of_all(&[SlotSpan::of(range)])
     }
+
+    /// The cover once raw samples before `raw_from_slot` have expired: an edge that reaches
+    /// before it is answered by the five-minute rollups it lies in instead (which may hold a few
+    /// minutes more than the span asked for), and any other edge within those buckets is dropped,
+    /// since they count it already. Edges are under five minutes, so this only ever matters for a
+    /// raw retention that short, or at the very start of the kept history.
+    pub fn answerable(mut self, raw_from_slot: i64) -> Cover {
+        const STEP_S: u32 = 300;
+        const STEP_MS: i64 = 300_000;
+        let mut buckets: Vec<i64> = Vec::new();
+        for span in self.raw.iter().filter(|span| span.from_ms < raw_from_slot) {
+            let mut bucket = bucket_of_slot(span.from_ms, STEP_S);
+            while bucket < span.to_ms {
+                buckets.push(bucket);
+                bucket += STEP_MS;
+            }
+        }
+        if buckets.is_empty() {
+            return self;
+        }
+        buckets.sort_unstable();
+        buckets.dedup();
+        let within_replaced =
+            |span: &SlotSpan| buckets.iter().any(|bucket| span.from_ms < bucket + STEP_MS && *bucket < span.to_ms);
+        self.raw.retain(|span| !within_replaced(span));
+        self.rollups.extend(buckets.iter().map(|bucket| RollupPiece {
+            step_s: STEP_S,
+            span: SlotSpan { from_ms: *bucket, to_ms: bucket + STEP_MS },
+        }));
+        self
+    }
 }
 
 impl SlotSpan {

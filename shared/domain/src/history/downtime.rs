@@ -43,25 +43,41 @@ fn spans_in(
 
 /// How much of `range` the union of `spans` covers (spans may overlap, touch, or reach outside).
 pub fn union_length(spans: &[Range], range: &Range) -> Duration {
+    union_within(spans, range).iter().fold(Duration::zero(), |total, span| total + span.length())
+}
+
+/// The union of `spans` clipped to `range`: disjoint, not touching, in order.
+pub fn union_within(spans: &[Range], range: &Range) -> Vec<Range> {
     let mut clipped: Vec<Range> = spans
         .iter()
         .map(|span| Range { from: span.from.max(range.from), to: span.to.min(range.to) })
         .filter(|span| span.from < span.to)
         .collect();
     clipped.sort_by_key(|span| span.from);
-    let mut total = Duration::zero();
-    let mut current: Option<Range> = None;
+    let mut union: Vec<Range> = Vec::with_capacity(clipped.len());
     for span in clipped {
-        current = match current {
-            Some(open) if span.from <= open.to => Some(Range { from: open.from, to: open.to.max(span.to) }),
-            Some(open) => {
-                total += open.length();
-                Some(span)
-            }
-            None => Some(span),
-        };
+        match union.last_mut() {
+            Some(open) if span.from <= open.to => open.to = open.to.max(span.to),
+            _ => union.push(span),
+        }
     }
-    total + current.map_or(Duration::zero(), |open| open.length())
+    union
+}
+
+/// What is left of `range` once the union of `spans` is taken out of it, in order.
+pub fn outside(spans: &[Range], range: &Range) -> Vec<Range> {
+    let mut left = Vec::new();
+    let mut from = range.from;
+    for span in union_within(spans, range) {
+        if from < span.from {
+            left.push(Range { from, to: span.from });
+        }
+        from = span.to;
+    }
+    if from < range.to {
+        left.push(Range { from, to: range.to });
+    }
+    left
 }
 
 #[cfg(test)]
@@ -107,5 +123,18 @@ mod tests {
         ];
         assert_eq!(union_length(&spans, &hour()), Duration::minutes(10 + 15 + 5));
         assert_eq!(union_length(&[], &hour()), Duration::zero());
+    }
+
+    #[test]
+    fn what_lies_outside_the_spans_is_the_rest_of_the_range_in_order() {
+        let spans = [
+            Range { from: at(-10), to: at(5) },
+            Range { from: at(30), to: at(40) },
+            Range { from: at(35), to: at(45) },
+        ];
+        let left = outside(&spans, &hour());
+        assert_eq!(left, [Range { from: at(5), to: at(30) }, Range { from: at(45), to: at(60) }]);
+        assert_eq!(outside(&[], &hour()), [hour()]);
+        assert_eq!(outside(&[Range { from: at(-1), to: at(61) }], &hour()), []);
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::{CidrList, CorsOrigins, LogFormat, Roles, Secret};
+use super::{CidrList, CorsOrigins, LogFormat, RetentionSetting, Roles, Secret};
 
 /// The command-line side of the settings; each flag also reads its environment variable.
 #[derive(Debug, Clone, Default, Args, Serialize)]
@@ -99,4 +99,12 @@ pub struct SettingsArgs {
     #[arg(long, env = "HEALTHMON_DELIVERY_GIVE_UP_S", value_name = "SECONDS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_give_up_s: Option<u64>,
+    /// How long raw samples are kept: a duration such as 30s, 12h, 90d, or forever [default: 90d].
+    #[arg(long, env = "HEALTHMON_RAW_RETENTION", value_name = "DURATION", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_retention: Option<RetentionSetting>,
+    /// How long rollups (uptime and series beyond raw samples) are kept [default: 400d].
+    #[arg(long, env = "HEALTHMON_ROLLUP_RETENTION", value_name = "DURATION", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollup_retention: Option<RetentionSetting>,
 }

@@ -320,3 +320,26 @@ mod tests {
         assert_eq!("xml".parse::<LogFormat>().unwrap_err(), "unknown log format \"xml\" (use text or json)");
     }
 }
+
+/// How long a kind of history is kept: `forever`, or a duration such as `30s`, `12h`, `90d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionSetting(pub healthmon_domain::history::Retention);
+
+impl FromStr for RetentionSetting {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        healthmon_domain::history::Retention::parse(text).map(Self)
+    }
+}
+
+impl fmt::Display for RetentionSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            healthmon_domain::history::Retention::Forever => f.write_str("forever"),
+            healthmon_domain::history::Retention::For(kept) => write!(f, "{}s", kept.num_seconds()),
+        }
+    }
+}
+
+serde_as_text!(RetentionSetting);

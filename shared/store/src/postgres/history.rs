@@ -161,9 +161,11 @@ impl History for PostgresStore {
 
     async fn purge_history(&self, step: &PurgeStep) -> anyhow::Result<PurgeOutcome> {
         let today = step.now.timestamp_millis().div_euclid(DAY_MS);
+        // Never a day that has expired already: it would be dropped again at the next step.
+        let first_day = step.samples_before_slot.map_or(today - 1, |before| (today - 1).max(before.div_euclid(DAY_MS)));
         sqlx::query("SELECT healthmon_create_sample_partitions($1, $2)")
-            .bind(today - 1)
-            .bind(DAYS_AHEAD + 2)
+            .bind(first_day)
+            .bind(i32::try_from(today + i64::from(DAYS_AHEAD) - first_day + 1).unwrap_or(DAYS_AHEAD))
             .execute(self.pool())
             .await
             .context("make the coming days' sample partitions")?;

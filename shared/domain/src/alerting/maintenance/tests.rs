@@ -133,3 +133,17 @@ fn given_a_selector_then_only_matched_targets_are_covered() {
     assert_eq!(spec.covers_until(Uuid::from_u128(1), &["db".into()], at), Some(utc(2025, 1, 2, 0, 0)));
     assert_eq!(spec.covers_until(Uuid::from_u128(1), &["web".into()], at), None);
 }
+
+#[test]
+fn given_a_nightly_window_when_a_week_is_asked_then_each_night_is_a_span_clipped_to_the_week() {
+    let nightly = recurring("0 2 * * *", 3600, "UTC");
+    // The week starts inside one night's window and ends inside another's.
+    let week = Range { from: utc(2026, 11, 2, 2, 30), to: utc(2026, 11, 9, 2, 15) };
+    let spans = nightly.spans_within(&week);
+    assert_eq!(spans.len(), 8);
+    assert_eq!(spans[0], Range { from: utc(2026, 11, 2, 2, 30), to: utc(2026, 11, 2, 3, 0) });
+    assert_eq!(spans[1], Range { from: utc(2026, 11, 3, 2, 0), to: utc(2026, 11, 3, 3, 0) });
+    assert_eq!(spans[7], Range { from: utc(2026, 11, 9, 2, 0), to: utc(2026, 11, 9, 2, 15) });
+    let once = WindowSchedule::Once { starts_at: utc(2026, 11, 1, 0, 0), ends_at: utc(2026, 11, 2, 3, 0) };
+    assert_eq!(once.spans_within(&week), [Range { from: week.from, to: utc(2026, 11, 2, 3, 0) }]);
+}

@@ -82,3 +82,20 @@ proptest! {
         prop_assert!(cover.raw.len() <= 2);
     }
 }
+
+#[test]
+fn an_edge_whose_raw_samples_expired_is_answered_by_its_five_minute_bucket() {
+    let span = SlotSpan { from_ms: at("2026-12-02T11:02:00Z"), to_ms: at("2026-12-02T12:33:00Z") };
+    let cover = Cover::of_all(&[span]).answerable(at("2026-12-02T12:32:30Z"));
+    assert_eq!(cover.raw, [], "both edges reach before the horizon");
+    let five_minutes: Vec<SlotSpan> =
+        cover.rollups.iter().filter(|piece| piece.step_s == 300).map(|piece| piece.span).collect();
+    assert!(
+        five_minutes.contains(&SlotSpan { from_ms: at("2026-12-02T11:00:00Z"), to_ms: at("2026-12-02T11:05:00Z") })
+    );
+    assert!(
+        five_minutes.contains(&SlotSpan { from_ms: at("2026-12-02T12:30:00Z"), to_ms: at("2026-12-02T12:35:00Z") })
+    );
+    let kept = Cover::of_all(&[span]).answerable(at("2026-12-02T11:00:00Z"));
+    assert_eq!(kept, Cover::of_all(&[span]), "nothing expired, nothing changes");
+}
