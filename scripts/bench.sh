@@ -2,7 +2,7 @@
 # Runs the benchmarks (BENCHMARKS.md): makes sure PostgreSQL, NATS JetStream and the
 # prometheus-blackbox-exporter baseline and wrk are there (installing them with apt-get when absent),
 # builds the bench in release mode and runs one scenario, or all of them.
-#   ./scripts/bench.sh [all|healthz|ingest|probes|events|reads|alerts] [flags...]
+#   ./scripts/bench.sh [all|healthz|ingest|history|probes|events|reads|alerts] [flags...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/services.sh

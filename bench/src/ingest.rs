@@ -165,9 +165,9 @@ async fn baseline(infra: &Infra, total: usize, limit: Duration) -> anyhow::Resul
          at timestamptz NOT NULL, success boolean NOT NULL, status_code integer, latency_ms double precision NOT NULL, \
          error text, prober text NOT NULL, check_version bigint NOT NULL)",
     )
-        .execute(&pool)
-        .await
-        .context("create the baseline table")?;
+    .execute(&pool)
+    .await
+    .context("create the baseline table")?;
     let jetstream = async_nats::jetstream::new(infra.nats().await?);
     let naming = infra.naming();
     let stream = jetstream.get_stream(naming.stream_name(Stream::Samples)).await.context("open the samples stream")?;

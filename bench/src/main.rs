@@ -1,7 +1,7 @@
 //! `bench`: runs one healthmon benchmark scenario and its baseline in the same process, against
 //! Postgres and NATS on loopback, and prints both sets of figures.
 //!
-//! `cargo run --release -p bench -- <healthz|ingest|probes|events|reads|alerts|all> [flags]`
+//! `cargo run --release -p bench -- <healthz|ingest|history|probes|events|reads|alerts|all> [flags]`
 
 mod alerts;
 mod baseline_server;
@@ -9,6 +9,7 @@ mod cluster;
 mod embedded;
 mod events;
 mod healthz;
+mod history;
 mod infra;
 mod ingest;
 mod load;
@@ -32,8 +33,10 @@ struct Cli {
 enum Scenario {
     /// GET /healthz on a full healthmon vs. a pre-rendered ArcSwap answer.
     Healthz(healthz::Args),
-    /// Samples/s from JetStream into Postgres: the projector vs. a bare UNNEST insert.
+    /// Samples/s from JetStream into Postgres: the projector vs. a minimal UNNEST insert.
     Ingest(ingest::Args),
+    /// A year of history: uptime and series per window vs. raw scans; ingest during a purge.
+    History(history::Args),
     /// The prober at scale: probes/s, scheduling lag, CPU and RSS (vs. blackbox exporter).
     Probes(probes::Args),
     /// Sample published to health.changed on NATS and SSE, vs. a bare NATS round trip.
@@ -62,6 +65,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
     match scenario {
         Scenario::Healthz(args) => healthz::run(&args).await,
         Scenario::Ingest(args) => ingest::run(&args).await,
+        Scenario::History(args) => history::run(&args).await,
         Scenario::Probes(args) => probes::run(&args).await,
         Scenario::Events(args) => events::run(&args).await,
         Scenario::Reads(args) => reads::run(&args).await,
@@ -73,7 +77,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
 /// Every scenario at its defaults, one after another; a failing one does not stop the rest.
 async fn all() -> anyhow::Result<()> {
     let mut failed = Vec::new();
-    for name in ["healthz", "ingest", "probes", "events", "reads", "alerts"] {
+    for name in ["healthz", "ingest", "history", "probes", "events", "reads", "alerts"] {
         let scenario = Cli::try_parse_from(["bench", name])?.scenario;
         if let Err(error) = run(scenario).await {
             eprintln!("{name} failed: {error:#}");

@@ -72,10 +72,12 @@ CREATE TABLE rollups (
     PRIMARY KEY (target_id, step_s, bucket)
 );
 
--- Retention deletes expired rollups by bucket, and an uptime over every target reads a span of
--- buckets: both go through this index. An update of a rollup changes no indexed column, so with
--- room on the page it stays there (a HOT update) and writes no index.
-CREATE INDEX rollups_step_bucket ON rollups (step_s, bucket);
+-- Retention deletes expired rollups by bucket through this index: BRIN, a few pages for the whole
+-- table, since rollups are written in roughly bucket order. (A B-tree on the bucket would tempt
+-- the planner away from the primary key for the ingest's lookups, every target sharing the
+-- current buckets.) An update of a rollup changes no indexed column, so with room on the page it
+-- stays there (a HOT update) and writes no index.
+CREATE INDEX rollups_bucket ON rollups USING brin (bucket);
 ALTER TABLE rollups SET (fillfactor = 80);
 
 -- The rollups of the history there already is, with the same bucket bounds as the domain's.

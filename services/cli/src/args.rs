@@ -50,6 +50,20 @@ pub enum ClientCommand {
         #[command(flatten)]
         connection: Connection,
     },
+    /// Every target's uptime over a window, from the stored history.
+    Uptime {
+        /// 1h, 24h, 7d, 30d, 90d or 365d.
+        #[arg(long, default_value = "24h")]
+        window: String,
+        /// Only the targets with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+        // Last: its help heading would otherwise carry over to the arguments after it.
+        #[command(flatten)]
+        connection: Connection,
+    },
     /// Print one line per health change, as it happens, until interrupted.
     Watch {
         #[command(flatten)]
@@ -137,7 +151,8 @@ pub enum TargetsAction {
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
-    /// Show one target (by id or name) with its health and newest samples, as JSON.
+    /// Show one target (by id or name) with its health, newest samples and 24 h / 7 d / 30 d
+    /// uptime, as JSON.
     Get { target: String },
     /// Delete a target (by id or name) and its history.
     Rm { target: String },

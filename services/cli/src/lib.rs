@@ -13,6 +13,7 @@ mod secrets;
 mod session;
 mod sse;
 mod targets;
+mod uptime;
 mod watch;
 
 use std::process::ExitCode;
@@ -57,6 +58,9 @@ async fn dispatch(command: ClientCommand) -> anyhow::Result<ExitCode> {
         ClientCommand::Deliveries { alert, notifier, target, status, limit, output, connection } => {
             let filters = alerting::deliveries::Filters { alert, notifier, target, status };
             alerting::deliveries::run(&Api::new(&connection)?, filters, limit, output).await?;
+        }
+        ClientCommand::Uptime { window, tag, output, connection } => {
+            uptime::run(&Api::new(&connection)?, &window, tag, output).await?
         }
         ClientCommand::Watch { connection } => watch::run(&Api::streaming(&connection)?).await?,
         ClientCommand::Apply { connection, file, dry_run } => {

@@ -33,7 +33,10 @@ pub async fn run(api: &Api, action: TargetsAction) -> anyhow::Result<()> {
             }
         }
         TargetsAction::Get { target } => {
-            println!("{}", serde_json::to_string_pretty(&api.resolve(&target).await?)?);
+            let found = api.resolve(&target).await?;
+            let mut shown = serde_json::to_value(&found)?;
+            shown["uptime"] = super::uptime::shown(api, found.id).await?;
+            println!("{}", serde_json::to_string_pretty(&shown)?);
         }
         TargetsAction::Rm { target } => {
             let found = api.resolve(&target).await?;

@@ -197,6 +197,19 @@ fn status_exits_0_when_every_target_is_healthy_and_1_otherwise() {
     assert_success(&server.run(&token, &["targets", "add", "-f", &server.file("up.json", &up)]));
     let text = wait_for_status(&server, &token, 0, row("self", "healthy"));
     assert!(text.starts_with("overall: healthy (1 targets)"), "{text}");
+
+    // Every probe of it succeeded: 100 % over the hour, in `uptime` and in `targets get`.
+    let uptime = server.run(&token, &["uptime", "--window", "1h"]);
+    assert_success(&uptime);
+    let table = stdout(&uptime);
+    assert!(table.starts_with("NAME") && table.contains("UPTIME"), "{table}");
+    assert!(table.lines().any(|line| line.starts_with("self ") && line.contains("100.00%")), "{table}");
+    let got: Value = serde_json::from_str(&stdout(&server.run(&token, &["targets", "get", "self"]))).expect("JSON");
+    assert_eq!(got["uptime"]["24h"], "100.00%", "{got}");
+    assert!(got["uptime"]["7d"].is_string() && got["uptime"]["30d"].is_string(), "{got}");
+    let bad = server.run(&token, &["uptime", "--window", "2h"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("HTTP 422") && stderr(&bad).contains("window"), "{}", stderr(&bad));
     server.stop();
 }
 

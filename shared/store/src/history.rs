@@ -120,3 +120,8 @@ pub(crate) fn rollup_from_columns(
 pub(crate) fn count(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
+
+/// The cover's raw edges whose samples are still kept (from `raw_from_slot` on): first slot, end.
+pub(crate) fn kept_raw_spans(cover: &Cover, raw_from_slot: i64) -> Vec<(i64, i64)> {
+    cover.raw.iter().map(|span| (span.from_ms.max(raw_from_slot), span.to_ms)).filter(|(from, to)| from < to).collect()
+}

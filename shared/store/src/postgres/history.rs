@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use super::PostgresStore;
 use super::projection::stored_rollup;
-use crate::history::{History, HistoryFootprint, PurgeOutcome, PurgeStep, SeriesBucket, UptimeCounts, count};
+use crate::history::{
+    History, HistoryFootprint, PurgeOutcome, PurgeStep, SeriesBucket, UptimeCounts, count, kept_raw_spans,
+};
 
 const DAY_MS: i64 = 86_400_000;
 /// Day partitions made ahead of today (and the one before it, for late samples).
@@ -26,11 +28,6 @@ fn rollup_pieces(cover: &Cover) -> (Vec<i32>, Vec<i64>, Vec<i64>) {
     let froms = cover.rollups.iter().map(|piece| piece.span.from_ms).collect();
     let tos = cover.rollups.iter().map(|piece| piece.span.to_ms).collect();
     (steps, froms, tos)
-}
-
-/// The cover's raw edges that are still kept, as two arrays: first slot, end.
-fn raw_spans(cover: &Cover, raw_from_slot: i64) -> (Vec<i64>, Vec<i64>) {
-    cover.raw.iter().map(|span| (span.from_ms.max(raw_from_slot), span.to_ms)).filter(|(from, to)| from < to).unzip()
 }
 
 #[async_trait]
@@ -56,15 +53,15 @@ impl History for PostgresStore {
                 total.merge(&stored_rollup(row)?);
             }
         }
-        let (froms, tos) = raw_spans(cover, raw_from_slot);
-        if !froms.is_empty() {
+        // One statement per edge, with its bounds as parameters, so that the planner prunes the
+        // day partitions to the one or two the edge lies in instead of planning all of them.
+        for (first, stop) in kept_raw_spans(cover, raw_from_slot) {
             let rows: Vec<(bool, f64)> = sqlx::query_as(
-                "SELECT s.success, s.latency_ms FROM UNNEST($2::int8[], $3::int8[]) AS p(first, stop) \
-                 JOIN samples s ON s.target_id = $1 AND s.slot >= p.first AND s.slot < p.stop",
+                "SELECT success, latency_ms FROM samples WHERE target_id = $1 AND slot >= $2 AND slot < $3",
             )
             .bind(target_id)
-            .bind(&froms)
-            .bind(&tos)
+            .bind(first)
+            .bind(stop)
             .fetch_all(self.pool())
             .await
             .context("read the span's raw samples")?;
@@ -82,33 +79,41 @@ impl History for PostgresStore {
         raw_from_slot: i64,
     ) -> anyhow::Result<HashMap<Uuid, UptimeCounts>> {
         let (steps, rollup_froms, rollup_tos) = rollup_pieces(cover);
-        let (raw_froms, raw_tos) = raw_spans(cover, raw_from_slot);
-        let rows: Vec<(Uuid, i64, i64)> = sqlx::query_as(
-            "SELECT target_id, sum(samples)::int8, sum(successes)::int8 FROM ( \
-               SELECT r.target_id, r.samples, r.successes \
-               FROM UNNEST($2::int4[], $3::int8[], $4::int8[]) AS p(step_s, first, stop) \
-               JOIN rollups r ON r.step_s = p.step_s AND r.bucket >= p.first AND r.bucket < p.stop \
-               WHERE r.target_id = ANY($1) \
-               UNION ALL \
-               SELECT s.target_id, 1, s.success::int4::int8 \
-               FROM UNNEST($5::int8[], $6::int8[]) AS q(first, stop) \
-               JOIN samples s ON s.slot >= q.first AND s.slot < q.stop \
-               WHERE s.target_id = ANY($1) \
-             ) AS counted GROUP BY target_id",
+        let mut rows: Vec<(Uuid, i64, i64)> = sqlx::query_as(
+            "SELECT r.target_id, sum(r.samples)::int8, sum(r.successes)::int8 \
+             FROM UNNEST($2::int4[], $3::int8[], $4::int8[]) AS p(step_s, first, stop) \
+             JOIN rollups r ON r.step_s = p.step_s AND r.bucket >= p.first AND r.bucket < p.stop \
+             WHERE r.target_id = ANY($1) GROUP BY r.target_id",
         )
         .bind(target_ids)
         .bind(&steps)
         .bind(&rollup_froms)
         .bind(&rollup_tos)
-        .bind(&raw_froms)
-        .bind(&raw_tos)
         .fetch_all(self.pool())
         .await
-        .context("count every target's samples in the span")?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, samples, successes)| (id, UptimeCounts { samples: count(samples), successes: count(successes) }))
-            .collect())
+        .context("count every target's rollups in the span")?;
+        // One statement per edge, so that the planner prunes the day partitions (see `totals`).
+        for (first, stop) in kept_raw_spans(cover, raw_from_slot) {
+            rows.extend(
+                sqlx::query_as::<_, (Uuid, i64, i64)>(
+                    "SELECT target_id, count(*), count(*) FILTER (WHERE success) FROM samples \
+                     WHERE target_id = ANY($1) AND slot >= $2 AND slot < $3 GROUP BY target_id",
+                )
+                .bind(target_ids)
+                .bind(first)
+                .bind(stop)
+                .fetch_all(self.pool())
+                .await
+                .context("count every target's raw samples in the span")?,
+            );
+        }
+        let mut counted: HashMap<Uuid, UptimeCounts> = HashMap::new();
+        for (id, samples, successes) in rows {
+            let entry = counted.entry(id).or_default();
+            entry.samples += count(samples);
+            entry.successes += count(successes);
+        }
+        Ok(counted)
     }
 
     async fn series(

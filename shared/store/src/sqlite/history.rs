@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use super::projection::stored_rollup;
 use super::{SqliteStore, parse_uuid, uuid_text};
-use crate::history::{History, HistoryFootprint, PurgeOutcome, PurgeStep, SeriesBucket, UptimeCounts, count};
+use crate::history::{
+    History, HistoryFootprint, PurgeOutcome, PurgeStep, SeriesBucket, UptimeCounts, count, kept_raw_spans,
+};
 
 /// Pieces per statement, well below SQLite's bound-parameter limit.
 const PIECES_PER_STATEMENT: usize = 1000;
@@ -33,11 +35,6 @@ fn with_rollup_pieces(pieces: &[healthmon_domain::history::RollupPiece]) -> Quer
     query
 }
 
-/// The cover's raw edges that are still kept.
-fn raw_spans(cover: &Cover, raw_from_slot: i64) -> Vec<(i64, i64)> {
-    cover.raw.iter().map(|span| (span.from_ms.max(raw_from_slot), span.to_ms)).filter(|(from, to)| from < to).collect()
-}
-
 #[async_trait]
 impl History for SqliteStore {
     async fn totals(&self, target_id: Uuid, cover: &Cover, raw_from_slot: i64) -> anyhow::Result<Rollup> {
@@ -57,7 +54,7 @@ impl History for SqliteStore {
                 total.merge(&stored_rollup(row)?);
             }
         }
-        for (from, to) in raw_spans(cover, raw_from_slot) {
+        for (from, to) in kept_raw_spans(cover, raw_from_slot) {
             let rows: Vec<(bool, f64)> = sqlx::query_as(
                 "SELECT success, latency_ms FROM samples WHERE target_id = ? AND slot >= ? AND slot < ?",
             )
@@ -97,7 +94,7 @@ impl History for SqliteStore {
             );
             add(query.build_query_as().fetch_all(self.pool()).await.context("count the span's rollups")?);
         }
-        for (from, to) in raw_spans(cover, raw_from_slot) {
+        for (from, to) in kept_raw_spans(cover, raw_from_slot) {
             add(sqlx::query_as(
                 "SELECT target_id, count(*), sum(success) FROM samples WHERE slot >= ? AND slot < ? GROUP BY target_id",
             )
