@@ -108,6 +108,8 @@ async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Resul
     );
 
     before_schema_footprint(&pool, footprint.samples).await?;
+    // The generated gigabyte written out now, not by a checkpoint in the middle of the reads.
+    sqlx::query("CHECKPOINT").execute(&pool).await.context("checkpoint")?;
 
     let addr = cluster.api()?;
     let token = cluster::login(addr).await?;

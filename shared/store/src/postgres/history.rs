@@ -53,8 +53,9 @@ impl History for PostgresStore {
                 total.merge(&stored_rollup(row)?);
             }
         }
-        // One statement per edge, with its bounds as parameters, so that the planner prunes the
-        // day partitions to the one or two the edge lies in instead of planning all of them.
+        // One statement per edge, planned afresh with its bounds (`persistent(false)`): the planner
+        // prunes the day partitions to the one or two the edge lies in. A cached generic plan
+        // would cover, and lock, every day of the year on each execution.
         for (first, stop) in kept_raw_spans(cover, raw_from_slot) {
             let rows: Vec<(bool, f64)> = sqlx::query_as(
                 "SELECT success, latency_ms FROM samples WHERE target_id = $1 AND slot >= $2 AND slot < $3",
@@ -62,6 +63,7 @@ impl History for PostgresStore {
             .bind(target_id)
             .bind(first)
             .bind(stop)
+            .persistent(false)
             .fetch_all(self.pool())
             .await
             .context("read the span's raw samples")?;
@@ -102,6 +104,7 @@ impl History for PostgresStore {
                 .bind(target_ids)
                 .bind(first)
                 .bind(stop)
+                .persistent(false)
                 .fetch_all(self.pool())
                 .await
                 .context("count every target's raw samples in the span")?,
@@ -135,6 +138,8 @@ impl History for PostgresStore {
             .bind(span.from_ms.max(raw_from_slot))
             .bind(span.to_ms)
             .bind(step_ms)
+            // Planned with its bounds, so that only the days it covers are read (see `totals`).
+            .persistent(false)
             .fetch_all(self.pool())
             .await
             .context("read the series from raw samples")?

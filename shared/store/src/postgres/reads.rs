@@ -75,7 +75,9 @@ pub(super) async fn samples(pool: &PgPool, query: &SampleQuery) -> anyhow::Resul
         sql.push(" AND at < ").push_bind(to);
     }
     sql.push(" ORDER BY slot DESC LIMIT ").push_bind(fetch_limit(query.limit));
-    let rows = sql.build().fetch_all(pool).await.context("read samples")?;
+    // Planned with its bounds each time, so that Postgres prunes the day partitions by them
+    // instead of keeping a generic plan that locks every day on each execution.
+    let rows = sql.build().persistent(false).fetch_all(pool).await.context("read samples")?;
     let samples = rows.iter().map(sample_from_row).collect::<anyhow::Result<Vec<_>>>()?;
     Ok(into_page(samples, query.limit, |sample| sample.slot.to_string()))
 }
