@@ -96,24 +96,46 @@ pub(crate) fn histogram_text(rollup: &Rollup) -> String {
     serde_json::to_string(&rollup.sparse_histogram()).unwrap_or_else(|_| "[]".to_owned())
 }
 
-/// A stored rollup's columns, read back.
-pub(crate) fn rollup_from_columns(
-    samples: i64,
-    successes: i64,
-    latency_sum_ms: f64,
-    latency_min_ms: f64,
-    latency_max_ms: f64,
-    histogram: &str,
-) -> anyhow::Result<Rollup> {
-    let sparse: Vec<(usize, u64)> = serde_json::from_str(histogram).context("read a rollup's histogram")?;
+/// A rollup row of either dialect, read back (columns `samples`, `successes`, `latency_sum`,
+/// `latency_min`, `latency_max`, `histogram`).
+pub(crate) fn stored_rollup<R>(row: &R) -> anyhow::Result<Rollup>
+where
+    R: sqlx::Row,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+{
+    let histogram: String = row.try_get("histogram").context("read rollup histogram")?;
+    let sparse: Vec<(usize, u64)> = serde_json::from_str(&histogram).context("read a rollup's histogram")?;
+    let samples: i64 = row.try_get("samples").context("read rollup samples")?;
+    let successes: i64 = row.try_get("successes").context("read rollup successes")?;
     Ok(Rollup::from_stored(
         u64::try_from(samples).context("a rollup's sample count is negative")?,
         u64::try_from(successes).context("a rollup's success count is negative")?,
-        latency_sum_ms,
-        latency_min_ms,
-        latency_max_ms,
+        row.try_get("latency_sum").context("read rollup latency sum")?,
+        row.try_get("latency_min").context("read rollup latency minimum")?,
+        row.try_get("latency_max").context("read rollup latency maximum")?,
         &sparse,
     ))
+}
+
+/// A series bucket of either dialect (columns `start`, `samples`, `successes`, `latency_sum`,
+/// `latency_max`).
+pub(crate) fn series_bucket<R>(row: &R) -> anyhow::Result<SeriesBucket>
+where
+    R: sqlx::Row,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+{
+    Ok(SeriesBucket {
+        start_ms: row.try_get("start").context("read a bucket's start")?,
+        samples: count(row.try_get("samples").context("read a bucket's samples")?),
+        successes: count(row.try_get("successes").context("read a bucket's successes")?),
+        latency_sum_ms: row.try_get("latency_sum").context("read a bucket's latency sum")?,
+        latency_max_ms: row.try_get("latency_max").context("read a bucket's latency maximum")?,
+    })
 }
 
 /// A count read from the database (never negative when stored by healthmon).

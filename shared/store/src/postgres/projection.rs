@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{RECORD_COLUMNS, health_from_row, outbox, record_from_row};
 use crate::TargetRecord;
 use crate::common::{PendingOutbox, projected_target};
-use crate::history::{histogram_text, rollup_from_columns};
+use crate::history::{histogram_text, stored_rollup};
 use crate::projection::ProjectionTx;
 
 /// One write transaction: the projection's statements here, the target writes' in `targets.rs`.
@@ -223,18 +223,4 @@ impl ProjectionTx for PgWrite {
     async fn commit(self) -> anyhow::Result<()> {
         self.0.commit().await.context("commit the projection's transaction")
     }
-}
-
-/// A rollup row's measures (`samples`, `successes`, `latency_sum`, `latency_min`, `latency_max`,
-/// `histogram`).
-pub(super) fn stored_rollup(row: &sqlx::postgres::PgRow) -> anyhow::Result<Rollup> {
-    let histogram: String = row.try_get("histogram").context("read rollup histogram")?;
-    rollup_from_columns(
-        row.try_get("samples").context("read rollup samples")?,
-        row.try_get("successes").context("read rollup successes")?,
-        row.try_get("latency_sum").context("read rollup latency sum")?,
-        row.try_get("latency_min").context("read rollup latency minimum")?,
-        row.try_get("latency_max").context("read rollup latency maximum")?,
-        &histogram,
-    )
 }

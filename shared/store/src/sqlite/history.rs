@@ -6,13 +6,13 @@ use std::collections::{HashMap, HashSet};
 use anyhow::Context;
 use async_trait::async_trait;
 use healthmon_domain::history::{Cover, Rollup, SlotSpan};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
-use super::projection::stored_rollup;
 use super::{SqliteStore, parse_uuid, uuid_text};
 use crate::history::{
     History, HistoryFootprint, PurgeOutcome, PurgeStep, SeriesBucket, UptimeCounts, count, kept_raw_spans,
+    series_bucket, stored_rollup,
 };
 
 /// Pieces per statement, well below SQLite's bound-parameter limit.
@@ -141,17 +141,7 @@ impl History for SqliteStore {
             .await
             .context("read the series from rollups")?
         };
-        rows.iter()
-            .map(|row| {
-                Ok(SeriesBucket {
-                    start_ms: row.try_get("start").context("read a bucket's start")?,
-                    samples: count(row.try_get("samples").context("read a bucket's samples")?),
-                    successes: count(row.try_get("successes").context("read a bucket's successes")?),
-                    latency_sum_ms: row.try_get("latency_sum").context("read a bucket's latency sum")?,
-                    latency_max_ms: row.try_get("latency_max").context("read a bucket's latency maximum")?,
-                })
-            })
-            .collect()
+        rows.iter().map(series_bucket).collect()
     }
 
     async fn purge_history(&self, step: &PurgeStep) -> anyhow::Result<PurgeOutcome> {

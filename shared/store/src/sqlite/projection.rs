@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{RECORD_COLUMNS, health_from_row, micros, outbox, parse_uuid, record_from_row, uuid_text};
 use crate::TargetRecord;
 use crate::common::{PendingOutbox, projected_target};
-use crate::history::{histogram_text, rollup_from_columns};
+use crate::history::{histogram_text, stored_rollup};
 use crate::projection::ProjectionTx;
 
 /// Ids per `IN (…)` list, well below SQLite's bound-parameter limit.
@@ -191,18 +191,4 @@ async fn write_health(tx: &mut Transaction<'_, Sqlite>, target_id: Uuid, health:
     .await
     .context("store the target's health")?;
     Ok(())
-}
-
-/// A rollup row's measures (`samples`, `successes`, `latency_sum`, `latency_min`, `latency_max`,
-/// `histogram`).
-pub(super) fn stored_rollup(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<Rollup> {
-    let histogram: String = row.try_get("histogram").context("read rollup histogram")?;
-    rollup_from_columns(
-        row.try_get("samples").context("read rollup samples")?,
-        row.try_get("successes").context("read rollup successes")?,
-        row.try_get("latency_sum").context("read rollup latency sum")?,
-        row.try_get("latency_min").context("read rollup latency minimum")?,
-        row.try_get("latency_max").context("read rollup latency maximum")?,
-        &histogram,
-    )
 }
