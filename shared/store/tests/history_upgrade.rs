@@ -34,8 +34,9 @@ fn older_migrations(dialect: &str, first_new: &str) -> tempfile::TempDir {
     dir
 }
 
-/// Old history: a sample every 7 minutes over two days, ending now, some failing, latencies spread.
-fn old_history(target: Uuid) -> Vec<(Uuid, i64, bool, f64)> {
+/// Old history (each row with the random id it had): a sample every 7 minutes over two days,
+/// ending now, some failing, latencies spread.
+fn old_history() -> Vec<(Uuid, i64, bool, f64)> {
     let end = Utc::now().timestamp_millis();
     (0..SAMPLES)
         .map(|i| (Uuid::new_v4(), end - (SAMPLES - i) * 420_000, i % 9 != 0, 0.5 + (i * 37 % 900) as f64))
@@ -90,7 +91,7 @@ async fn postgres_history_from_before_rollups_is_moved_and_rolled_up() {
     let pool = sqlx::PgPool::connect(&url).await.expect("connect");
     sqlx::migrate::Migrator::new(older.path()).await.expect("migrator").run(&pool).await.expect("older schema");
     let target = Uuid::new_v4();
-    let rows = old_history(target);
+    let rows = old_history();
     for (id, slot, success, latency) in &rows {
         sqlx::query(
             "INSERT INTO samples (id, target_id, slot, at, success, status_code, latency_ms, error, prober, check_version) \
@@ -119,7 +120,7 @@ async fn sqlite_history_from_before_rollups_is_moved_and_rolled_up() {
     let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true)).await.expect("open");
     sqlx::migrate::Migrator::new(older.path()).await.expect("migrator").run(&pool).await.expect("older schema");
     let target = Uuid::new_v4();
-    let rows = old_history(target);
+    let rows = old_history();
     for (id, slot, success, latency) in &rows {
         sqlx::query(
             "INSERT INTO samples (id, target_id, slot, at, success, status_code, latency_ms, error, prober, check_version) \
