@@ -1,5 +1,6 @@
-//! SQLite: the projection's statements (see `crate::projection`). Statements are prepared once and
-//! cost no network round trip here, so rows go one statement each.
+//! SQLite: the projection's statements (see `crate::projection`), each batch in a few multi-row
+//! statements whatever its size: no network round trip here, but each statement still costs its
+//! parse and its pass through the B-tree code.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -20,6 +21,8 @@ use crate::projection::ProjectionTx;
 
 /// Ids per `IN (…)` list, well below SQLite's bound-parameter limit.
 const LOOKUP_CHUNK: usize = 500;
+/// Rows per multi-row statement: nine columns each stay well below the bound-parameter limit.
+const ROWS_PER_STATEMENT: usize = 1000;
 
 /// One write transaction: the projection's statements here, the target writes' in `targets.rs`.
 /// Write transactions are serial on SQLite (`BEGIN IMMEDIATE`), so reading is locking.
@@ -56,61 +59,110 @@ impl ProjectionTx for SqliteWrite {
         Ok(targets)
     }
 
+    /// One statement per chunk of rows; `RETURNING` names the rows that were not there before.
     async fn insert_samples(&mut self, samples: &[&Sample]) -> anyhow::Result<HashSet<(Uuid, i64)>> {
-        let mut stored = HashSet::new();
-        for sample in samples {
-            if self.insert_sample(sample).await? {
-                stored.insert((sample.target_id, sample.slot));
+        let mut stored = HashSet::with_capacity(samples.len());
+        for chunk in samples.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "INSERT OR IGNORE INTO samples \
+                 (target_id, slot, at, success, status_code, latency_ms, error, prober, check_version) ",
+            );
+            query.push_values(chunk, |mut row, sample| {
+                row.push_bind(uuid_text(sample.target_id))
+                    .push_bind(sample.slot)
+                    .push_bind(micros(sample.at))
+                    .push_bind(sample.success)
+                    .push_bind(sample.status_code.map(i32::from))
+                    .push_bind(sample.latency_ms)
+                    .push_bind(sample.error.clone())
+                    .push_bind(sample.prober.clone())
+                    .push_bind(sample.check_version);
+            });
+            query.push(" RETURNING target_id, slot");
+            let rows: Vec<(String, i64)> =
+                query.build_query_as().fetch_all(&mut *self.0).await.context("store the samples")?;
+            for (target_id, slot) in rows {
+                stored.insert((parse_uuid(&target_id)?, slot));
             }
         }
         Ok(stored)
     }
 
+    /// One statement per chunk of keys.
     async fn read_rollups(&mut self, keys: &[RollupKey]) -> anyhow::Result<HashMap<RollupKey, Rollup>> {
         let mut rollups = HashMap::with_capacity(keys.len());
-        for key in keys {
-            let row = sqlx::query(
-                "SELECT samples, successes, latency_sum, latency_min, latency_max, histogram FROM rollups \
-                 WHERE target_id = ? AND step_s = ? AND bucket = ?",
-            )
-            .bind(uuid_text(key.target_id))
-            .bind(key.step_s)
-            .bind(key.bucket)
-            .fetch_optional(&mut *self.0)
-            .await
-            .context("read a rollup")?;
-            if let Some(row) = row {
-                rollups.insert(*key, stored_rollup(&row)?);
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::<Sqlite>::new("WITH k(target_id, step_s, bucket) AS (");
+            query.push_values(chunk, |mut row, key| {
+                row.push_bind(uuid_text(key.target_id)).push_bind(key.step_s).push_bind(key.bucket);
+            });
+            query.push(
+                ") SELECT r.target_id, r.step_s, r.bucket, r.samples, r.successes, r.latency_sum, r.latency_min, \
+                 r.latency_max, r.histogram FROM k JOIN rollups r \
+                 ON r.target_id = k.target_id AND r.step_s = k.step_s AND r.bucket = k.bucket",
+            );
+            let rows = query.build().fetch_all(&mut *self.0).await.context("read the batch's rollups")?;
+            for row in &rows {
+                let target_id: String = row.try_get("target_id").context("read rollup target")?;
+                let key = RollupKey {
+                    target_id: parse_uuid(&target_id)?,
+                    step_s: row.try_get("step_s").context("read rollup width")?,
+                    bucket: row.try_get("bucket").context("read rollup bucket")?,
+                };
+                rollups.insert(key, stored_rollup(row)?);
             }
         }
         Ok(rollups)
     }
 
+    /// One statement per chunk of rows.
     async fn write_rollups(&mut self, rollups: &[(RollupKey, Rollup)]) -> anyhow::Result<()> {
-        for (key, rollup) in rollups {
-            sqlx::query(
+        for chunk in rollups.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::<Sqlite>::new(
                 "INSERT OR REPLACE INTO rollups (target_id, step_s, bucket, samples, successes, latency_sum, \
-                 latency_min, latency_max, histogram) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(uuid_text(key.target_id))
-            .bind(key.step_s)
-            .bind(key.bucket)
-            .bind(rollup.samples as i64)
-            .bind(rollup.successes as i64)
-            .bind(rollup.latency_sum_ms)
-            .bind(rollup.latency_min_ms)
-            .bind(rollup.latency_max_ms)
-            .bind(histogram_text(rollup))
-            .execute(&mut *self.0)
-            .await
-            .context("store a rollup")?;
+                 latency_min, latency_max, histogram) ",
+            );
+            query.push_values(chunk, |mut row, (key, rollup)| {
+                row.push_bind(uuid_text(key.target_id))
+                    .push_bind(key.step_s)
+                    .push_bind(key.bucket)
+                    .push_bind(rollup.samples as i64)
+                    .push_bind(rollup.successes as i64)
+                    .push_bind(rollup.latency_sum_ms)
+                    .push_bind(rollup.latency_min_ms)
+                    .push_bind(rollup.latency_max_ms)
+                    .push_bind(histogram_text(rollup));
+            });
+            query.build().execute(&mut *self.0).await.context("store the batch's rollups")?;
         }
         Ok(())
     }
 
+    /// One statement per chunk of rows, each inserted or replaced.
     async fn write_health(&mut self, rows: &[(Uuid, &HealthState)]) -> anyhow::Result<()> {
-        for (id, health) in rows {
-            write_health(&mut self.0, *id, health).await?;
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO target_health (target_id, status, since, reason, consecutive_successes, \
+                 consecutive_failures, last_sample_at, last_slot, check_version) ",
+            );
+            query.push_values(chunk, |mut row, (id, health)| {
+                row.push_bind(uuid_text(*id))
+                    .push_bind(health.status.as_str())
+                    .push_bind(health.since.map(micros))
+                    .push_bind(health.reason.clone())
+                    .push_bind(i64::from(health.consecutive_successes))
+                    .push_bind(i64::from(health.consecutive_failures))
+                    .push_bind(health.last_sample_at.map(micros))
+                    .push_bind(health.last_slot)
+                    .push_bind(health.check_version);
+            });
+            query.push(
+                " ON CONFLICT (target_id) DO UPDATE SET status = excluded.status, since = excluded.since, \
+                 reason = excluded.reason, consecutive_successes = excluded.consecutive_successes, \
+                 consecutive_failures = excluded.consecutive_failures, last_sample_at = excluded.last_sample_at, \
+                 last_slot = excluded.last_slot, check_version = excluded.check_version",
+            );
+            query.build().execute(&mut *self.0).await.context("store the batch's health")?;
         }
         Ok(())
     }
@@ -141,54 +193,4 @@ impl ProjectionTx for SqliteWrite {
     async fn commit(self) -> anyhow::Result<()> {
         self.0.commit().await.context("commit the projection's transaction")
     }
-}
-
-impl SqliteWrite {
-    /// Stores one sample; false when its (target, slot) was already stored.
-    async fn insert_sample(&mut self, sample: &Sample) -> anyhow::Result<bool> {
-        let inserted = sqlx::query(
-            "INSERT OR IGNORE INTO samples \
-         (target_id, slot, at, success, status_code, latency_ms, error, prober, check_version) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(uuid_text(sample.target_id))
-        .bind(sample.slot)
-        .bind(micros(sample.at))
-        .bind(sample.success)
-        .bind(sample.status_code.map(i32::from))
-        .bind(sample.latency_ms)
-        .bind(sample.error.as_deref())
-        .bind(sample.prober.as_str())
-        .bind(sample.check_version)
-        .execute(&mut *self.0)
-        .await
-        .context("store a sample")?
-        .rows_affected();
-        Ok(inserted > 0)
-    }
-}
-
-/// Inserts or replaces one target's health row.
-async fn write_health(tx: &mut Transaction<'_, Sqlite>, target_id: Uuid, health: &HealthState) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO target_health (target_id, status, since, reason, consecutive_successes, consecutive_failures, \
-         last_sample_at, last_slot, check_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (target_id) DO UPDATE SET status = excluded.status, since = excluded.since, \
-         reason = excluded.reason, consecutive_successes = excluded.consecutive_successes, \
-         consecutive_failures = excluded.consecutive_failures, last_sample_at = excluded.last_sample_at, \
-         last_slot = excluded.last_slot, check_version = excluded.check_version",
-    )
-    .bind(uuid_text(target_id))
-    .bind(health.status.as_str())
-    .bind(health.since.map(micros))
-    .bind(&health.reason)
-    .bind(i64::from(health.consecutive_successes))
-    .bind(i64::from(health.consecutive_failures))
-    .bind(health.last_sample_at.map(micros))
-    .bind(health.last_slot)
-    .bind(health.check_version)
-    .execute(&mut **tx)
-    .await
-    .context("store the target's health")?;
-    Ok(())
 }
