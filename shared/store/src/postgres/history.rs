@@ -36,10 +36,12 @@ impl History for PostgresStore {
         if !cover.rollups.is_empty() {
             let (steps, froms, tos) = rollup_pieces(cover);
             let rows = sqlx::query(
+                // A primary-key range scan per piece: `OFFSET 0` keeps the planner from flattening
+                // the LATERAL into a join, which with few targets it answers by scanning the table.
                 "SELECT r.samples, r.successes, r.latency_sum, r.latency_min, r.latency_max, r.histogram \
                  FROM UNNEST($2::int4[], $3::int8[], $4::int8[]) AS p(step_s, first, stop) \
-                 JOIN rollups r ON r.target_id = $1 AND r.step_s = p.step_s AND r.bucket >= p.first \
-                 AND r.bucket < p.stop",
+                 CROSS JOIN LATERAL (SELECT * FROM rollups WHERE target_id = $1 AND step_s = p.step_s \
+                 AND bucket >= p.first AND bucket < p.stop OFFSET 0) AS r",
             )
             .bind(target_id)
             .bind(&steps)
@@ -81,10 +83,12 @@ impl History for PostgresStore {
     ) -> anyhow::Result<HashMap<Uuid, UptimeCounts>> {
         let (steps, rollup_froms, rollup_tos) = rollup_pieces(cover);
         let mut rows: Vec<(Uuid, i64, i64)> = sqlx::query_as(
+            // Primary-key range scans per piece, as in `totals`.
             "SELECT r.target_id, sum(r.samples)::int8, sum(r.successes)::int8 \
              FROM UNNEST($2::int4[], $3::int8[], $4::int8[]) AS p(step_s, first, stop) \
-             JOIN rollups r ON r.step_s = p.step_s AND r.bucket >= p.first AND r.bucket < p.stop \
-             WHERE r.target_id = ANY($1) GROUP BY r.target_id",
+             CROSS JOIN LATERAL (SELECT target_id, samples, successes FROM rollups WHERE target_id = ANY($1) \
+             AND step_s = p.step_s AND bucket >= p.first AND bucket < p.stop OFFSET 0) AS r \
+             GROUP BY r.target_id",
         )
         .bind(target_ids)
         .bind(&steps)

@@ -92,11 +92,12 @@ impl ProjectionTx for PgWrite {
         let steps: Vec<i32> = keys.iter().map(|key| key.step_s as i32).collect();
         let buckets: Vec<i64> = keys.iter().map(|key| key.bucket).collect();
         let rows = sqlx::query(
-            // LATERAL: one primary-key lookup per key, whatever the planner thinks of the table's size.
+            // One primary-key lookup per key, whatever the planner thinks of the table's size:
+            // `OFFSET 0` keeps it from flattening the LATERAL into a join.
             "SELECT r.target_id, r.step_s, r.bucket, r.samples, r.successes, r.latency_sum, r.latency_min, \
              r.latency_max, r.histogram FROM UNNEST($1::uuid[], $2::int4[], $3::int8[]) AS k(target_id, step_s, bucket) \
              CROSS JOIN LATERAL (SELECT * FROM rollups WHERE target_id = k.target_id AND step_s = k.step_s \
-             AND bucket = k.bucket) AS r",
+             AND bucket = k.bucket OFFSET 0) AS r",
         )
         .bind(&target_ids)
         .bind(&steps)
