@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use healthmon_domain::Sample;
-use healthmon_domain::history::Window;
+use healthmon_domain::history::{Retention, Window};
 use healthmon_domain::sample::sample_id;
+use healthmon_projector::retention::{self, HistoryRetention};
 use healthmon_store::Store;
-use healthmon_store::history::PurgeStep;
 use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
 
@@ -150,13 +150,9 @@ async fn measure(infra: &Infra, args: &Args, cluster: &Cluster) -> anyhow::Resul
     baseline_scans(&pool, &ids, now).await?;
 
     // A day's partition expires and goes; the same reads after it.
-    let day_gone = PurgeStep {
-        now: Utc::now(),
-        samples_before_slot: Some(now - (args.minutely_days - 1) * DAY_MS),
-        rollups_before_bucket: None,
-        batch: 2_000,
-    };
-    let dropped = purge(store.as_ref(), &day_gone).await?;
+    // The projector's own purge, with its batches and pauses.
+    let day_gone = HistoryRetention { raw: days(args.minutely_days - 1), rollups: Retention::Forever };
+    let dropped = retention::purge(store.as_ref(), &day_gone).await?.partitions_dropped;
     report::line("purge", &format!("{dropped} day partition(s) dropped"));
     let after = reads("after").await?;
     report::line(
@@ -275,17 +271,8 @@ async fn before_schema_footprint(pool: &sqlx::PgPool, samples: u64) -> anyhow::R
     Ok(())
 }
 
-/// Runs a purge to its end; returns the partitions it dropped.
-async fn purge(store: &dyn Store, step: &PurgeStep) -> anyhow::Result<u64> {
-    let mut dropped = 0;
-    loop {
-        let outcome = store.purge_history(step).await?;
-        dropped += outcome.partitions_dropped;
-        if !outcome.more {
-            return Ok(dropped);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+fn days(count: i64) -> Retention {
+    Retention::For(chrono::Duration::days(count))
 }
 
 /// Ingest of fresh samples for many targets, for `seconds`, without and then during a purge that
@@ -310,20 +297,15 @@ async fn ingest_during_purge(store: &Arc<dyn Store>, args: &Args, now: i64) -> a
     let deadline = Instant::now() + seconds;
     let quiet = ingest_for(Box::new(move || Instant::now() >= deadline)).await?;
 
-    let step = PurgeStep {
-        now: Utc::now(),
-        samples_before_slot: Some(now - args.secondly_days * DAY_MS),
-        rollups_before_bucket: Some(now - (args.minutely_days - 60) * DAY_MS),
-        batch: 2_000,
-    };
+    let most = HistoryRetention { raw: days(args.secondly_days), rollups: days(args.minutely_days - 60) };
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let purging = {
         let (store, done) = (store.clone(), done.clone());
         tokio::spawn(async move {
             let started = Instant::now();
-            let outcome = purge(store.as_ref(), &step).await;
+            let outcome = retention::purge(store.as_ref(), &most).await;
             done.store(true, std::sync::atomic::Ordering::SeqCst);
-            outcome.map(|dropped| (dropped, started.elapsed()))
+            outcome.map(|purged| (purged.partitions_dropped, started.elapsed()))
         })
     };
     let flag = done.clone();
