@@ -335,7 +335,7 @@ impl Projector {
     }
 
     async fn commit(&self, bus: &dyn EventBus, batch: Batch, mut report: StepReport) -> anyhow::Result<StepReport> {
-        let stored = self.ingest_isolating(bus, batch).await?;
+        let stored = self.ingest_sharded(bus, batch).await?;
         report.stored = stored.outcome.stored;
         report.unstorable = stored.set_aside;
         for sample in stored.samples.iter().filter(|sample| sample.pin_host_key.is_some()) {
@@ -345,17 +345,45 @@ impl Projector {
         }
         report.changes = stored.outcome.changes.len();
         if !stored.outcome.changes.is_empty() {
-            // Published before the ack; should this fail, the committed outbox still holds them.
-            if let Err(error) = self.relay.relay_now().await {
-                tracing::warn!(error = %format!("{error:#}"), "health events wait in the outbox");
-                self.relay.kick();
-            }
+            // Relayed beside the next batch rather than before its fetch: the committed outbox
+            // holds them, so the ack need not wait for the bus to take them.
+            let relay = self.relay.clone();
+            tokio::spawn(async move {
+                if let Err(error) = relay.relay_now().await {
+                    tracing::warn!(error = %format!("{error:#}"), "health events wait in the outbox");
+                    relay.kick();
+                }
+            });
         }
         for delivery in stored.deliveries {
             delivery.ack().await.context("acking samples")?;
         }
         tracing::debug!(stored = report.stored, changes = report.changes, "ingested a batch");
         Ok(report)
+    }
+
+    /// Stores the batch in as many concurrent transactions as the store is worth, each over its
+    /// own targets, so that a target's samples stay in order in one of them. All of them are
+    /// stored before anything is acked; should one fail, the step fails, and the others' samples,
+    /// delivered again, change nothing.
+    async fn ingest_sharded(&self, bus: &dyn EventBus, batch: Batch) -> anyhow::Result<Stored> {
+        let shards = self.store.concurrent_ingests().max(1);
+        if shards == 1 || batch.samples.len() < 2 {
+            return self.ingest_isolating(bus, batch).await;
+        }
+        let mut parts: Vec<Batch> = (0..shards).map(|_| Batch::default()).collect();
+        for (sample, delivery) in batch.samples.into_iter().zip(batch.deliveries) {
+            let part = &mut parts[(sample.target_id.as_u128() % shards as u128) as usize];
+            part.samples.push(sample);
+            part.deliveries.push(delivery);
+        }
+        let storing =
+            parts.into_iter().filter(|part| !part.samples.is_empty()).map(|part| self.ingest_isolating(bus, part));
+        let mut stored = Stored::default();
+        for part in futures::future::try_join_all(storing).await? {
+            stored.absorb(part);
+        }
+        Ok(stored)
     }
 
     /// Stores the batch. When the store refuses it for what it holds, stores each half on its

@@ -10,6 +10,7 @@ pub mod history;
 mod modify;
 pub mod postgres;
 mod projection;
+mod rollup_memory;
 pub mod sqlite;
 mod target_writes;
 #[cfg(feature = "testing")]
@@ -70,6 +71,12 @@ pub trait Store: Accounts + Alerting + History + Send + Sync + 'static {
         source: &str,
         fence: Option<i64>,
     ) -> anyhow::Result<IngestOutcome>;
+
+    /// How many ingests of batches with no target in common are worth running at once: a
+    /// backend that writes one transaction at a time says 1.
+    fn concurrent_ingests(&self) -> usize {
+        1
+    }
 
     /// Makes `holder` the projector allowed to write health and returns its epoch: writes fenced
     /// with any older epoch fail from now on, and a claim waits for those in flight to end.

@@ -14,6 +14,7 @@ use healthmon_domain::{HealthState, Sample};
 use uuid::Uuid;
 
 use crate::common::PendingOutbox;
+use crate::rollup_memory::RollupMemory;
 use crate::{IngestOutcome, TargetRecord};
 
 /// One write transaction of a backend, statement by statement.
@@ -29,6 +30,12 @@ pub(crate) trait ProjectionTx: Send + Sized {
     async fn read_rollups(&mut self, keys: &[RollupKey]) -> anyhow::Result<HashMap<RollupKey, Rollup>>;
     /// Inserts or replaces these rollups.
     async fn write_rollups(&mut self, rollups: &[(RollupKey, Rollup)]) -> anyhow::Result<()>;
+    /// Replaces each of these rollups whose stored row still counts the given number of samples;
+    /// returns the keys replaced (a row changed or deleted since is left alone).
+    async fn replace_rollups_if_unchanged(
+        &mut self,
+        rollups: &[(RollupKey, Rollup, u64)],
+    ) -> anyhow::Result<HashSet<RollupKey>>;
     /// Rewrites these targets' health rows.
     async fn write_health(&mut self, rows: &[(Uuid, &HealthState)]) -> anyhow::Result<()>;
     /// Locks and reads the enabled, not yet stale targets with no sample (or change) for
@@ -46,11 +53,13 @@ pub(crate) trait ProjectionTx: Send + Sized {
 /// skipped), adds the fresh ones to their rollups, applies them in slot order to each target's
 /// state machine, stores the new health, and records each status change as a transition and a
 /// `health.changed` outbox event. Only fresh samples touch rollups, so a replay changes nothing.
+/// The rollups written are remembered once committed, for the next batch to merge into.
 pub(crate) async fn ingest(
     mut tx: impl ProjectionTx,
     samples: &[Sample],
     source: &str,
     fence: Option<i64>,
+    memory: &RollupMemory,
 ) -> anyhow::Result<IngestOutcome> {
     let mut target_ids: Vec<Uuid> = samples.iter().map(|sample| sample.target_id).collect();
     target_ids.sort_unstable();
@@ -64,7 +73,7 @@ pub(crate) async fn ingest(
     // `remove` also drops a second copy of the same sample within the batch.
     let fresh: Vec<&Sample> =
         known.into_iter().filter(|sample| inserted.remove(&(sample.target_id, sample.slot))).collect();
-    add_to_rollups(&mut tx, &fresh).await?;
+    let rollups = add_to_rollups(&mut tx, &fresh, memory).await?;
 
     let projected = projection::apply_samples(&mut targets, fresh);
     let rows: Vec<(Uuid, &HealthState)> =
@@ -72,19 +81,53 @@ pub(crate) async fn ingest(
     tx.write_health(&rows).await?;
     record_changes(&mut tx, &projected.changes, source).await?;
     tx.commit().await?;
+    memory.remember(&rollups);
     Ok(IngestOutcome { stored, changes: projected.changes.into_iter().map(|change| change.event).collect() })
 }
 
-/// Merges what `fresh` adds into the stored rollups. The batch holds its targets' health rows
-/// locked, so no other ingest can touch these rollups in between the read and the write.
-async fn add_to_rollups(tx: &mut impl ProjectionTx, fresh: &[&Sample]) -> anyhow::Result<()> {
+/// Merges what `fresh` adds into the stored rollups; returns them as written. A rollup this
+/// process wrote last is merged from memory and replaced only if nobody wrote it since; the others
+/// are read first. The batch holds its targets' health rows locked, so no other ingest can touch
+/// these rollups in between the read and the write.
+async fn add_to_rollups(
+    tx: &mut impl ProjectionTx,
+    fresh: &[&Sample],
+    memory: &RollupMemory,
+) -> anyhow::Result<Vec<(RollupKey, Rollup)>> {
     if fresh.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    let added = rollups_of(fresh.iter().copied());
-    let keys: Vec<RollupKey> = added.keys().copied().collect();
+    let mut recalled = Vec::new();
+    let mut to_read = Vec::new();
+    for (key, addition) in rollups_of(fresh.iter().copied()) {
+        match memory.recall(&key) {
+            Some(remembered) => recalled.push((key, remembered, addition)),
+            None => to_read.push((key, addition)),
+        }
+    }
+    let guarded: Vec<(RollupKey, Rollup, u64)> = recalled
+        .iter()
+        .map(|(key, remembered, addition)| {
+            let mut merged = remembered.clone();
+            merged.merge(addition);
+            (*key, merged, remembered.samples)
+        })
+        .collect();
+    let replaced = tx.replace_rollups_if_unchanged(&guarded).await?;
+    let mut written: Vec<(RollupKey, Rollup)> = Vec::with_capacity(guarded.len() + to_read.len());
+    for ((key, merged, _), (_, _, addition)) in guarded.into_iter().zip(recalled) {
+        if replaced.contains(&key) {
+            written.push((key, merged));
+        } else {
+            to_read.push((key, addition));
+        }
+    }
+    if to_read.is_empty() {
+        return Ok(written);
+    }
+    let keys: Vec<RollupKey> = to_read.iter().map(|(key, _)| *key).collect();
     let mut stored = tx.read_rollups(&keys).await?;
-    let merged: Vec<(RollupKey, Rollup)> = added
+    let merged: Vec<(RollupKey, Rollup)> = to_read
         .into_iter()
         .map(|(key, addition)| {
             let mut rollup = stored.remove(&key).unwrap_or_default();
@@ -92,7 +135,9 @@ async fn add_to_rollups(tx: &mut impl ProjectionTx, fresh: &[&Sample]) -> anyhow
             (key, rollup)
         })
         .collect();
-    tx.write_rollups(&merged).await
+    tx.write_rollups(&merged).await?;
+    written.extend(merged);
+    Ok(written)
 }
 
 /// In one transaction: marks every silent target stale, with a transition and an event each.

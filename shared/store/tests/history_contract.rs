@@ -18,6 +18,7 @@ contract_tests!(
     totals_and_series_equal_a_recomputation_from_raw_samples,
     a_replayed_batch_changes_no_rollup,
     retention_removes_exactly_the_expired_samples_and_rollups_outlive_them,
+    rollups_stay_exact_when_two_processes_take_turns,
 );
 
 const SOURCE: &str = "/healthmon/test/history";
@@ -93,6 +94,33 @@ async fn ingest_in_batches(backend: &Backend, seeded: &mut Seeded, samples: &[Sa
         let (batch, after) = rest.split_at((1 + seeded.below(300) as usize).min(rest.len()));
         backend.store.ingest(batch, SOURCE).await.expect("ingest");
         rest = after;
+    }
+}
+
+/// Each process remembers the rollups it wrote last and merges the next batch into them; when
+/// the other process wrote them in between, the remembered copy is stale and must not be used.
+async fn rollups_stay_exact_when_two_processes_take_turns(backend: &Backend) {
+    let target = created_target(backend, "turns").await;
+    // Its own handle on both backends (a SQLite file opens twice), so its own memory.
+    let other = healthmon_store::connect(&backend.url).await.expect("a second handle");
+    let start = bucket_of_slot(Utc::now().timestamp_millis(), 86_400) - 2 * 86_400_000;
+    let samples: Vec<Sample> =
+        (0..120).map(|i| sample(&target, start + i * 61_000, i % 7 != 0, 1.0 + (i % 13) as f64 * 3.7)).collect();
+    // Runs of one, two and three batches per process, so each sometimes merges into its own last
+    // write and sometimes into the other's.
+    let mut turn = 0;
+    for (index, batch) in samples.chunks(4).enumerate() {
+        let store = if turn % 2 == 0 { &backend.store } else { &other };
+        store.ingest(batch, SOURCE).await.expect("ingest");
+        if index % 3 != 1 {
+            turn += 1;
+        }
+    }
+    let day = start + 86_400_000;
+    for (from, to) in [(start, day), (start, start + 300_000), (start + 3_600_000, start + 7_200_000)] {
+        let span = SlotSpan { from_ms: from, to_ms: to };
+        let read = backend.store.totals(target.id, &Cover::of_all(&[span]), i64::MIN).await.expect("totals");
+        assert_same(&read, &rollup_between(&samples, from, to), &format!("{from}..{to}"));
     }
 }
 

@@ -24,6 +24,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use crate::common::{counter, parse_status};
+use crate::rollup_memory::RollupMemory;
 use crate::{
     IngestOutcome, OutboxSink, Page, SampleQuery, Store, TargetFilter, TargetRecord, TransitionRecord, WriteOutcome,
 };
@@ -37,6 +38,8 @@ const RECORD_COLUMNS: &str = "t.spec, h.status, h.since, h.reason, h.consecutive
 
 pub struct PostgresStore {
     pool: PgPool,
+    /// The newest rollups this process wrote (see `crate::rollup_memory`).
+    rollups: RollupMemory,
 }
 
 impl PostgresStore {
@@ -50,7 +53,7 @@ impl PostgresStore {
             .await
             .context("connect to Postgres")?;
         sqlx::migrate!("../../migrations/postgres").run(&pool).await.context("run the Postgres migrations")?;
-        Ok(Self { pool })
+        Ok(Self { pool, rollups: RollupMemory::default() })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -93,6 +96,11 @@ impl Store for PostgresStore {
         fence::claim(&self.pool, holder).await
     }
 
+    /// Two: while one transaction waits on the network or a commit, the other uses the CPU.
+    fn concurrent_ingests(&self) -> usize {
+        2
+    }
+
     async fn ingest_fenced(
         &self,
         samples: &[Sample],
@@ -102,7 +110,16 @@ impl Store for PostgresStore {
         if samples.is_empty() {
             return Ok(crate::IngestOutcome::default());
         }
-        crate::projection::ingest(self.write().await?, samples, source, fence).await
+        let mut tx = self.write().await?;
+        // The batch's statements are the same every time and go by primary key whatever the
+        // batch holds: planning each for its arrays' values (a custom plan) cost more than
+        // running it. Generic plans for a 1,000-value array expect a few rows and look each up
+        // by key, which stays right however large the tables grow.
+        sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
+            .execute(&mut *tx.0)
+            .await
+            .context("plan the ingest's statements once")?;
+        crate::projection::ingest(tx, samples, source, fence, &self.rollups).await
     }
 
     async fn mark_stale_fenced(

@@ -156,6 +156,55 @@ impl ProjectionTx for PgWrite {
         Ok(())
     }
 
+    /// One statement for the whole batch: a join on the primary key, guarded by the sample count.
+    async fn replace_rollups_if_unchanged(
+        &mut self,
+        rollups: &[(RollupKey, Rollup, u64)],
+    ) -> anyhow::Result<HashSet<RollupKey>> {
+        if rollups.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let target_ids: Vec<Uuid> = rollups.iter().map(|(key, _, _)| key.target_id).collect();
+        let steps: Vec<i32> = rollups.iter().map(|(key, _, _)| key.step_s as i32).collect();
+        let buckets: Vec<i64> = rollups.iter().map(|(key, _, _)| key.bucket).collect();
+        let samples: Vec<i64> = rollups.iter().map(|(_, rollup, _)| rollup.samples as i64).collect();
+        let successes: Vec<i64> = rollups.iter().map(|(_, rollup, _)| rollup.successes as i64).collect();
+        let sums: Vec<f64> = rollups.iter().map(|(_, rollup, _)| rollup.latency_sum_ms).collect();
+        let mins: Vec<f64> = rollups.iter().map(|(_, rollup, _)| rollup.latency_min_ms).collect();
+        let maxes: Vec<f64> = rollups.iter().map(|(_, rollup, _)| rollup.latency_max_ms).collect();
+        let histograms: Vec<String> = rollups.iter().map(|(_, rollup, _)| histogram_text(rollup)).collect();
+        let expected: Vec<i64> = rollups.iter().map(|(_, _, expected)| *expected as i64).collect();
+        let replaced: Vec<(Uuid, i32, i64)> = sqlx::query_as(
+            "UPDATE rollups r SET samples = v.samples, successes = v.successes, latency_sum = v.latency_sum, \
+             latency_min = v.latency_min, latency_max = v.latency_max, histogram = v.histogram \
+             FROM UNNEST($1::uuid[], $2::int4[], $3::int8[], $4::int8[], $5::int8[], $6::float8[], $7::float8[], \
+             $8::float8[], $9::text[], $10::int8[]) \
+             AS v(target_id, step_s, bucket, samples, successes, latency_sum, latency_min, latency_max, histogram, expected) \
+             WHERE r.target_id = v.target_id AND r.step_s = v.step_s AND r.bucket = v.bucket \
+             AND r.samples = v.expected RETURNING r.target_id, r.step_s, r.bucket",
+        )
+        .bind(&target_ids)
+        .bind(&steps)
+        .bind(&buckets)
+        .bind(&samples)
+        .bind(&successes)
+        .bind(&sums)
+        .bind(&mins)
+        .bind(&maxes)
+        .bind(&histograms)
+        .bind(&expected)
+        .fetch_all(&mut *self.0)
+        .await
+        .context("replace the batch's remembered rollups")?;
+        replaced
+            .into_iter()
+            .map(|(target_id, step_s, bucket)| {
+                let step_s = u32::try_from(step_s).context("a rollup's width is negative")?;
+                Ok(RollupKey { target_id, step_s, bucket })
+            })
+            .collect()
+    }
+
     /// One statement for every row, inserted or replaced.
     async fn write_health(&mut self, rows: &[(Uuid, &HealthState)]) -> anyhow::Result<()> {
         if rows.is_empty() {

@@ -25,6 +25,7 @@ use sqlx::{Connection, Row, Sqlite, SqlitePool, Transaction, TransactionManager}
 use uuid::Uuid;
 
 use crate::common::{counter, parse_status};
+use crate::rollup_memory::RollupMemory;
 use crate::{
     IngestOutcome, OutboxSink, Page, SampleQuery, Store, TargetFilter, TargetRecord, TransitionRecord, WriteOutcome,
 };
@@ -40,6 +41,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Stands in for Postgres' advisory lock: SQLite files are not shared between processes here.
     relay_lock: tokio::sync::Mutex<()>,
+    /// The newest rollups this process wrote (see `crate::rollup_memory`).
+    rollups: RollupMemory,
 }
 
 impl SqliteStore {
@@ -76,7 +79,7 @@ impl SqliteStore {
         };
         let pool = pool_options.connect_with(options).await.context("open the SQLite database")?;
         sqlx::migrate!("../../migrations/sqlite").run(&pool).await.context("run the SQLite migrations")?;
-        Ok(Self { pool, relay_lock: tokio::sync::Mutex::new(()) })
+        Ok(Self { pool, relay_lock: tokio::sync::Mutex::new(()), rollups: RollupMemory::default() })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -133,7 +136,7 @@ impl Store for SqliteStore {
         if samples.is_empty() {
             return Ok(crate::IngestOutcome::default());
         }
-        crate::projection::ingest(self.write().await?, samples, source, fence).await
+        crate::projection::ingest(self.write().await?, samples, source, fence, &self.rollups).await
     }
 
     async fn mark_stale_fenced(

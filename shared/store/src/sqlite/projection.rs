@@ -138,6 +138,48 @@ impl ProjectionTx for SqliteWrite {
         Ok(())
     }
 
+    /// One statement per chunk of rows: a join on the primary key, guarded by the sample count.
+    async fn replace_rollups_if_unchanged(
+        &mut self,
+        rollups: &[(RollupKey, Rollup, u64)],
+    ) -> anyhow::Result<HashSet<RollupKey>> {
+        let mut replaced = HashSet::with_capacity(rollups.len());
+        for chunk in rollups.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "WITH v(target_id, step_s, bucket, samples, successes, latency_sum, latency_min, latency_max, \
+                 histogram, expected) AS (",
+            );
+            query.push_values(chunk, |mut row, (key, rollup, expected)| {
+                row.push_bind(uuid_text(key.target_id))
+                    .push_bind(key.step_s)
+                    .push_bind(key.bucket)
+                    .push_bind(rollup.samples as i64)
+                    .push_bind(rollup.successes as i64)
+                    .push_bind(rollup.latency_sum_ms)
+                    .push_bind(rollup.latency_min_ms)
+                    .push_bind(rollup.latency_max_ms)
+                    .push_bind(histogram_text(rollup))
+                    .push_bind(*expected as i64);
+            });
+            query.push(
+                ") UPDATE rollups SET samples = v.samples, successes = v.successes, latency_sum = v.latency_sum, \
+                 latency_min = v.latency_min, latency_max = v.latency_max, histogram = v.histogram FROM v \
+                 WHERE rollups.target_id = v.target_id AND rollups.step_s = v.step_s AND rollups.bucket = v.bucket \
+                 AND rollups.samples = v.expected RETURNING rollups.target_id, rollups.step_s, rollups.bucket",
+            );
+            let rows = query.build().fetch_all(&mut *self.0).await.context("replace the batch's remembered rollups")?;
+            for row in &rows {
+                let target_id: String = row.try_get("target_id").context("read rollup target")?;
+                replaced.insert(RollupKey {
+                    target_id: parse_uuid(&target_id)?,
+                    step_s: row.try_get("step_s").context("read rollup width")?,
+                    bucket: row.try_get("bucket").context("read rollup bucket")?,
+                });
+            }
+        }
+        Ok(replaced)
+    }
+
     /// One statement per chunk of rows, each inserted or replaced.
     async fn write_health(&mut self, rows: &[(Uuid, &HealthState)]) -> anyhow::Result<()> {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
