@@ -65,7 +65,8 @@ async fn measure(infra: &Infra, args: &Args) -> anyhow::Result<()> {
     let pool = &pool;
 
     // Each target's newest sample is in the last round or the one before (see `sample`).
-    let newest_slots = (now.timestamp_millis() - 2 * 1000, args.targets as i64);
+    let newest_rounds_from = now.timestamp_millis() - 2 * 1000;
+    let targets = args.targets as i64;
 
     let started = Instant::now();
     let projector = Cluster::start(infra, &["projector"]).await?;
@@ -75,11 +76,11 @@ async fn measure(infra: &Infra, args: &Args) -> anyhow::Result<()> {
     // (a sample published out of order may still be on its way).
     let stored = cluster::poll(limit, Duration::from_millis(100), || async move {
         let caught_up: i64 = sqlx::query_scalar("SELECT count(*) FROM target_health WHERE last_slot >= $1")
-            .bind(newest_slots.0)
+            .bind(newest_rounds_from)
             .fetch_one(pool)
             .await
             .ok()?;
-        if caught_up < newest_slots.1 {
+        if caught_up < targets {
             return None;
         }
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM samples").fetch_one(pool).await.ok()?;

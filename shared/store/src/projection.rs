@@ -97,25 +97,24 @@ async fn add_to_rollups(
     if fresh.is_empty() {
         return Ok(Vec::new());
     }
-    let mut recalled = Vec::new();
+    // Remembered rollups, merged with what the batch adds (kept beside, should the guard fail).
+    let mut guarded: Vec<(RollupKey, Rollup, u64)> = Vec::new();
+    let mut guarded_additions = Vec::new();
     let mut to_read = Vec::new();
     for (key, addition) in rollups_of(fresh.iter().copied()) {
         match memory.recall(&key) {
-            Some(remembered) => recalled.push((key, remembered, addition)),
+            Some(mut merged) => {
+                let expected = merged.samples;
+                merged.merge(&addition);
+                guarded.push((key, merged, expected));
+                guarded_additions.push(addition);
+            }
             None => to_read.push((key, addition)),
         }
     }
-    let guarded: Vec<(RollupKey, Rollup, u64)> = recalled
-        .iter()
-        .map(|(key, remembered, addition)| {
-            let mut merged = remembered.clone();
-            merged.merge(addition);
-            (*key, merged, remembered.samples)
-        })
-        .collect();
     let replaced = tx.replace_rollups_if_unchanged(&guarded).await?;
     let mut written: Vec<(RollupKey, Rollup)> = Vec::with_capacity(guarded.len() + to_read.len());
-    for ((key, merged, _), (_, _, addition)) in guarded.into_iter().zip(recalled) {
+    for ((key, merged, _), addition) in guarded.into_iter().zip(guarded_additions) {
         if replaced.contains(&key) {
             written.push((key, merged));
         } else {

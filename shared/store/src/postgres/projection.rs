@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use healthmon_domain::history::{Rollup, RollupKey};
 use healthmon_domain::projection::{Change, ProjectedTarget, STALE_AFTER_INTERVALS};
 use healthmon_domain::{HealthState, Sample};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
@@ -107,13 +109,7 @@ impl ProjectionTx for PgWrite {
         .context("read the batch's rollups")?;
         let mut rollups = HashMap::with_capacity(rows.len());
         for row in &rows {
-            let step_s: i32 = row.try_get("step_s").context("read rollup width")?;
-            let key = RollupKey {
-                target_id: row.try_get("target_id").context("read rollup target")?,
-                step_s: u32::try_from(step_s).context("a rollup's width is negative")?,
-                bucket: row.try_get("bucket").context("read rollup bucket")?,
-            };
-            rollups.insert(key, stored_rollup(row)?);
+            rollups.insert(rollup_key(row)?, stored_rollup(row)?);
         }
         Ok(rollups)
     }
@@ -123,16 +119,8 @@ impl ProjectionTx for PgWrite {
         if rollups.is_empty() {
             return Ok(());
         }
-        let target_ids: Vec<Uuid> = rollups.iter().map(|(key, _)| key.target_id).collect();
-        let steps: Vec<i32> = rollups.iter().map(|(key, _)| key.step_s as i32).collect();
-        let buckets: Vec<i64> = rollups.iter().map(|(key, _)| key.bucket).collect();
-        let samples: Vec<i64> = rollups.iter().map(|(_, rollup)| rollup.samples as i64).collect();
-        let successes: Vec<i64> = rollups.iter().map(|(_, rollup)| rollup.successes as i64).collect();
-        let sums: Vec<f64> = rollups.iter().map(|(_, rollup)| rollup.latency_sum_ms).collect();
-        let mins: Vec<f64> = rollups.iter().map(|(_, rollup)| rollup.latency_min_ms).collect();
-        let maxes: Vec<f64> = rollups.iter().map(|(_, rollup)| rollup.latency_max_ms).collect();
-        let histograms: Vec<String> = rollups.iter().map(|(_, rollup)| histogram_text(rollup)).collect();
-        sqlx::query(
+        let columns = RollupColumns::of(rollups.iter().map(|(key, rollup)| (key, rollup)));
+        let query = sqlx::query(
             "INSERT INTO rollups (target_id, step_s, bucket, samples, successes, latency_sum, latency_min, \
              latency_max, histogram) \
              SELECT * FROM UNNEST($1::uuid[], $2::int4[], $3::int8[], $4::int8[], $5::int8[], $6::float8[], \
@@ -140,19 +128,8 @@ impl ProjectionTx for PgWrite {
              ON CONFLICT (target_id, step_s, bucket) DO UPDATE SET samples = EXCLUDED.samples, \
              successes = EXCLUDED.successes, latency_sum = EXCLUDED.latency_sum, \
              latency_min = EXCLUDED.latency_min, latency_max = EXCLUDED.latency_max, histogram = EXCLUDED.histogram",
-        )
-        .bind(&target_ids)
-        .bind(&steps)
-        .bind(&buckets)
-        .bind(&samples)
-        .bind(&successes)
-        .bind(&sums)
-        .bind(&mins)
-        .bind(&maxes)
-        .bind(&histograms)
-        .execute(&mut *self.0)
-        .await
-        .context("store the batch's rollups")?;
+        );
+        columns.bind(query).execute(&mut *self.0).await.context("store the batch's rollups")?;
         Ok(())
     }
 
@@ -164,17 +141,9 @@ impl ProjectionTx for PgWrite {
         if rollups.is_empty() {
             return Ok(HashSet::new());
         }
-        let target_ids: Vec<Uuid> = rollups.iter().map(|(key, _, _)| key.target_id).collect();
-        let steps: Vec<i32> = rollups.iter().map(|(key, _, _)| key.step_s as i32).collect();
-        let buckets: Vec<i64> = rollups.iter().map(|(key, _, _)| key.bucket).collect();
-        let samples: Vec<i64> = rollups.iter().map(|(_, rollup, _)| rollup.samples as i64).collect();
-        let successes: Vec<i64> = rollups.iter().map(|(_, rollup, _)| rollup.successes as i64).collect();
-        let sums: Vec<f64> = rollups.iter().map(|(_, rollup, _)| rollup.latency_sum_ms).collect();
-        let mins: Vec<f64> = rollups.iter().map(|(_, rollup, _)| rollup.latency_min_ms).collect();
-        let maxes: Vec<f64> = rollups.iter().map(|(_, rollup, _)| rollup.latency_max_ms).collect();
-        let histograms: Vec<String> = rollups.iter().map(|(_, rollup, _)| histogram_text(rollup)).collect();
+        let columns = RollupColumns::of(rollups.iter().map(|(key, rollup, _)| (key, rollup)));
         let expected: Vec<i64> = rollups.iter().map(|(_, _, expected)| *expected as i64).collect();
-        let replaced: Vec<(Uuid, i32, i64)> = sqlx::query_as(
+        let query = sqlx::query(
             "UPDATE rollups r SET samples = v.samples, successes = v.successes, latency_sum = v.latency_sum, \
              latency_min = v.latency_min, latency_max = v.latency_max, histogram = v.histogram \
              FROM UNNEST($1::uuid[], $2::int4[], $3::int8[], $4::int8[], $5::int8[], $6::float8[], $7::float8[], \
@@ -182,27 +151,14 @@ impl ProjectionTx for PgWrite {
              AS v(target_id, step_s, bucket, samples, successes, latency_sum, latency_min, latency_max, histogram, expected) \
              WHERE r.target_id = v.target_id AND r.step_s = v.step_s AND r.bucket = v.bucket \
              AND r.samples = v.expected RETURNING r.target_id, r.step_s, r.bucket",
-        )
-        .bind(&target_ids)
-        .bind(&steps)
-        .bind(&buckets)
-        .bind(&samples)
-        .bind(&successes)
-        .bind(&sums)
-        .bind(&mins)
-        .bind(&maxes)
-        .bind(&histograms)
-        .bind(&expected)
-        .fetch_all(&mut *self.0)
-        .await
-        .context("replace the batch's remembered rollups")?;
-        replaced
-            .into_iter()
-            .map(|(target_id, step_s, bucket)| {
-                let step_s = u32::try_from(step_s).context("a rollup's width is negative")?;
-                Ok(RollupKey { target_id, step_s, bucket })
-            })
-            .collect()
+        );
+        let rows = columns
+            .bind(query)
+            .bind(&expected)
+            .fetch_all(&mut *self.0)
+            .await
+            .context("replace the batch's remembered rollups")?;
+        rows.iter().map(rollup_key).collect()
     }
 
     /// One statement for every row, inserted or replaced.
@@ -272,5 +228,71 @@ impl ProjectionTx for PgWrite {
 
     async fn commit(self) -> anyhow::Result<()> {
         self.0.commit().await.context("commit the projection's transaction")
+    }
+}
+
+/// A rollup row's key, from its `target_id`, `step_s` and `bucket` columns.
+fn rollup_key(row: &PgRow) -> anyhow::Result<RollupKey> {
+    let step_s: i32 = row.try_get("step_s").context("read rollup width")?;
+    Ok(RollupKey {
+        target_id: row.try_get("target_id").context("read rollup target")?,
+        step_s: u32::try_from(step_s).context("a rollup's width is negative")?,
+        bucket: row.try_get("bucket").context("read rollup bucket")?,
+    })
+}
+
+/// Rollup rows as one array per column, bound as `$1` … `$9` in the table's column order
+/// (target_id, step_s, bucket, samples, successes, latency_sum, latency_min, latency_max,
+/// histogram) for an `UNNEST`.
+struct RollupColumns {
+    target_ids: Vec<Uuid>,
+    steps: Vec<i32>,
+    buckets: Vec<i64>,
+    samples: Vec<i64>,
+    successes: Vec<i64>,
+    sums: Vec<f64>,
+    mins: Vec<f64>,
+    maxes: Vec<f64>,
+    histograms: Vec<String>,
+}
+
+impl RollupColumns {
+    fn of<'a>(rows: impl ExactSizeIterator<Item = (&'a RollupKey, &'a Rollup)>) -> Self {
+        let mut columns = Self {
+            target_ids: Vec::with_capacity(rows.len()),
+            steps: Vec::with_capacity(rows.len()),
+            buckets: Vec::with_capacity(rows.len()),
+            samples: Vec::with_capacity(rows.len()),
+            successes: Vec::with_capacity(rows.len()),
+            sums: Vec::with_capacity(rows.len()),
+            mins: Vec::with_capacity(rows.len()),
+            maxes: Vec::with_capacity(rows.len()),
+            histograms: Vec::with_capacity(rows.len()),
+        };
+        for (key, rollup) in rows {
+            columns.target_ids.push(key.target_id);
+            columns.steps.push(key.step_s as i32);
+            columns.buckets.push(key.bucket);
+            columns.samples.push(rollup.samples as i64);
+            columns.successes.push(rollup.successes as i64);
+            columns.sums.push(rollup.latency_sum_ms);
+            columns.mins.push(rollup.latency_min_ms);
+            columns.maxes.push(rollup.latency_max_ms);
+            columns.histograms.push(histogram_text(rollup));
+        }
+        columns
+    }
+
+    fn bind<'q>(&'q self, query: Query<'q, Postgres, PgArguments>) -> Query<'q, Postgres, PgArguments> {
+        query
+            .bind(&self.target_ids)
+            .bind(&self.steps)
+            .bind(&self.buckets)
+            .bind(&self.samples)
+            .bind(&self.successes)
+            .bind(&self.sums)
+            .bind(&self.mins)
+            .bind(&self.maxes)
+            .bind(&self.histograms)
     }
 }

@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use healthmon_domain::history::{Rollup, RollupKey};
 use healthmon_domain::projection::{Change, ProjectedTarget, STALE_AFTER_INTERVALS};
 use healthmon_domain::{HealthState, Sample};
+use sqlx::query_builder::Separated;
+use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use uuid::Uuid;
 
@@ -103,13 +105,7 @@ impl ProjectionTx for SqliteWrite {
             );
             let rows = query.build().fetch_all(&mut *self.0).await.context("read the batch's rollups")?;
             for row in &rows {
-                let target_id: String = row.try_get("target_id").context("read rollup target")?;
-                let key = RollupKey {
-                    target_id: parse_uuid(&target_id)?,
-                    step_s: row.try_get("step_s").context("read rollup width")?,
-                    bucket: row.try_get("bucket").context("read rollup bucket")?,
-                };
-                rollups.insert(key, stored_rollup(row)?);
+                rollups.insert(rollup_key(row)?, stored_rollup(row)?);
             }
         }
         Ok(rollups)
@@ -122,17 +118,7 @@ impl ProjectionTx for SqliteWrite {
                 "INSERT OR REPLACE INTO rollups (target_id, step_s, bucket, samples, successes, latency_sum, \
                  latency_min, latency_max, histogram) ",
             );
-            query.push_values(chunk, |mut row, (key, rollup)| {
-                row.push_bind(uuid_text(key.target_id))
-                    .push_bind(key.step_s)
-                    .push_bind(key.bucket)
-                    .push_bind(rollup.samples as i64)
-                    .push_bind(rollup.successes as i64)
-                    .push_bind(rollup.latency_sum_ms)
-                    .push_bind(rollup.latency_min_ms)
-                    .push_bind(rollup.latency_max_ms)
-                    .push_bind(histogram_text(rollup));
-            });
+            query.push_values(chunk, |mut row, (key, rollup)| push_rollup(&mut row, key, rollup));
             query.build().execute(&mut *self.0).await.context("store the batch's rollups")?;
         }
         Ok(())
@@ -150,16 +136,8 @@ impl ProjectionTx for SqliteWrite {
                  histogram, expected) AS (",
             );
             query.push_values(chunk, |mut row, (key, rollup, expected)| {
-                row.push_bind(uuid_text(key.target_id))
-                    .push_bind(key.step_s)
-                    .push_bind(key.bucket)
-                    .push_bind(rollup.samples as i64)
-                    .push_bind(rollup.successes as i64)
-                    .push_bind(rollup.latency_sum_ms)
-                    .push_bind(rollup.latency_min_ms)
-                    .push_bind(rollup.latency_max_ms)
-                    .push_bind(histogram_text(rollup))
-                    .push_bind(*expected as i64);
+                push_rollup(&mut row, key, rollup);
+                row.push_bind(*expected as i64);
             });
             query.push(
                 ") UPDATE rollups SET samples = v.samples, successes = v.successes, latency_sum = v.latency_sum, \
@@ -169,12 +147,7 @@ impl ProjectionTx for SqliteWrite {
             );
             let rows = query.build().fetch_all(&mut *self.0).await.context("replace the batch's remembered rollups")?;
             for row in &rows {
-                let target_id: String = row.try_get("target_id").context("read rollup target")?;
-                replaced.insert(RollupKey {
-                    target_id: parse_uuid(&target_id)?,
-                    step_s: row.try_get("step_s").context("read rollup width")?,
-                    bucket: row.try_get("bucket").context("read rollup bucket")?,
-                });
+                replaced.insert(rollup_key(row)?);
             }
         }
         Ok(replaced)
@@ -235,4 +208,28 @@ impl ProjectionTx for SqliteWrite {
     async fn commit(self) -> anyhow::Result<()> {
         self.0.commit().await.context("commit the projection's transaction")
     }
+}
+
+/// Binds a rollup row's columns in the table's order (target_id, step_s, bucket, samples,
+/// successes, latency_sum, latency_min, latency_max, histogram).
+fn push_rollup(row: &mut Separated<'_, '_, Sqlite, &'static str>, key: &RollupKey, rollup: &Rollup) {
+    row.push_bind(uuid_text(key.target_id))
+        .push_bind(key.step_s)
+        .push_bind(key.bucket)
+        .push_bind(rollup.samples as i64)
+        .push_bind(rollup.successes as i64)
+        .push_bind(rollup.latency_sum_ms)
+        .push_bind(rollup.latency_min_ms)
+        .push_bind(rollup.latency_max_ms)
+        .push_bind(histogram_text(rollup));
+}
+
+/// A rollup row's key, from its `target_id`, `step_s` and `bucket` columns.
+fn rollup_key(row: &SqliteRow) -> anyhow::Result<RollupKey> {
+    let target_id: String = row.try_get("target_id").context("read rollup target")?;
+    Ok(RollupKey {
+        target_id: parse_uuid(&target_id)?,
+        step_s: row.try_get("step_s").context("read rollup width")?,
+        bucket: row.try_get("bucket").context("read rollup bucket")?,
+    })
 }
