@@ -15,6 +15,7 @@ pub mod request_id;
 pub mod resync;
 pub mod routes;
 pub mod state;
+pub mod status;
 pub mod views;
 
 use std::sync::Arc;
@@ -62,6 +63,8 @@ pub struct ApiConfig {
     pub sealing_key: Option<healthmon_crypto::PublicKey>,
     /// How long raw samples are kept: older ones are never answered, even before the purge.
     pub raw_retention: healthmon_domain::history::Retention,
+    /// The public status page and badges; `None` serves neither (404).
+    pub status_page: Option<status::StatusPageConfig>,
 }
 
 impl std::fmt::Debug for ApiConfig {
@@ -82,6 +85,7 @@ impl Default for ApiConfig {
             address_policy: AddressPolicy::default(),
             sealing_key: None,
             raw_retention: healthmon_domain::history::Retention::For(chrono::Duration::days(90)),
+            status_page: Some(status::StatusPageConfig::default()),
         }
     }
 }
@@ -109,6 +113,7 @@ pub async fn start(
         limiter: Arc::default(),
         config: Arc::new(config),
         routes: Arc::default(),
+        status_figures: Arc::default(),
     }))
 }
 
@@ -126,6 +131,7 @@ pub fn table() -> RouteTable {
     let table = routes::maintenance::routes(table);
     let table = routes::deliveries::routes(table);
     let table = auth::routes::routes(table);
+    let table = status::routes(table);
     let table = routes::compat::routes(table);
     let table = routes::legacy::routes(table);
     let table = routes::resource::routes(table);

@@ -59,4 +59,6 @@ pub struct Shared {
     pub config: Arc<ApiConfig>,
     /// What the router serves, for `/Routes`.
     pub routes: Arc<Vec<RouteDoc>>,
+    /// The status page's history figures, kept between requests.
+    pub status_figures: Arc<crate::status::figures::FigureCache>,
 }

@@ -43,6 +43,8 @@ pub fn target(record: &TargetRecord, windows: &WindowsNow) -> TargetView {
         unhealthy_threshold: spec.unhealthy_threshold,
         enabled: spec.enabled,
         tags: spec.tags.clone(),
+        group: spec.group.clone(),
+        public: spec.public,
         created_at: target.created_at,
         updated_at: target.updated_at,
         revision: target.revision,

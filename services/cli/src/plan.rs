@@ -167,6 +167,8 @@ fn stored_spec(target: &TargetView) -> anyhow::Result<TargetSpec> {
         unhealthy_threshold: target.unhealthy_threshold,
         enabled: target.enabled,
         tags: target.tags.clone(),
+        group: target.group.clone(),
+        public: target.public,
     })
 }
 

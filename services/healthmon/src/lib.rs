@@ -160,5 +160,8 @@ fn api_config(settings: &Settings) -> anyhow::Result<ApiConfig> {
         address_policy: address_policy(settings),
         sealing_key: Some(healthmon_runtime::keys::sealing_key(std::path::Path::new(&settings.keys_dir))?),
         raw_retention: settings.raw_retention.0,
+        status_page: settings
+            .status_page
+            .then(|| healthmon_api::status::StatusPageConfig { title: settings.status_title.clone() }),
     })
 }

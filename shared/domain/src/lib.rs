@@ -11,6 +11,7 @@ pub mod history;
 pub mod projection;
 pub mod sample;
 pub mod schedule;
+pub mod status_page;
 pub mod target;
 pub mod text;
 pub mod trace;

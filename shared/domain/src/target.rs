@@ -56,6 +56,12 @@ pub struct TargetSpec {
     pub unhealthy_threshold: u32,
     pub enabled: bool,
     pub tags: Vec<String>,
+    /// How status pages and badges group targets (absent from documents stored before groups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Shown on the status page and in badges, which need no token.
+    #[serde(default)]
+    pub public: bool,
 }
 
 impl TargetSpec {

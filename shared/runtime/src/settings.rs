@@ -72,6 +72,10 @@ pub struct Settings {
     pub raw_retention: RetentionSetting,
     /// How long rollups are kept.
     pub rollup_retention: RetentionSetting,
+    /// Whether the public status page, its JSON and badges are served (404 when not).
+    pub status_page: bool,
+    /// The status page's title.
+    pub status_title: String,
 }
 
 impl Default for Settings {
@@ -100,6 +104,8 @@ impl Default for Settings {
             delivery_give_up: Duration::from_secs(86_400),
             raw_retention: RetentionSetting(Retention::For(chrono::Duration::days(90))),
             rollup_retention: RetentionSetting(Retention::For(chrono::Duration::days(400))),
+            status_page: true,
+            status_title: "Status".into(),
         }
     }
 }
@@ -138,6 +144,12 @@ impl Settings {
             anyhow::ensure!(ttl >= Duration::from_secs(1), "{name} must be at least 1 second");
         }
         within("session_ttl_s", self.session_ttl, 60, 30 * 86400)?;
+        anyhow::ensure!(
+            !self.status_title.trim().is_empty()
+                && self.status_title.chars().count() <= 200
+                && !self.status_title.chars().any(char::is_control),
+            "status_title must be 1 to 200 printable characters"
+        );
         within("request_timeout_s", self.request_timeout, 1, 3600)?;
         within("delivery_give_up_s", self.delivery_give_up, 1, 30 * 86400)?;
         let kept = |retention: RetentionSetting| match retention.0 {

@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use healthmon_domain::history::{Cover, Rollup, SlotSpan};
 use uuid::Uuid;
 
+use crate::TransitionRecord;
+
 /// Samples and successes: what an uptime over many targets needs of each.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UptimeCounts {
@@ -83,6 +85,18 @@ pub trait History: Send + Sync {
         span: SlotSpan,
         raw_from_slot: i64,
     ) -> anyhow::Result<Vec<SeriesBucket>>;
+
+    /// Every rollup row of width `step_s` of any of `target_ids` whose bucket starts in `span`,
+    /// in no particular order: what a status page draws for many targets at once.
+    async fn rollup_buckets(
+        &self,
+        target_ids: &[Uuid],
+        step_s: u32,
+        span: SlotSpan,
+    ) -> anyhow::Result<Vec<(Uuid, SeriesBucket)>>;
+
+    /// The newest `limit` transitions of any of `target_ids`, newest first.
+    async fn recent_transitions(&self, target_ids: &[Uuid], limit: u32) -> anyhow::Result<Vec<TransitionRecord>>;
 
     /// One small step of retention (and, on Postgres, the day partitions of the next days made
     /// ahead). Run it repeatedly while `more`; each step holds no lock an ingest waits on for long.

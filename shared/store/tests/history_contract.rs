@@ -19,6 +19,7 @@ contract_tests!(
     a_replayed_batch_changes_no_rollup,
     retention_removes_exactly_the_expired_samples_and_rollups_outlive_them,
     rollups_stay_exact_when_two_processes_take_turns,
+    many_targets_rollups_and_newest_transitions_are_read_at_once,
 );
 
 const SOURCE: &str = "/healthmon/test/history";
@@ -267,4 +268,42 @@ async fn retention_removes_exactly_the_expired_samples_and_rollups_outlive_them(
         steps += 1;
         assert!(steps < 50, "a purge with a retention of seconds ends");
     }
+}
+
+async fn many_targets_rollups_and_newest_transitions_are_read_at_once(backend: &Backend) {
+    let (first, second, other) = (
+        created_target(backend, "first").await,
+        created_target(backend, "second").await,
+        created_target(backend, "other").await,
+    );
+    let hour = bucket_of_slot(Utc::now().timestamp_millis(), 3600) - 3 * 3_600_000;
+    // first: three successes in one hour, then five failures (unhealthy after three); second:
+    // one slow success two hours later; other: samples that no read below asks for.
+    let mut samples: Vec<Sample> =
+        (0..3).map(|i| sample(&first, hour + i * 60_000, true, 10.0 * (i + 1) as f64)).collect();
+    samples.extend((3..8).map(|i| sample(&first, hour + i * 60_000, false, 5.0)));
+    samples.push(sample(&second, hour + 2 * 3_600_000, true, 400.0));
+    samples.push(sample(&other, hour, false, 1.0));
+    backend.store.ingest(&samples, SOURCE).await.expect("ingest");
+
+    let span = SlotSpan { from_ms: hour, to_ms: hour + 3 * 3_600_000 };
+    let mut rows = backend.store.rollup_buckets(&[first.id, second.id], 3600, span).await.expect("rollups");
+    rows.sort_by_key(|(id, bucket)| (bucket.start_ms, *id));
+    let read: Vec<_> = rows.iter().map(|(id, b)| (*id, b.start_ms, b.samples, b.successes, b.latency_max_ms)).collect();
+    assert_eq!(read, [(first.id, hour, 8, 3, 30.0), (second.id, hour + 2 * 3_600_000, 1, 1, 400.0)]);
+    let sum: f64 = rows[0].1.latency_sum_ms;
+    assert!((sum - 85.0).abs() < 1e-9, "10 + 20 + 30 + 5 × 5: {sum}");
+    let later = SlotSpan { from_ms: hour + 3_600_000, to_ms: hour + 3 * 3_600_000 };
+    let rows = backend.store.rollup_buckets(&[first.id, second.id], 3600, later).await.expect("rollups");
+    assert_eq!(rows.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [second.id], "the span bounds the buckets");
+    assert!(backend.store.rollup_buckets(&[], 3600, span).await.expect("none").is_empty());
+
+    let newest = backend.store.recent_transitions(&[first.id, second.id], 10).await.expect("transitions");
+    let moves: Vec<_> = newest.iter().map(|t| (t.target_id, t.to)).collect();
+    assert!(moves.contains(&(first.id, healthmon_domain::HealthStatus::Unhealthy)), "{moves:?}");
+    assert!(newest.iter().all(|t| t.target_id != other.id), "{moves:?}");
+    assert!(newest.windows(2).all(|pair| pair[0].seq > pair[1].seq), "newest first: {moves:?}");
+    let one = backend.store.recent_transitions(&[first.id, second.id], 1).await.expect("transitions");
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].seq, newest[0].seq);
 }

@@ -11,6 +11,7 @@ pub mod health;
 pub mod history;
 mod nullable;
 pub mod samples;
+pub mod status;
 pub mod targets;
 
 pub use alerting::{
@@ -23,4 +24,5 @@ pub use errors::{ErrorBody, ErrorDetail, ErrorDetails};
 pub use health::{HealthBreakdown, HealthStatus, HealthView, ResyncResult, TargetHealth};
 pub use history::{LatencySummary, SeriesItem, SeriesLatency, SeriesView, UptimeItem, UptimeList, UptimeView};
 pub use samples::{SamplePage, SampleView, TransitionPage, TransitionView};
+pub use status::{ResponseTimePoint, StatusDay, StatusGroup, StatusPage, StatusTarget, StatusTransition, StatusUptime};
 pub use targets::{HttpMethod, Shell, TargetKind, TargetPage, TargetView};

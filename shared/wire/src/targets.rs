@@ -116,6 +116,12 @@ pub struct TargetView {
     pub unhealthy_threshold: u32,
     pub enabled: bool,
     pub tags: Vec<String>,
+    /// How the status page and badges group this target; null: in no group.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Whether the status page and badges, which need no token, show this target.
+    #[serde(default)]
+    pub public: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Bumped on every change.

@@ -21,5 +21,6 @@ mod openapi;
 mod projector_crash;
 mod resync;
 mod ssh_pipeline;
+mod status_page;
 mod uptime;
 mod validation;

@@ -43,8 +43,14 @@ async fn the_served_document_lists_exactly_what_the_router_serves() {
             let verb = Method::from_bytes(method.as_bytes()).expect("method");
             // Anonymous, so nothing is changed: a 401 proves the route matched as well as a 200.
             let body = (verb != Method::GET).then(|| json!({}));
-            let (status, answer) = app.call_as(None, verb, &concrete(path), body.as_ref()).await;
-            assert!(!unrouted(status, &answer), "{method} {path} is documented but not served: {status} {answer}");
+            if path.ends_with("/events") {
+                // An open stream never ends its body: its status says enough.
+                let status = app.status_as(None, verb, &concrete(path), None).await;
+                assert!([StatusCode::OK, StatusCode::UNAUTHORIZED].contains(&status), "{method} {path}: {status}");
+            } else {
+                let (status, answer) = app.call_as(None, verb, &concrete(path), body.as_ref()).await;
+                assert!(!unrouted(status, &answer), "{method} {path} is documented but not served: {status} {answer}");
+            }
             documented.insert((method, path.clone()));
         }
     }

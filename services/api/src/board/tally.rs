@@ -1,6 +1,7 @@
 //! Pure bookkeeping of the board: per-target facts and incrementally kept counts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use healthmon_domain::HealthStatus;
@@ -46,11 +47,19 @@ pub struct Aggregate {
     pub all: Counts,
     pub all_body: Bytes,
     pub by_tag: HashMap<String, Counts>,
+    /// The targets the status page shows, for its public event stream.
+    pub public: Arc<HashSet<Uuid>>,
 }
 
 impl Aggregate {
     pub fn starting() -> Self {
-        Self { ready: false, all: Counts::default(), all_body: Bytes::new(), by_tag: HashMap::new() }
+        Self {
+            ready: false,
+            all: Counts::default(),
+            all_body: Bytes::new(),
+            by_tag: HashMap::new(),
+            public: Arc::default(),
+        }
     }
 
     /// The counts for `tag`, or overall.
@@ -104,6 +113,8 @@ pub struct Tally {
     entries: HashMap<Uuid, Entry>,
     all: Counts,
     by_tag: HashMap<String, Counts>,
+    /// Shared with the aggregates published; copied only when a target turns public or private.
+    public: Arc<HashSet<Uuid>>,
 }
 
 impl Tally {
@@ -112,6 +123,7 @@ impl Tally {
         for record in records {
             let facts = TargetFacts { enabled: record.target.spec.enabled, tags: record.target.spec.tags.clone() };
             let revision = record.target.revision;
+            tally.show_publicly(record.target.id, record.target.spec.public);
             let health = HealthFacts {
                 status: record.health.status,
                 version: (record.health.check_version, record.health.last_slot.unwrap_or(0)),
@@ -150,6 +162,18 @@ impl Tally {
                 }
             }
         });
+        self.show_publicly(id, change.present().is_some_and(|target| target.spec.public));
+    }
+
+    fn show_publicly(&mut self, id: Uuid, public: bool) {
+        if self.public.contains(&id) != public {
+            let set = Arc::make_mut(&mut self.public);
+            if public {
+                set.insert(id);
+            } else {
+                set.remove(&id);
+            }
+        }
     }
 
     /// Returns whether the event was news (older or repeated events change nothing).
@@ -167,7 +191,13 @@ impl Tally {
     }
 
     pub fn aggregate(&self) -> Aggregate {
-        Aggregate { ready: true, all: self.all, all_body: super::render(&self.all), by_tag: self.by_tag.clone() }
+        Aggregate {
+            ready: true,
+            all: self.all,
+            all_body: super::render(&self.all),
+            by_tag: self.by_tag.clone(),
+            public: self.public.clone(),
+        }
     }
 
     /// Applies `change` to one entry, keeping the counts in step.

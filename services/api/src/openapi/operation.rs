@@ -62,6 +62,9 @@ pub fn tag(path: &str) -> &'static str {
         "/healthz" => "health",
         "/livez" | "/readyz" | "/metrics" => "operations",
         "/openapi.json" | "/docs" => "reference",
+        "/status" => "status",
+        _ if path.starts_with("/status/") || path.starts_with("/badge/") => "status",
+        _ if path.starts_with("/api/v1/status") || path.starts_with("/api/v1/endpoints/") => "status",
         _ if path.starts_with("/api/v1/targets/{id}/") => "history",
         _ if path.starts_with("/api/v1/targets") => "targets",
         _ if path.starts_with("/api/v1/health") => "health",
@@ -110,6 +113,9 @@ fn path_param(name: &str) -> Parameter {
         "id" => (text().format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))), "The id"),
         "username" => (text(), "The user's name"),
         "hostname" => (text(), "The resource's host name (any letter case)"),
+        "key" => (text(), "Gatus's endpoint key, `<group>_<name>`"),
+        "window" => (text().enum_values(Some(["1h", "24h", "7d", "30d"])), "The span the figure covers"),
+        "file" => (text().enum_values(Some(["24h.svg", "7d.svg", "30d.svg"])), "The span, as a file name"),
         _ => (text(), "A path parameter"),
     };
     ParameterBuilder::new()

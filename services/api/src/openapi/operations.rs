@@ -213,6 +213,10 @@ const DELIVERY_FILTERS: &[QueryParam] = &[
     LIMIT,
     CURSOR,
 ];
+const STATUS_FILTERS: &[QueryParam] = &[
+    query("tag", ParamKind::Text, "Only public targets with this tag"),
+    query("group", ParamKind::Text, "Only public targets in this group"),
+];
 const WEBSERVER: &str = "/webservers/{id}";
 const RESOURCE: &str = "/Resource/{hostname}";
 
@@ -335,6 +339,18 @@ pub const DETAILS: &[Details] = &[
     with_errors(route("DELETE", RESOURCE, 204, Body::Empty), AMBIGUOUS_HOST),
     route("GET", "/openapi.json", 200, Body::AnyJson),
     route("GET", "/docs", 200, Body::Text("text/html")),
+    // Each of the status page's routes is a 404 while HEALTHMON_STATUS_PAGE is false.
+    with_errors(with_query(route("GET", "/status", 200, Body::Text("text/html")), STATUS_FILTERS), &[404]),
+    with_errors(with_query(route("GET", "/api/v1/status", 200, Body::Json("StatusPage")), STATUS_FILTERS), &[404]),
+    with_errors(route("GET", "/api/v1/status/events", 200, Body::EventStream("StatusChangeEvent")), &[404]),
+    with_errors(route("GET", "/status/assets/status.css", 200, Body::Text("text/css")), &[404]),
+    with_errors(route("GET", "/status/assets/status.js", 200, Body::Text("text/javascript")), &[404]),
+    route("GET", "/badge/{id}/status.svg", 200, Body::Text("image/svg+xml")),
+    route("GET", "/badge/{id}/uptime/{file}", 200, Body::Text("image/svg+xml")),
+    route("GET", "/badge/{id}/response-time/{file}", 200, Body::Text("image/svg+xml")),
+    route("GET", "/api/v1/endpoints/{key}/health/badge.svg", 200, Body::Text("image/svg+xml")),
+    route("GET", "/api/v1/endpoints/{key}/uptimes/{window}/badge.svg", 200, Body::Text("image/svg+xml")),
+    route("GET", "/api/v1/endpoints/{key}/response-times/{window}/badge.svg", 200, Body::Text("image/svg+xml")),
 ];
 
 pub fn details(method: &str, path: &str) -> Option<&'static Details> {

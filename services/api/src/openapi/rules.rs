@@ -25,6 +25,9 @@ pub const HTTP_URL: &str = concat!(
     r"([/?#][!-~]*)?$",
 );
 pub const HTTP_URL_MAX: usize = 2048;
+/// A target's group: at most 100 characters, no control characters; blank means none.
+pub const GROUP: &str = r"^[^\u0000-\u001f\u007f-\u009f]*$";
+pub const GROUP_MAX: usize = 100;
 pub const TAG: &str = r"^[A-Za-z0-9_.:/-]{1,64}$";
 pub const MAX_TAGS: usize = 32;
 /// An HTTP header name (RFC 9110 token characters).
@@ -86,6 +89,16 @@ pub fn target_name() -> Object {
 
 pub fn target_name_or_null() -> Object {
     or_null(target_name_rule())
+}
+
+pub fn group_or_null() -> Object {
+    or_null(text(
+        GROUP,
+        None,
+        GROUP_MAX,
+        "How the status page and badges group the target: at most 100 characters, no control characters; \
+         blank or null for none.",
+    ))
 }
 
 pub fn http_url() -> Object {

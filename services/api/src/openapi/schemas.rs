@@ -36,6 +36,10 @@ pub struct TargetBody {
     pub enabled: Option<bool>,
     #[schema(schema_with = rules::tags_or_null)]
     pub tags: Option<Vec<String>>,
+    #[schema(schema_with = rules::group_or_null)]
+    pub group: Option<String>,
+    /// Default false: only public targets appear on the status page and in badges.
+    pub public: Option<bool>,
     #[serde(flatten)]
     pub http: HttpFields,
     #[serde(flatten)]
@@ -116,6 +120,10 @@ pub struct TargetPatch {
     pub enabled: Option<bool>,
     #[schema(schema_with = rules::tags_or_null)]
     pub tags: Option<Vec<String>>,
+    #[schema(schema_with = rules::group_or_null)]
+    pub group: Option<String>,
+    /// Default false: only public targets appear on the status page and in badges.
+    pub public: Option<bool>,
     #[serde(flatten)]
     pub http: HttpFields,
     #[serde(flatten)]
@@ -133,6 +141,19 @@ pub struct HealthChangeEvent {
     pub id: String,
     /// The CloudEvent 1.0 in JSON: `specversion`, `id`, `type`, `source`, `subject` (the target
     /// id), `time`, and `data`, the health change (`from`, `to`, `reason`, `at`, the counters).
+    #[schema(content_media_type = "application/json")]
+    pub data: String,
+}
+
+/// One event of `GET /api/v1/status/events`: a public target's status change.
+#[derive(Serialize, ToSchema)]
+pub struct StatusChangeEvent {
+    /// Always `status.changed`.
+    #[schema(pattern = "^status\\.changed$")]
+    pub event: String,
+    /// The health change's CloudEvent id.
+    pub id: String,
+    /// A `StatusTransition` in JSON: `target_id`, `name`, `from`, `to`, `at`.
     #[schema(content_media_type = "application/json")]
     pub data: String,
 }

@@ -1,6 +1,8 @@
 //! Uptime and series: a target's uptime over a window (samples in maintenance left out, downtime
 //! from its transitions), every target's uptime, and a target's series for a chart.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
@@ -8,7 +10,9 @@ use chrono::Duration;
 use healthmon_domain::HealthStatus;
 use healthmon_domain::history::downtime::{downtime, outside, union_length, union_within};
 use healthmon_domain::history::{Cover, Range, SeriesStep, SlotSpan, Window, bucket_of_slot};
+use healthmon_store::TargetRecord;
 use healthmon_store::alerting::MaintenanceRecord;
+use healthmon_store::history::UptimeCounts;
 use healthmon_wire::{SeriesView, UptimeItem, UptimeList, UptimeView};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -63,7 +67,7 @@ fn cover_outside(excluded: &[Range], range: &Range, raw_from: i64) -> Cover {
     Cover::of_all(&kept).answerable(raw_from)
 }
 
-fn raw_from(state: &AppState) -> i64 {
+pub(crate) fn raw_from(state: &AppState) -> i64 {
     state.raw_kept_from_slot().unwrap_or(i64::MIN)
 }
 
@@ -132,25 +136,9 @@ async fn every_uptime(
         .await?
         .into_iter()
         .filter(|record| query.tag.as_ref().is_none_or(|tag| record.target.spec.tags.contains(tag)))
-        // Targets have no group yet: a group names none of them.
-        .filter(|_| query.group.is_none())
+        .filter(|record| query.group.is_none() || record.target.spec.group == query.group)
         .collect();
-    let windows = state.store.list_maintenance().await?;
-    let (mut plain, mut counts) = (Vec::new(), std::collections::HashMap::new());
-    for record in &targets {
-        let target = &record.target;
-        let maintenance = maintenance_spans(&windows, target.id, &target.spec.tags, &range);
-        if maintenance.is_empty() {
-            plain.push(target.id);
-        } else {
-            let cover = cover_outside(&maintenance, &range, raw_from(&state));
-            counts.extend(state.store.uptime_counts(&[target.id], &cover, raw_from(&state)).await?);
-        }
-    }
-    if !plain.is_empty() {
-        let cover = Cover::of(&range).answerable(raw_from(&state));
-        counts.extend(state.store.uptime_counts(&plain, &cover, raw_from(&state)).await?);
-    }
+    let counts = uptime_of_many(&state, &targets, &range).await?;
     let items = targets
         .iter()
         .map(|record| {
@@ -158,13 +146,39 @@ async fn every_uptime(
             UptimeItem {
                 id: record.target.id,
                 name: record.target.spec.name.clone(),
-                group: None,
+                group: record.target.spec.group.clone(),
                 uptime: (counted.samples > 0).then(|| counted.successes as f64 / counted.samples as f64),
                 samples: counted.samples,
             }
         })
         .collect();
     Ok(Json(UptimeList { items }))
+}
+
+/// Each of `targets`' samples and successes within `range`, samples inside its maintenance left
+/// out; a target with no sample is absent. Targets outside any window are counted together.
+pub(crate) async fn uptime_of_many(
+    state: &AppState,
+    targets: &[TargetRecord],
+    range: &Range,
+) -> Result<HashMap<Uuid, UptimeCounts>, ApiError> {
+    let windows = state.store.list_maintenance().await?;
+    let (mut plain, mut counts) = (Vec::new(), HashMap::new());
+    for record in targets {
+        let target = &record.target;
+        let maintenance = maintenance_spans(&windows, target.id, &target.spec.tags, range);
+        if maintenance.is_empty() {
+            plain.push(target.id);
+        } else {
+            let cover = cover_outside(&maintenance, range, raw_from(state));
+            counts.extend(state.store.uptime_counts(&[target.id], &cover, raw_from(state)).await?);
+        }
+    }
+    if !plain.is_empty() {
+        let cover = Cover::of(range).answerable(raw_from(state));
+        counts.extend(state.store.uptime_counts(&plain, &cover, raw_from(state)).await?);
+    }
+    Ok(counts)
 }
 
 #[derive(Debug, Deserialize)]

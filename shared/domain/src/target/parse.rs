@@ -11,8 +11,18 @@ use crate::{ExpectedStatus, ValidationErrors};
 
 /// Fields the API returns but a client cannot set; echoing them back in a PUT is harmless.
 const READ_ONLY: &[&str] = &["id", "created_at", "updated_at", "health", "recent_samples", "revision", "check_version"];
-const COMMON: &[&str] =
-    &["name", "kind", "interval_s", "timeout_s", "healthy_threshold", "unhealthy_threshold", "enabled", "tags"];
+const COMMON: &[&str] = &[
+    "name",
+    "kind",
+    "interval_s",
+    "timeout_s",
+    "healthy_threshold",
+    "unhealthy_threshold",
+    "enabled",
+    "tags",
+    "group",
+    "public",
+];
 const HTTP_FIELDS: &[&str] = &["url", "method", "expected_status", "headers", "body_contains", "keepalive"];
 const SSH_FIELDS: &[&str] = &[
     "host",
@@ -36,6 +46,7 @@ const SSH_FIELDS: &[&str] = &[
 const TCP_FIELDS: &[&str] = &["host", "port"];
 const SUPPORTED_KINDS: &str = "http, ssh, tcp";
 const MAX_NAME_CHARS: usize = 200;
+const MAX_GROUP_CHARS: usize = 100;
 const MAX_TAGS: usize = 32;
 const MAX_TAG_CHARS: usize = 64;
 const MAX_HEADERS: usize = 32;
@@ -103,6 +114,8 @@ impl Fields<'_> {
         let unhealthy_threshold = self.bounded("unhealthy_threshold", defaults.unhealthy, THRESHOLD_RANGE);
         let enabled = self.bool("enabled", true);
         let tags = self.tags();
+        let group = self.group();
+        let public = self.bool("public", false);
         Some(TargetSpec {
             name: name?,
             check: check?,
@@ -112,6 +125,8 @@ impl Fields<'_> {
             unhealthy_threshold,
             enabled,
             tags,
+            group,
+            public,
         })
     }
 
@@ -143,6 +158,17 @@ impl Fields<'_> {
             return None;
         }
         Some(trimmed.to_owned())
+    }
+
+    /// Optional; blank means none, so that `"group": ""` ungroups a target as `null` does.
+    fn group(&mut self) -> Option<String> {
+        let group = self.optional_str("group")?;
+        let trimmed = group.trim();
+        if trimmed.chars().count() > MAX_GROUP_CHARS || trimmed.chars().any(char::is_control) {
+            self.errors.add("group", format!("must be at most {MAX_GROUP_CHARS} printable characters"));
+            return None;
+        }
+        (!trimmed.is_empty()).then(|| trimmed.to_owned())
     }
 
     fn http_check(&mut self) -> Option<HttpCheck> {

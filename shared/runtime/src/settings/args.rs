@@ -107,4 +107,12 @@ pub struct SettingsArgs {
     #[arg(long, env = "HEALTHMON_ROLLUP_RETENTION", value_name = "DURATION", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollup_retention: Option<RetentionSetting>,
+    /// Serve the public status page, its JSON and badges [default: true].
+    #[arg(long, env = "HEALTHMON_STATUS_PAGE", value_name = "BOOL", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_page: Option<bool>,
+    /// The status page's title [default: Status].
+    #[arg(long, env = "HEALTHMON_STATUS_TITLE", value_name = "TEXT", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_title: Option<String>,
 }

@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use anyhow::Context;
 use async_trait::async_trait;
 use healthmon_domain::history::{Cover, Rollup, SlotSpan};
+use sqlx::Row;
 use uuid::Uuid;
 
 use super::PostgresStore;
+use crate::TransitionRecord;
 use crate::history::{
     History, HistoryFootprint, PurgeOutcome, PurgeStep, SeriesBucket, UptimeCounts, count, kept_raw_spans,
     series_bucket, stored_rollup,
@@ -160,6 +162,41 @@ impl History for PostgresStore {
             .context("read the series from rollups")?
         };
         rows.iter().map(series_bucket).collect()
+    }
+
+    async fn rollup_buckets(
+        &self,
+        target_ids: &[Uuid],
+        step_s: u32,
+        span: SlotSpan,
+    ) -> anyhow::Result<Vec<(Uuid, SeriesBucket)>> {
+        let rows = sqlx::query(
+            "SELECT target_id, bucket AS start, samples, successes, latency_sum, latency_max FROM rollups \
+             WHERE target_id = ANY($1) AND step_s = $2 AND bucket >= $3 AND bucket < $4",
+        )
+        .bind(target_ids)
+        .bind(step_s as i32)
+        .bind(span.from_ms)
+        .bind(span.to_ms)
+        .fetch_all(self.pool())
+        .await
+        .context("read the targets' rollups")?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("target_id").context("read a rollup's target")?, series_bucket(row)?)))
+            .collect()
+    }
+
+    async fn recent_transitions(&self, target_ids: &[Uuid], limit: u32) -> anyhow::Result<Vec<TransitionRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, target_id, from_status, to_status, at, reason FROM transitions \
+             WHERE target_id = ANY($1) ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(target_ids)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .context("read the targets' newest transitions")?;
+        rows.iter().map(super::reads::transition_from_row).collect()
     }
 
     async fn purge_history(&self, step: &PurgeStep) -> anyhow::Result<PurgeOutcome> {

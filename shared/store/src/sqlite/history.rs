@@ -6,10 +6,11 @@ use std::collections::{HashMap, HashSet};
 use anyhow::Context;
 use async_trait::async_trait;
 use healthmon_domain::history::{Cover, Rollup, SlotSpan};
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::{SqliteStore, parse_uuid, uuid_text};
+use crate::TransitionRecord;
 use crate::history::{
     History, HistoryFootprint, PurgeOutcome, PurgeStep, SeriesBucket, UptimeCounts, count, kept_raw_spans,
     series_bucket, stored_rollup,
@@ -142,6 +143,44 @@ impl History for SqliteStore {
             .context("read the series from rollups")?
         };
         rows.iter().map(series_bucket).collect()
+    }
+
+    async fn rollup_buckets(
+        &self,
+        target_ids: &[Uuid],
+        step_s: u32,
+        span: SlotSpan,
+    ) -> anyhow::Result<Vec<(Uuid, SeriesBucket)>> {
+        let rows = sqlx::query(
+            "SELECT target_id, bucket AS start, samples, successes, latency_sum, latency_max FROM rollups \
+             WHERE target_id IN (SELECT value FROM json_each(?)) AND step_s = ? AND bucket >= ? AND bucket < ?",
+        )
+        .bind(super::reads::uuid_list(target_ids)?)
+        .bind(step_s)
+        .bind(span.from_ms)
+        .bind(span.to_ms)
+        .fetch_all(self.pool())
+        .await
+        .context("read the targets' rollups")?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("target_id").context("read a rollup's target")?;
+                Ok((parse_uuid(&id)?, series_bucket(row)?))
+            })
+            .collect()
+    }
+
+    async fn recent_transitions(&self, target_ids: &[Uuid], limit: u32) -> anyhow::Result<Vec<TransitionRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, target_id, from_status, to_status, at, reason FROM transitions \
+             WHERE target_id IN (SELECT value FROM json_each(?)) ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(super::reads::uuid_list(target_ids)?)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .context("read the targets' newest transitions")?;
+        rows.iter().map(super::reads::transition_from_row).collect()
     }
 
     async fn purge_history(&self, step: &PurgeStep) -> anyhow::Result<PurgeOutcome> {

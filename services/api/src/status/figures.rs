@@ -1,0 +1,127 @@
+//! The public targets' history figures (uptimes, the 90-day bar, 24 hours of response times),
+//! read for all of them at once in a handful of statements and kept in memory for
+//! [`FIGURES_TTL`], so that a wall of screens reloading the page costs the database nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use chrono::{DateTime, Utc};
+use healthmon_domain::history::{Range, SlotSpan, bucket_of_slot};
+use healthmon_domain::status_page::{BadgeWindow, bar_days};
+use healthmon_store::TargetRecord;
+use healthmon_store::history::SeriesBucket;
+use healthmon_wire::{ResponseTimePoint, StatusDay, StatusUptime};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::routes::uptime::uptime_of_many;
+use crate::state::AppState;
+
+/// How old the figures may be before a request reads them again.
+pub const FIGURES_TTL: Duration = Duration::from_secs(30);
+const HOUR_S: u32 = 3600;
+const DAY_S: u32 = 86_400;
+
+/// One target's figures; a target with no history has empty ones.
+#[derive(Debug, Clone, Default)]
+pub struct TargetFigures {
+    pub uptime: Option<StatusUptime>,
+    pub days: Vec<StatusDay>,
+    pub response_times: Vec<ResponseTimePoint>,
+}
+
+#[derive(Debug)]
+pub struct Figures {
+    pub read_at: DateTime<Utc>,
+    taken: Instant,
+    pub by_target: HashMap<Uuid, TargetFigures>,
+}
+
+impl Figures {
+    fn serves(&self, targets: &[TargetRecord]) -> bool {
+        self.taken.elapsed() < FIGURES_TTL
+            && targets.iter().all(|record| self.by_target.contains_key(&record.target.id))
+    }
+}
+
+/// The newest figures, and a lock so that only one request reads them again at a time.
+#[derive(Default)]
+pub struct FigureCache {
+    current: ArcSwapOption<Figures>,
+    reading: Mutex<()>,
+}
+
+impl FigureCache {
+    /// Figures for every one of `targets`: the kept ones while fresh and complete, else read anew.
+    pub async fn get(&self, state: &AppState, targets: &[TargetRecord]) -> Result<Arc<Figures>, ApiError> {
+        if let Some(figures) = self.current.load_full().filter(|figures| figures.serves(targets)) {
+            return Ok(figures);
+        }
+        let _reading = self.reading.lock().await;
+        // Another request may have read them while this one waited.
+        if let Some(figures) = self.current.load_full().filter(|figures| figures.serves(targets)) {
+            return Ok(figures);
+        }
+        let figures = Arc::new(read(state, targets, healthmon_store::now()).await?);
+        self.current.store(Some(figures.clone()));
+        Ok(figures)
+    }
+}
+
+async fn read(state: &AppState, targets: &[TargetRecord], now: DateTime<Utc>) -> Result<Figures, ApiError> {
+    let ids: Vec<Uuid> = targets.iter().map(|record| record.target.id).collect();
+    let mut by_target: HashMap<Uuid, TargetFigures> = ids.iter().map(|id| (*id, TargetFigures::default())).collect();
+    if ids.is_empty() {
+        return Ok(Figures { read_at: now, taken: Instant::now(), by_target });
+    }
+    let mut uptimes = Vec::new();
+    for window in [BadgeWindow::Day, BadgeWindow::Week, BadgeWindow::Month] {
+        uptimes.push(uptime_of_many(state, targets, &Range { from: now - window.length(), to: now }).await?);
+    }
+    for (id, figures) in &mut by_target {
+        let of = |index: usize| {
+            uptimes[index].get(id).filter(|counts| counts.samples > 0).map(|c| c.successes as f64 / c.samples as f64)
+        };
+        figures.uptime = Some(StatusUptime { day: of(0), week: of(1), month: of(2) });
+    }
+
+    let days = bar_days(now);
+    let (first_day, last_day) = (days.first().map_or(0, |d| d.1), days.last().map_or(0, |d| d.1));
+    let day_span = SlotSpan { from_ms: first_day, to_ms: last_day + i64::from(DAY_S) * 1000 };
+    let mut day_rows: HashMap<(Uuid, i64), SeriesBucket> = HashMap::new();
+    for (id, bucket) in state.store.rollup_buckets(&ids, DAY_S, day_span).await? {
+        day_rows.insert((id, bucket.start_ms), bucket);
+    }
+    for (id, figures) in &mut by_target {
+        figures.days = days
+            .iter()
+            .map(|(date, start)| {
+                let row = day_rows.get(&(*id, *start));
+                let samples = row.map_or(0, |row| row.samples);
+                let uptime = row.filter(|row| row.samples > 0).map(|row| row.successes as f64 / row.samples as f64);
+                StatusDay { date: *date, samples, uptime }
+            })
+            .collect();
+    }
+
+    let this_hour = bucket_of_slot(now.timestamp_millis(), HOUR_S);
+    let hour_ms = i64::from(HOUR_S) * 1000;
+    let hours = SlotSpan { from_ms: this_hour - 23 * hour_ms, to_ms: this_hour + hour_ms };
+    let mut hour_rows = state.store.rollup_buckets(&ids, HOUR_S, hours).await?;
+    hour_rows.sort_by_key(|(_, bucket)| bucket.start_ms);
+    for (id, bucket) in hour_rows {
+        let (Some(figures), Some(at)) =
+            (by_target.get_mut(&id), DateTime::<Utc>::from_timestamp_millis(bucket.start_ms))
+        else {
+            continue;
+        };
+        if bucket.samples > 0 {
+            let mean_ms = bucket.latency_sum_ms / bucket.samples as f64;
+            figures.response_times.push(ResponseTimePoint { at, mean_ms, max_ms: bucket.latency_max_ms });
+        }
+    }
+    Ok(Figures { read_at: now, taken: Instant::now(), by_target })
+}

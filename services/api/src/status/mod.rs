@@ -1,0 +1,145 @@
+//! The public status page, no token needed and public targets only: `/status` (HTML),
+//! `/api/v1/status` (the same as JSON), its live stream of status changes, its assets, and
+//! badges (ours and Gatus's paths). `HEALTHMON_STATUS_PAGE=false` turns all of them into 404s.
+
+mod badge;
+mod badges;
+pub mod build;
+pub mod figures;
+mod page;
+
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use healthmon_domain::events::decode_health;
+use healthmon_wire::{StatusPage, StatusTransition};
+use rust_embed::RustEmbed;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::error::ApiError;
+use crate::extract::Query;
+use crate::routes::table::{Access, RouteTable};
+use crate::state::AppState;
+use build::StatusFilter;
+
+/// What the status page needs to know of its own.
+#[derive(Debug, Clone)]
+pub struct StatusPageConfig {
+    pub title: String,
+}
+
+impl Default for StatusPageConfig {
+    fn default() -> Self {
+        Self { title: "Status".into() }
+    }
+}
+
+/// What a page of ours may load: only from this origin; no frames, forms or plugins.
+pub const PAGE_POLICY: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The event name of the public stream's status changes.
+pub const STATUS_CHANGED: &str = "status.changed";
+
+#[derive(RustEmbed)]
+#[folder = "assets/status"]
+struct Assets;
+
+pub fn routes(table: RouteTable) -> RouteTable {
+    let table = table
+        .route(Method::GET, "/status", Access::Public, "The public status page (HTML)", html_page)
+        .route(Method::GET, "/api/v1/status", Access::Public, "The public status page as JSON", json_page)
+        .route(
+            Method::GET,
+            "/api/v1/status/events",
+            Access::Public,
+            "Public targets' status changes as Server-Sent Events",
+            stream,
+        )
+        .route(Method::GET, page::STYLESHEET, Access::Public, "The status page's stylesheet", stylesheet)
+        .route(Method::GET, page::SCRIPT, Access::Public, "The status page's script (live updates)", script);
+    badges::routes(table)
+}
+
+/// The page's settings, or a 404 when it is turned off.
+pub(crate) fn enabled(state: &AppState) -> Result<&StatusPageConfig, ApiError> {
+    state.config.status_page.as_ref().ok_or_else(|| ApiError::NotFound("the status page is turned off".into()))
+}
+
+#[tracing::instrument(skip_all)]
+async fn json_page(
+    State(state): State<AppState>,
+    Query(filter): Query<StatusFilter>,
+) -> Result<Json<StatusPage>, ApiError> {
+    let config = enabled(&state)?;
+    Ok(Json(build::status_page(&state, &config.title, &filter).await?))
+}
+
+#[tracing::instrument(skip_all)]
+async fn html_page(State(state): State<AppState>, Query(filter): Query<StatusFilter>) -> Result<Response, ApiError> {
+    let config = enabled(&state)?;
+    let page = build::status_page(&state, &config.title, &filter).await?;
+    let html = page::render(&page, &filter).into_string();
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        html,
+    )
+        .into_response())
+}
+
+async fn stylesheet(State(state): State<AppState>) -> Result<Response, ApiError> {
+    asset(&state, "status.css", "text/css; charset=utf-8")
+}
+
+async fn script(State(state): State<AppState>) -> Result<Response, ApiError> {
+    asset(&state, "status.js", "text/javascript; charset=utf-8")
+}
+
+fn asset(state: &AppState, file: &str, content_type: &'static str) -> Result<Response, ApiError> {
+    enabled(state)?;
+    let asset = Assets::get(file).ok_or_else(|| ApiError::NotFound("no such asset".into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            // Not fingerprinted, so kept briefly: a new version reaches open pages within minutes.
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+        ],
+        asset.data.into_owned(),
+    )
+        .into_response())
+}
+
+/// Health changes of public targets only, each as a [`StatusTransition`] (no reason: it may name
+/// internal hosts).
+async fn stream(State(state): State<AppState>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    enabled(&state)?;
+    let board = state.board.clone();
+    let events = BroadcastStream::new(state.board.subscribe()).filter_map(move |event| {
+        let event = event.ok()?;
+        let change = decode_health(&event.json).ok()?;
+        if !board.load().public.contains(&change.target_id) {
+            return None;
+        }
+        let shown = StatusTransition {
+            target_id: change.target_id,
+            name: change.name,
+            from: change.from.into(),
+            to: change.to.into(),
+            at: change.at,
+        };
+        let data = serde_json::to_string(&shown).ok()?;
+        Some(Ok(Event::default().event(STATUS_CHANGED).id(event.id).data(data)))
+    });
+    let opened = tokio_stream::once(Ok(Event::default().comment("status changes follow")));
+    let until_shutdown = state.shutdown.clone().cancelled_owned();
+    Ok(Sse::new(futures::StreamExt::take_until(opened.chain(events), until_shutdown)).keep_alive(KeepAlive::default()))
+}
