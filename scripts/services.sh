@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Shared by scripts/test.sh and scripts/faults.sh: makes sure PostgreSQL and NATS JetStream are up
-# and sshd is installed, installing them with apt-get when absent.
+# and sshd and Chromium are installed, installing them with apt-get when absent.
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -48,6 +48,13 @@ ensure_nats() {
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
     -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
   wait_port 4222 NATS
+}
+
+ensure_chromium() {
+  # The browser tests drive Debian's headless Chromium through its chromedriver.
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && return 0
+  log "installing chromium and chromium-driver"
+  apt_install chromium chromium-driver
 }
 
 ensure_sshd() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on this machine: makes sure PostgreSQL and NATS JetStream are up and
-# sshd is installed (installing them with apt-get when absent), then lints and runs every test, and
+# sshd and Chromium are installed (installing them with apt-get when absent), then lints and runs every test, and
 # last fuzzes the running binary against its OpenAPI document (scripts/schemathesis.sh).
 #   HEALTHMON_SKIP_LINT=1           skip cargo fmt --check and clippy
 #   HEALTHMON_SKIP_SCHEMATHESIS=1   skip the schemathesis run
@@ -13,6 +13,7 @@ source scripts/services.sh
 ensure_postgres
 ensure_nats
 ensure_sshd
+ensure_chromium
 
 if [ -z "${HEALTHMON_SKIP_LINT:-}" ]; then
   log "cargo fmt --check"

@@ -2,6 +2,7 @@
 //! a fresh database and bus prefix, plus real local HTTP targets whose answers tests switch.
 
 pub mod app;
+pub mod browser;
 pub mod history;
 pub mod prometheus;
 pub mod target_server;

@@ -6,6 +6,7 @@ pub mod alerting_schemas;
 pub mod compat_schemas;
 mod operation;
 pub mod operations;
+mod reference;
 #[cfg(test)]
 mod rule_tests;
 mod rules;

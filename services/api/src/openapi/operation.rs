@@ -61,7 +61,7 @@ pub fn tag(path: &str) -> &'static str {
     match path {
         "/healthz" => "health",
         "/livez" | "/readyz" | "/metrics" => "operations",
-        "/openapi.json" | "/docs" => "reference",
+        "/openapi.json" | "/docs" | "/docs/docs.css" => "reference",
         "/status" => "status",
         _ if path.starts_with("/status/") || path.starts_with("/badge/") => "status",
         _ if path.starts_with("/api/v1/status") || path.starts_with("/api/v1/endpoints/") => "status",

@@ -339,6 +339,7 @@ pub const DETAILS: &[Details] = &[
     with_errors(route("DELETE", RESOURCE, 204, Body::Empty), AMBIGUOUS_HOST),
     route("GET", "/openapi.json", 200, Body::AnyJson),
     route("GET", "/docs", 200, Body::Text("text/html")),
+    route("GET", "/docs/docs.css", 200, Body::Text("text/css")),
     // Each of the status page's routes is a 404 while HEALTHMON_STATUS_PAGE is false.
     with_errors(with_query(route("GET", "/status", 200, Body::Text("text/html")), STATUS_FILTERS), &[404]),
     with_errors(with_query(route("GET", "/api/v1/status", 200, Body::Json("StatusPage")), STATUS_FILTERS), &[404]),

@@ -1,32 +1,28 @@
-//! `GET /openapi.json` (the document of the routes this router serves) and `GET /docs` (a page
-//! that renders it in the browser).
+//! `GET /openapi.json` (the document of the routes this router serves) and `GET /docs` (that
+//! document rendered as a page on the server, with its stylesheet served from here too, so it
+//! reads offline).
 
 use axum::extract::State;
-use axum::http::{Method, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
+use rust_embed::RustEmbed;
 
 use super::document_json;
+use super::reference;
 use crate::error::ApiError;
 use crate::routes::table::{Access, RouteTable};
 use crate::state::AppState;
+use crate::status::PAGE_POLICY;
 
-/// The renderer is loaded by the browser from a CDN; the document itself is served from here.
-const DOCS_PAGE: &str = include_str!("docs.html");
-
-/// Lets the page load the renderer and its styles and fonts, and fetch nothing but this API.
-const DOCS_POLICY: &str = "default-src 'none'; script-src https://cdn.jsdelivr.net; \
-     style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.scalar.com; \
-     font-src data: https://cdn.jsdelivr.net https://fonts.scalar.com; img-src data: https:; \
-     connect-src 'self'; frame-ancestors 'none'";
+#[derive(RustEmbed)]
+#[folder = "assets/docs"]
+struct Assets;
 
 pub fn routes(table: RouteTable) -> RouteTable {
-    table.route(Method::GET, "/openapi.json", Access::Public, "This API's OpenAPI 3.1 document", openapi_json).route(
-        Method::GET,
-        "/docs",
-        Access::Public,
-        "A browsable reference of this API",
-        docs,
-    )
+    table
+        .route(Method::GET, "/openapi.json", Access::Public, "This API's OpenAPI 3.1 document", openapi_json)
+        .route(Method::GET, "/docs", Access::Public, "A browsable reference of this API", docs)
+        .route(Method::GET, reference::STYLESHEET, Access::Public, "The reference's stylesheet", stylesheet)
 }
 
 async fn openapi_json(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -34,7 +30,28 @@ async fn openapi_json(State(state): State<AppState>) -> Result<Response, ApiErro
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-async fn docs() -> Response {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_SECURITY_POLICY, DOCS_POLICY)], DOCS_PAGE)
-        .into_response()
+async fn docs(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let document: serde_json::Value = serde_json::from_str(&document_json(&state.routes).map_err(anyhow::Error::from)?)
+        .map_err(anyhow::Error::from)?;
+    let page = reference::render(&document).into_string();
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY)),
+        ],
+        page,
+    )
+        .into_response())
+}
+
+async fn stylesheet() -> Result<Response, ApiError> {
+    let asset = Assets::get("docs.css").ok_or_else(|| ApiError::NotFound("no such asset".into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+        ],
+        asset.data.into_owned(),
+    )
+        .into_response())
 }
