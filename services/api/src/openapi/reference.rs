@@ -195,7 +195,7 @@ fn rules(schema: &Value) -> Markup {
         }
     }
     if let Some(words) = schema["enum"].as_array() {
-        stated.push(format!("one of {}", words.iter().map(|word| text(word)).collect::<Vec<_>>().join(", ")));
+        stated.push(format!("one of {}", words.iter().map(text).collect::<Vec<_>>().join(", ")));
     }
     html! {
         @if !stated.is_empty() { " " span.rules { "(" (stated.join("; ")) ")" } }
