@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod board;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod healthz;
@@ -132,6 +133,7 @@ pub fn table() -> RouteTable {
     let table = routes::deliveries::routes(table);
     let table = auth::routes::routes(table);
     let table = status::routes(table);
+    let table = console::routes(table);
     let table = routes::compat::routes(table);
     let table = routes::legacy::routes(table);
     let table = routes::resource::routes(table);

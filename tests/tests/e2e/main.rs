@@ -5,6 +5,7 @@
 mod alerting_api;
 mod alerting_pipeline;
 mod auth;
+mod browser_console;
 mod browser_status;
 mod buffer_bound;
 mod compat;

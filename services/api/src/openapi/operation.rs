@@ -63,6 +63,7 @@ pub fn tag(path: &str) -> &'static str {
         "/livez" | "/readyz" | "/metrics" => "operations",
         "/openapi.json" | "/docs" | "/docs/docs.css" => "reference",
         "/status" => "status",
+        _ if path == "/ui" || path.starts_with("/ui/") => "console",
         _ if path.starts_with("/status/") || path.starts_with("/badge/") => "status",
         _ if path.starts_with("/api/v1/status") || path.starts_with("/api/v1/endpoints/") => "status",
         _ if path.starts_with("/api/v1/targets/{id}/") => "history",

@@ -340,6 +340,9 @@ pub const DETAILS: &[Details] = &[
     route("GET", "/openapi.json", 200, Body::AnyJson),
     route("GET", "/docs", 200, Body::Text("text/html")),
     route("GET", "/docs/docs.css", 200, Body::Text("text/css")),
+    route("GET", "/ui", 200, Body::Text("text/html")),
+    route("GET", "/ui/console.js", 200, Body::Text("text/javascript")),
+    route("GET", "/ui/console.css", 200, Body::Text("text/css")),
     // Each of the status page's routes is a 404 while HEALTHMON_STATUS_PAGE is false.
     with_errors(with_query(route("GET", "/status", 200, Body::Text("text/html")), STATUS_FILTERS), &[404]),
     with_errors(with_query(route("GET", "/api/v1/status", 200, Body::Json("StatusPage")), STATUS_FILTERS), &[404]),
