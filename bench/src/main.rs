@@ -1,7 +1,7 @@
 //! `bench`: runs one healthmon benchmark scenario and its baseline in the same process, against
 //! Postgres and NATS on loopback, and prints both sets of figures.
 //!
-//! `cargo run --release -p bench -- <healthz|ingest|history|probes|events|reads|alerts|all> [flags]`
+//! `cargo run --release -p bench -- <healthz|ingest|history|probes|events|reads|alerts|status|all> [flags]`
 
 mod alerts;
 mod baseline_server;
@@ -17,6 +17,7 @@ mod probes;
 mod procstat;
 mod reads;
 mod report;
+mod status;
 mod target_server;
 mod wrk;
 
@@ -45,6 +46,8 @@ enum Scenario {
     Reads(reads::Args),
     /// 1,000 targets flipping: health change to webhook request, and deliveries/s vs. a bare POST loop.
     Alerts(alerts::Args),
+    /// 1,000 public targets with 30 days of history: /status and /api/v1/status vs. the same bytes from bare axum.
+    Status(status::Args),
     /// Every scenario in turn, at its defaults.
     All,
 }
@@ -70,6 +73,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Events(args) => events::run(&args).await,
         Scenario::Reads(args) => reads::run(&args).await,
         Scenario::Alerts(args) => alerts::run(&args).await,
+        Scenario::Status(args) => status::run(&args).await,
         Scenario::All => anyhow::bail!("`all` runs the other scenarios"),
     }
 }
@@ -77,7 +81,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
 /// Every scenario at its defaults, one after another; a failing one does not stop the rest.
 async fn all() -> anyhow::Result<()> {
     let mut failed = Vec::new();
-    for name in ["healthz", "ingest", "history", "probes", "events", "reads", "alerts"] {
+    for name in ["healthz", "ingest", "history", "probes", "events", "reads", "alerts", "status"] {
         let scenario = Cli::try_parse_from(["bench", name])?.scenario;
         if let Err(error) = run(scenario).await {
             eprintln!("{name} failed: {error:#}");

@@ -34,6 +34,9 @@ use healthmon_runtime::outbox::OutboxRelay;
 use healthmon_store::Store;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
+use tower_http::CompressionLevel;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -43,6 +46,9 @@ pub use state::AppState;
 
 use crate::error::ApiError;
 use crate::routes::table::RouteTable;
+
+/// Responses larger than this are compressed for clients that accept gzip.
+const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
 /// Bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -115,6 +121,7 @@ pub async fn start(
         config: Arc::new(config),
         routes: Arc::default(),
         status_figures: Arc::default(),
+        status_pages: Arc::default(),
     }))
 }
 
@@ -175,7 +182,12 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn(request_guard::refuse_unservable))
         .layer(axum::middleware::from_fn(http_metrics::record));
-    let mut api = with_security_headers(measured);
+    // Pages and large JSON (a status page of a thousand targets) travel compressed to clients
+    // that ask; small answers such as /healthz are not worth it, nor are streams and images.
+    let compression = CompressionLayer::new()
+        .quality(CompressionLevel::Fastest)
+        .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES)));
+    let mut api = with_security_headers(measured.layer(compression));
     if !config.cors_origins.is_empty() {
         api = api.layer(
             CorsLayer::new()

@@ -61,4 +61,6 @@ pub struct Shared {
     pub routes: Arc<Vec<RouteDoc>>,
     /// The status page's history figures, kept between requests.
     pub status_figures: Arc<crate::status::figures::FigureCache>,
+    /// The status page's renderings, kept while what they show stands.
+    pub status_pages: Arc<crate::status::cache::PageCache>,
 }

@@ -90,9 +90,10 @@ async fn the_status_page_in_chromium_is_public_only_live_same_origin_and_fits_a_
     let banner =
         desktop.eval("return getComputedStyle(document.querySelector('[data-overall]')).backgroundColor").await;
     assert_ne!(banner, json!("rgba(0, 0, 0, 0)"), "the stylesheet is applied");
-    let cells = desktop.eval("return document.querySelectorAll('[data-target] .day').length").await;
+    let cells = desktop.eval("return document.querySelectorAll('[data-target] .bar i').length").await;
     assert_eq!(cells, json!(3 * 90), "a 90-day bar per public target");
-    let failing_days = desktop.eval("return document.querySelectorAll('.day.grade-bad, .day.grade-poor').length").await;
+    let failing_days =
+        desktop.eval("return document.querySelectorAll('.bar i.d-b, .bar i.d-p, .bar i.d-f').length").await;
     assert!(failing_days.as_u64().unwrap_or(0) > 0, "the seeded bad days show: {failing_days}");
     desktop.screenshot("status-desktop").await;
 

@@ -43,8 +43,24 @@
     return element;
   }
 
+  /// The newest status each health event told, so that a page rendered from a read that raced an
+  /// event (the event arriving while the page was loading) still shows it.
+  const lastSeen = new Map();
+
   function show(...children) {
     app.replaceChildren(...children.flat());
+    for (const holder of app.querySelectorAll("[data-target]")) {
+      const seen = lastSeen.get(holder.getAttribute("data-target"));
+      // Only a change newer than the one the page was read with (a paused target keeps the
+      // `since` of its last change, so an older event cannot undo the pause).
+      const since = holder.getAttribute("data-since");
+      if (seen && (!since || Date.parse(seen.at) > Date.parse(since))) markStatus(holder, seen.to);
+    }
+  }
+
+  function markStatus(holder, status) {
+    const badge = holder.querySelector("[data-status]");
+    if (badge && badge.textContent !== status) badge.replaceWith(statusBadge(status));
   }
 
   function statusBadge(status) {
@@ -207,10 +223,9 @@
 
   function applyChange(change) {
     if (!change || !change.target_id) return;
+    lastSeen.set(change.target_id, { to: change.to, at: change.at });
     for (const holder of document.querySelectorAll("[data-target]")) {
-      if (holder.getAttribute("data-target") !== change.target_id) continue;
-      const badge = holder.querySelector("[data-status]");
-      if (badge) badge.replaceWith(statusBadge(change.to));
+      if (holder.getAttribute("data-target") === change.target_id) markStatus(holder, change.to);
     }
   }
 
@@ -296,7 +311,7 @@
     const rows = result.data.items.map((target) =>
       el(
         "tr",
-        { "data-target": target.id },
+        { "data-target": target.id, "data-since": target.health.since },
         el("td", {}, el("a", { href: "#/targets/" + target.id }, target.name)),
         el("td", {}, target.kind),
         el("td", {}, statusBadge(target.health.status)),
@@ -344,7 +359,7 @@
     show(
       el(
         "section",
-        { "data-target": id },
+        { "data-target": id, "data-since": target.health.since },
         el("div", { class: "heading" }, el("h1", {}, target.name), statusBadge(target.health.status)),
         el("p", { class: "muted" }, target.kind + " · every " + target.interval_s + " s" + (target.group ? " · group " + target.group : "") + (target.public ? " · public" : "") + (target.health.reason ? " · " + target.health.reason : "")),
         actions,

@@ -3,13 +3,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use healthmon_domain::status_page::endpoint_key;
+use healthmon_domain::status_page::{bar_days, endpoint_key};
 use healthmon_store::TargetRecord;
 use healthmon_wire::health::StatusCounts;
 use healthmon_wire::{HealthStatus, StatusGroup, StatusPage, StatusTarget, StatusTransition};
 use serde::Deserialize;
 
-use super::figures::TargetFigures;
+use std::sync::Arc;
+
+use super::figures::{Figures, TargetFigures};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::views::WindowsNow;
@@ -37,7 +39,12 @@ pub async fn public_targets(state: &AppState) -> Result<Vec<TargetRecord>, ApiEr
     Ok(state.store.all_targets().await?.into_iter().filter(|record| record.target.spec.public).collect())
 }
 
-pub async fn status_page(state: &AppState, title: &str, filter: &StatusFilter) -> Result<StatusPage, ApiError> {
+/// The page as `filter` narrows it, and the figures it was made with.
+pub async fn status_page(
+    state: &AppState,
+    title: &str,
+    filter: &StatusFilter,
+) -> Result<(StatusPage, Arc<Figures>), ApiError> {
     let public = public_targets(state).await?;
     // Figures for every public target, whatever this page shows, so that one kept copy serves all.
     let figures = state.status_figures.get(state, &public).await?;
@@ -79,12 +86,20 @@ pub async fn status_page(state: &AppState, title: &str, filter: &StatusFilter) -
             })
         })
         .collect();
-    Ok(StatusPage { title: title.to_owned(), generated_at: figures.read_at, counts, groups, transitions })
+    let page = StatusPage { title: title.to_owned(), generated_at: figures.read_at, counts, groups, transitions };
+    Ok((page, figures))
 }
 
 fn status_target(record: &TargetRecord, figures: Option<&TargetFigures>, windows: &WindowsNow) -> StatusTarget {
     let spec = &record.target.spec;
-    let figures = figures.cloned().unwrap_or_default();
+    // A target made public since the figures were read shows an empty bar until the next read.
+    let figures = figures.cloned().unwrap_or_else(|| TargetFigures {
+        days: bar_days(healthmon_store::now())
+            .into_iter()
+            .map(|(date, _)| healthmon_wire::StatusDay { date, samples: 0, uptime: None })
+            .collect(),
+        ..TargetFigures::default()
+    });
     StatusTarget {
         id: record.target.id,
         name: spec.name.clone(),

@@ -1,9 +1,11 @@
 //! The public targets' history figures (uptimes, the 90-day bar, 24 hours of response times),
-//! read for all of them at once in a handful of statements and kept in memory for
-//! [`FIGURES_TTL`], so that a wall of screens reloading the page costs the database nothing.
+//! read for all of them at once in a handful of statements and kept in memory, read again in the
+//! background once older than [`FIGURES_TTL`], so that a wall of screens reloading the page costs
+//! the database a few statements every 30 s and no request waits for them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
@@ -41,33 +43,68 @@ pub struct Figures {
 }
 
 impl Figures {
+    /// No figures at all, read now (for tests of what is built from them).
+    #[cfg(test)]
+    pub fn none() -> Self {
+        Self { read_at: healthmon_store::now(), taken: Instant::now(), by_target: HashMap::new() }
+    }
+
     fn serves(&self, targets: &[TargetRecord]) -> bool {
         self.taken.elapsed() < FIGURES_TTL
             && targets.iter().all(|record| self.by_target.contains_key(&record.target.id))
     }
 }
 
-/// The newest figures, and a lock so that only one request reads them again at a time.
+/// The newest figures, and whether a read of fresher ones is under way.
 #[derive(Default)]
 pub struct FigureCache {
     current: ArcSwapOption<Figures>,
-    reading: Mutex<()>,
+    /// Held by the one request that reads the very first figures; the others wait for it.
+    first: Mutex<()>,
+    refreshing: AtomicBool,
 }
 
 impl FigureCache {
-    /// Figures for every one of `targets`: the kept ones while fresh and complete, else read anew.
+    /// The figures kept now, if any were read yet.
+    pub fn peek(&self) -> Option<Arc<Figures>> {
+        self.current.load_full()
+    }
+
+    /// Figures for `targets`. The first call reads them; after that, stale or incomplete ones (a
+    /// target made public since) are served while one background task reads fresh ones, so no
+    /// request waits on the read (a target new to the page shows empty figures until then).
     pub async fn get(&self, state: &AppState, targets: &[TargetRecord]) -> Result<Arc<Figures>, ApiError> {
-        if let Some(figures) = self.current.load_full().filter(|figures| figures.serves(targets)) {
+        if let Some(figures) = self.current.load_full() {
+            if !figures.serves(targets) {
+                self.refresh_behind(state, targets);
+            }
             return Ok(figures);
         }
-        let _reading = self.reading.lock().await;
-        // Another request may have read them while this one waited.
-        if let Some(figures) = self.current.load_full().filter(|figures| figures.serves(targets)) {
+        let _first = self.first.lock().await;
+        if let Some(figures) = self.current.load_full() {
             return Ok(figures);
         }
         let figures = Arc::new(read(state, targets, healthmon_store::now()).await?);
         self.current.store(Some(figures.clone()));
         Ok(figures)
+    }
+
+    fn refresh_behind(&self, state: &AppState, targets: &[TargetRecord]) {
+        if self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (state, targets) = (state.clone(), targets.to_vec());
+        tokio::spawn(async move {
+            match read(&state, &targets, healthmon_store::now()).await {
+                Ok(figures) => state.status_figures.current.store(Some(Arc::new(figures))),
+                // At shutdown the store goes away under a read: nothing to report.
+                Err(_) if state.shutdown.is_cancelled() => {}
+                Err(error) => {
+                    tracing::warn!(error = %error, "could not read the status page's figures; keeping the last")
+                }
+            }
+            state.status_figures.refreshing.store(false, Ordering::Release);
+        });
     }
 }
 

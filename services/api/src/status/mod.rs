@@ -5,19 +5,21 @@
 mod badge;
 mod badges;
 pub mod build;
+pub mod cache;
 pub mod figures;
 mod page;
 
 use std::convert::Infallible;
 
-use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, Method, header};
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use healthmon_domain::events::decode_health;
-use healthmon_wire::{StatusPage, StatusTransition};
+use healthmon_wire::StatusTransition;
 use rust_embed::RustEmbed;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
@@ -27,6 +29,7 @@ use crate::extract::Query;
 use crate::routes::table::{Access, RouteTable};
 use crate::state::AppState;
 use build::StatusFilter;
+use cache::{Inputs, PageKey, Rendered};
 
 /// What the status page needs to know of its own.
 #[derive(Debug, Clone)]
@@ -75,25 +78,77 @@ pub(crate) fn enabled(state: &AppState) -> Result<&StatusPageConfig, ApiError> {
 async fn json_page(
     State(state): State<AppState>,
     Query(filter): Query<StatusFilter>,
-) -> Result<Json<StatusPage>, ApiError> {
-    let config = enabled(&state)?;
-    Ok(Json(build::status_page(&state, &config.title, &filter).await?))
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let rendered = rendered(&state, &filter, true).await?;
+    Ok(respond(&rendered, &headers, "application/json", None))
 }
 
 #[tracing::instrument(skip_all)]
-async fn html_page(State(state): State<AppState>, Query(filter): Query<StatusFilter>) -> Result<Response, ApiError> {
-    let config = enabled(&state)?;
-    let page = build::status_page(&state, &config.title, &filter).await?;
-    let html = page::render(&page, &filter).into_string();
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
-            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ],
-        html,
-    )
-        .into_response())
+async fn html_page(
+    State(state): State<AppState>,
+    Query(filter): Query<StatusFilter>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let rendered = rendered(&state, &filter, false).await?;
+    Ok(respond(&rendered, &headers, "text/html; charset=utf-8", Some(PAGE_POLICY)))
+}
+
+/// The page (or its JSON) as `filter` narrows it: the kept rendering while it still stands,
+/// else rendered now, by one request at a time.
+async fn rendered(state: &AppState, filter: &StatusFilter, json: bool) -> Result<Arc<Rendered>, ApiError> {
+    let config = enabled(state)?;
+    let key = PageKey { json, tag: filter.tag.clone(), group: filter.group.clone() };
+    let kept = || {
+        let figures = state.status_figures.peek()?;
+        state.status_pages.current(&key, &Inputs { board: state.board.load(), figures })
+    };
+    if let Some(rendered) = kept() {
+        return Ok(rendered);
+    }
+    let _one_at_a_time = state.status_pages.rendering().await;
+    if let Some(rendered) = kept() {
+        return Ok(rendered);
+    }
+    // Taken before the store is read: a change arriving meanwhile makes this rendering stale.
+    let board = state.board.load();
+    let (page, figures) = build::status_page(state, &config.title, filter).await?;
+    let body = if json {
+        serde_json::to_vec(&page).map_err(anyhow::Error::from)?
+    } else {
+        page::render(&page, filter).into_string().into_bytes()
+    };
+    let rendered = Arc::new(Rendered::new(Inputs { board, figures }, body));
+    state.status_pages.keep(key, rendered.clone());
+    Ok(rendered)
+}
+
+/// The rendering, gzip-compressed when the client takes it.
+fn respond(
+    rendered: &Rendered,
+    request: &HeaderMap,
+    content_type: &'static str,
+    policy: Option<&'static str>,
+) -> Response {
+    let gzip = !rendered.gzip.is_empty()
+        && request
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .any(|coding| coding.split(';').next().is_some_and(|name| name.trim().eq_ignore_ascii_case("gzip")));
+    let mut response = if gzip { rendered.gzip.clone() } else { rendered.plain.clone() }.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    if let Some(policy) = policy {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
+    }
+    response
 }
 
 async fn stylesheet(State(state): State<AppState>) -> Result<Response, ApiError> {
