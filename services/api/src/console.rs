@@ -4,14 +4,14 @@
 //! a user may do is the API's decision: a viewer's console only reads, and would be refused if it
 //! tried more.
 
-use axum::http::{HeaderValue, Method, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
+use axum::response::Response;
 use maud::{DOCTYPE, html};
 use rust_embed::RustEmbed;
 
 use crate::error::ApiError;
+use crate::pages;
 use crate::routes::table::{Access, RouteTable};
-use crate::status::PAGE_POLICY;
 
 const SCRIPT: &str = "/ui/console.js";
 const STYLESHEET: &str = "/ui/console.css";
@@ -31,14 +31,7 @@ async fn shell() -> Response {
     let page = html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                title { "healthmon console" }
-                link rel="stylesheet" href=(STYLESHEET);
-                script src=(SCRIPT) defer {}
-            }
+            (pages::head("healthmon console", STYLESHEET, Some(SCRIPT)))
             body {
                 header.top {
                     a.brand href="#/targets" { "healthmon" }
@@ -50,33 +43,13 @@ async fn shell() -> Response {
             }
         }
     };
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
-            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ],
-        page.into_string(),
-    )
-        .into_response()
+    pages::page(page.into_string())
 }
 
 async fn script() -> Result<Response, ApiError> {
-    asset("console.js", "text/javascript; charset=utf-8")
+    pages::asset(Assets::get("console.js"), pages::JAVASCRIPT)
 }
 
 async fn stylesheet() -> Result<Response, ApiError> {
-    asset("console.css", "text/css; charset=utf-8")
-}
-
-fn asset(file: &str, content_type: &'static str) -> Result<Response, ApiError> {
-    let asset = Assets::get(file).ok_or_else(|| ApiError::NotFound("no such asset".into()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ],
-        asset.data.into_owned(),
-    )
-        .into_response())
+    pages::asset(Assets::get("console.css"), pages::CSS)
 }

@@ -11,6 +11,7 @@ pub mod healthz;
 pub use healthz::shortcut as healthz_shortcut;
 pub mod http_metrics;
 pub mod openapi;
+pub mod pages;
 pub mod request_guard;
 pub mod request_id;
 pub mod resync;

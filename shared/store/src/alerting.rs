@@ -237,6 +237,10 @@ pub trait Alerting: Send + Sync {
     async fn update_maintenance(&self, id: Uuid, spec: &MaintenanceSpec) -> anyhow::Result<Option<MaintenanceRecord>>;
     async fn delete_maintenance(&self, id: Uuid) -> anyhow::Result<bool>;
 
+    /// The incidents (pending and open) of any of `target_ids`, as stored now: what a status page
+    /// shows of them.
+    async fn incidents_of(&self, target_ids: &[Uuid]) -> anyhow::Result<Vec<IncidentRecord>>;
+
     /// Runs one notifier turn (see the module comment) over at most `limit` transitions. Returns
     /// `None`, having decided nothing, when another process's turn is running.
     async fn alerting_turn(

@@ -24,5 +24,7 @@ pub use errors::{ErrorBody, ErrorDetail, ErrorDetails};
 pub use health::{HealthBreakdown, HealthStatus, HealthView, ResyncResult, TargetHealth};
 pub use history::{LatencySummary, SeriesItem, SeriesLatency, SeriesView, UptimeItem, UptimeList, UptimeView};
 pub use samples::{SamplePage, SampleView, TransitionPage, TransitionView};
-pub use status::{ResponseTimePoint, StatusDay, StatusGroup, StatusPage, StatusTarget, StatusTransition, StatusUptime};
+pub use status::{
+    ResponseTimePoint, StatusDay, StatusGroup, StatusIncident, StatusPage, StatusTarget, StatusTransition, StatusUptime,
+};
 pub use targets::{HttpMethod, Shell, TargetKind, TargetPage, TargetView};

@@ -40,11 +40,22 @@ pub struct StatusTarget {
     pub since: Option<DateTime<Utc>>,
     /// Inside a maintenance window now.
     pub maintenance: bool,
+    /// Its open incident (the earliest, if several alert rules have one); null when none.
+    #[schema(required = true)]
+    pub incident: Option<StatusIncident>,
     pub uptime: StatusUptime,
     /// One cell a day for the last 90 days (UTC), oldest first, today last.
     pub days: Vec<StatusDay>,
     /// Hourly mean response times of the last 24 hours, oldest first; hours with no sample left out.
     pub response_times: Vec<ResponseTimePoint>,
+}
+
+/// An alert rule's incident that has triggered: the target has not been healthy since `since`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StatusIncident {
+    pub since: DateTime<Utc>,
+    #[schema(required = true)]
+    pub triggered_at: Option<DateTime<Utc>>,
 }
 
 /// Uptime (0 … 1) over the last 24 hours, 7 days and 30 days; null with no sample.

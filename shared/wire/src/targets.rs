@@ -154,8 +154,8 @@ mod tests {
     fn target(fields: Value) -> Value {
         let mut target = json!({
             "id": "0193b6a0-0000-7000-8000-000000000001", "name": "t", "interval_s": 60, "timeout_s": 60,
-            "healthy_threshold": 5, "unhealthy_threshold": 3, "enabled": true, "tags": [],
-            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "revision": 1,
+            "healthy_threshold": 5, "unhealthy_threshold": 3, "enabled": true, "tags": [], "group": null,
+            "public": false, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "revision": 1,
             "health": {"status": "unknown", "since": null, "reason": null, "consecutive_successes": 0,
                        "consecutive_failures": 0, "last_sample_at": null, "maintenance": false}
         });

@@ -137,12 +137,30 @@ async fn the_status_page_shows_public_targets_only_and_streams_their_changes(mod
     let (status, error) = app.call_as(None, Method::GET, "/status/assets/secrets.txt", None).await;
     assert_eq!((status, &error["error"]["code"]), (StatusCode::NOT_FOUND, &json!("not_found")), "{error}");
 
+    // An alert rule on the public target: its incident shows on the page once triggered.
+    let hook = json!({"name": "hook", "kind": "webhook", "url": format!("{}/hook", server.url())});
+    let (status, notifier) = app.call(Method::POST, "/api/v1/notifiers", Some(&hook)).await;
+    assert_eq!(status, StatusCode::CREATED, "{notifier}");
+    let rule = json!({"name": "web down", "notifiers": [notifier["id"]], "selector": {"targets": [web_id]}});
+    let (status, rule) = app.call(Method::POST, "/api/v1/alerts", Some(&rule)).await;
+    assert_eq!(status, StatusCode::CREATED, "{rule}");
+    assert_eq!(get_json(&app, "/api/v1/status").await["groups"][0]["targets"][0]["incident"], Value::Null);
+
     // A failure reaches the stream as it happens.
     server.set_status(500);
     let (became_unhealthy, _) = next_change_of(&mut body, &mut buffer, &web_id).await;
     assert_eq!((&became_unhealthy["from"], &became_unhealthy["to"]), (&json!("healthy"), &json!("unhealthy")));
     let page = get_json(&app, "/api/v1/status").await;
     assert_eq!(page["groups"][0]["targets"][0]["status"], "unhealthy", "statuses are current: {page}");
+    let incident = wait_until("the incident to show", Duration::from_secs(15), || async {
+        let page = get_json(&app, "/api/v1/status").await;
+        let incident = page["groups"][0]["targets"][0]["incident"].clone();
+        (!incident.is_null()).then_some(incident)
+    })
+    .await;
+    assert!(incident["since"].is_string() && incident["triggered_at"].is_string(), "{incident}");
+    let html = anonymous().get(app.url("/status")).send().await.expect("page").text().await.expect("HTML");
+    assert!(html.contains("Incident: not healthy since"), "{html}");
 
     // Turning a target private takes it off the page.
     let edge_path = format!("/api/v1/targets/{}", edge["id"].as_str().expect("id"));

@@ -77,6 +77,7 @@ pub const BEARER: &str = "bearer";
         healthmon_wire::StatusDay,
         healthmon_wire::ResponseTimePoint,
         healthmon_wire::StatusTransition,
+        healthmon_wire::StatusIncident,
         healthmon_wire::ErrorBody,
         healthmon_wire::ErrorDetail,
         healthmon_wire::ErrorDetails,

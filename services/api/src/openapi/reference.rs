@@ -21,13 +21,7 @@ pub fn render(document: &Value) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                title { "healthmon API reference" }
-                link rel="stylesheet" href=(STYLESHEET);
-            }
+            (crate::pages::head("healthmon API reference", STYLESHEET, None))
             body {
                 header {
                     h1 { "healthmon API reference" }

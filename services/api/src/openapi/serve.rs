@@ -3,16 +3,16 @@
 //! reads offline).
 
 use axum::extract::State;
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
 use super::document_json;
 use super::reference;
 use crate::error::ApiError;
+use crate::pages;
 use crate::routes::table::{Access, RouteTable};
 use crate::state::AppState;
-use crate::status::PAGE_POLICY;
 
 #[derive(RustEmbed)]
 #[folder = "assets/docs"]
@@ -33,25 +33,9 @@ async fn openapi_json(State(state): State<AppState>) -> Result<Response, ApiErro
 async fn docs(State(state): State<AppState>) -> Result<Response, ApiError> {
     let document: serde_json::Value = serde_json::from_str(&document_json(&state.routes).map_err(anyhow::Error::from)?)
         .map_err(anyhow::Error::from)?;
-    let page = reference::render(&document).into_string();
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
-            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY)),
-        ],
-        page,
-    )
-        .into_response())
+    Ok(pages::page(reference::render(&document).into_string()))
 }
 
 async fn stylesheet() -> Result<Response, ApiError> {
-    let asset = Assets::get("docs.css").ok_or_else(|| ApiError::NotFound("no such asset".into()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
-        ],
-        asset.data.into_owned(),
-    )
-        .into_response())
+    pages::asset(Assets::get("docs.css"), pages::CSS)
 }

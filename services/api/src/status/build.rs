@@ -3,10 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use healthmon_domain::alerting::IncidentPhase;
 use healthmon_domain::status_page::{bar_days, endpoint_key};
 use healthmon_store::TargetRecord;
 use healthmon_wire::health::StatusCounts;
-use healthmon_wire::{HealthStatus, StatusGroup, StatusPage, StatusTarget, StatusTransition};
+use healthmon_wire::{HealthStatus, StatusGroup, StatusIncident, StatusPage, StatusTarget, StatusTransition};
 use serde::Deserialize;
 
 use std::sync::Arc;
@@ -52,11 +53,13 @@ pub async fn status_page(
     let windows = WindowsNow::new(&state.store.list_maintenance().await?, now);
     let shown: Vec<&TargetRecord> = public.iter().filter(|record| filter.admits(record)).collect();
 
+    let incidents = open_incidents(state, &shown).await?;
     let mut counts = StatusCounts::default();
     // Named groups in order of name, then the targets in none (`None` sorts first, so it is moved).
     let mut groups: BTreeMap<Option<String>, Vec<StatusTarget>> = BTreeMap::new();
     for record in &shown {
-        let view = status_target(record, figures.by_target.get(&record.target.id), &windows);
+        let mut view = status_target(record, figures.by_target.get(&record.target.id), &windows);
+        view.incident = incidents.get(&record.target.id).copied();
         count(&mut counts, view.status);
         groups.entry(record.target.spec.group.clone()).or_default().push(view);
     }
@@ -107,10 +110,38 @@ fn status_target(record: &TargetRecord, figures: Option<&TargetFigures>, windows
         status: record.visible_status().into(),
         since: record.health.since,
         maintenance: windows.covers(&record.target),
+        incident: None,
         uptime: figures.uptime.unwrap_or(healthmon_wire::StatusUptime { day: None, week: None, month: None }),
         days: figures.days,
         response_times: figures.response_times,
     }
+}
+
+/// Each shown target's earliest open incident.
+async fn open_incidents(
+    state: &AppState,
+    shown: &[&TargetRecord],
+) -> Result<HashMap<uuid::Uuid, StatusIncident>, ApiError> {
+    let ids: Vec<_> = shown.iter().map(|record| record.target.id).collect();
+    let mut open: HashMap<uuid::Uuid, StatusIncident> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(open);
+    }
+    for record in state.store.incidents_of(&ids).await? {
+        let incident = &record.incident;
+        if incident.phase != IncidentPhase::Open {
+            continue;
+        }
+        let shown = StatusIncident { since: incident.since, triggered_at: incident.triggered_at };
+        open.entry(record.target_id)
+            .and_modify(|earliest| {
+                if shown.since < earliest.since {
+                    *earliest = shown;
+                }
+            })
+            .or_insert(shown);
+    }
+    Ok(open)
 }
 
 fn count(counts: &mut StatusCounts, status: HealthStatus) {

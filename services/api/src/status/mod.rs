@@ -26,6 +26,7 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use crate::error::ApiError;
 use crate::extract::Query;
+use crate::pages;
 use crate::routes::table::{Access, RouteTable};
 use crate::state::AppState;
 use build::StatusFilter;
@@ -42,9 +43,6 @@ impl Default for StatusPageConfig {
         Self { title: "Status".into() }
     }
 }
-
-/// What a page of ours may load: only from this origin; no frames, forms or plugins.
-pub const PAGE_POLICY: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The event name of the public stream's status changes.
 pub const STATUS_CHANGED: &str = "status.changed";
@@ -91,7 +89,7 @@ async fn html_page(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let rendered = rendered(&state, &filter, false).await?;
-    Ok(respond(&rendered, &headers, "text/html; charset=utf-8", Some(PAGE_POLICY)))
+    Ok(respond(&rendered, &headers, "text/html; charset=utf-8", Some(pages::PAGE_POLICY)))
 }
 
 /// The page (or its JSON) as `filter` narrows it: the kept rendering while it still stands,
@@ -152,25 +150,13 @@ fn respond(
 }
 
 async fn stylesheet(State(state): State<AppState>) -> Result<Response, ApiError> {
-    asset(&state, "status.css", "text/css; charset=utf-8")
+    enabled(&state)?;
+    pages::asset(Assets::get("status.css"), pages::CSS)
 }
 
 async fn script(State(state): State<AppState>) -> Result<Response, ApiError> {
-    asset(&state, "status.js", "text/javascript; charset=utf-8")
-}
-
-fn asset(state: &AppState, file: &str, content_type: &'static str) -> Result<Response, ApiError> {
-    enabled(state)?;
-    let asset = Assets::get(file).ok_or_else(|| ApiError::NotFound("no such asset".into()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            // Not fingerprinted, so kept briefly: a new version reaches open pages within minutes.
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
-        ],
-        asset.data.into_owned(),
-    )
-        .into_response())
+    enabled(&state)?;
+    pages::asset(Assets::get("status.js"), pages::JAVASCRIPT)
 }
 
 /// Health changes of public targets only, each as a [`StatusTransition`] (no reason: it may name

@@ -22,14 +22,7 @@ pub fn render(page: &StatusPage, filter: &StatusFilter) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                title { (page.title) }
-                link rel="stylesheet" href=(STYLESHEET);
-                script src=(SCRIPT) defer {}
-            }
+            (crate::pages::head(&page.title, STYLESHEET, Some(SCRIPT)))
             body data-events=(EVENTS) {
                 header {
                     h1 { (page.title) }
@@ -78,6 +71,11 @@ fn target_card(target: &StatusTarget) -> Markup {
                 span class={ "status status-" (status) } data-status { (status) }
                 @if target.maintenance {
                     span.maintenance { "maintenance" }
+                }
+            }
+            @if let Some(incident) = &target.incident {
+                p.incident {
+                    "Incident: not healthy since " time datetime=(incident.since.to_rfc3339()) { (short_time(incident.since)) }
                 }
             }
             dl.uptime {
@@ -241,6 +239,7 @@ mod tests {
             status,
             since: None,
             maintenance: false,
+            incident: None,
             uptime: StatusUptime { day: Some(1.0), week: Some(0.5), month: None },
             days: Vec::new(),
             response_times: vec![

@@ -20,6 +20,9 @@ fn old_target(record: &TargetRecord) -> Value {
         object.insert("has_password".into(), json!(ssh.password.is_some()));
         object.insert("has_private_key".into(), json!(ssh.private_key.is_some()));
     }
+    // Added with the status page: always shown, null and false when unset.
+    object.insert("group".into(), json!(record.target.spec.group));
+    object.insert("public".into(), json!(record.target.spec.public));
     let health = &record.health;
     object.insert(
         "health".into(),
@@ -74,7 +77,7 @@ fn records() -> Vec<TargetRecord> {
     let bodies = [
         json!({"name": "web", "kind": "http", "url": "http://127.0.0.1:9/"}),
         json!({"name": "web-full", "kind": "http", "url": "https://example.com/health", "method": "HEAD",
-               "expected_status": "200-399,404", "headers": {"x-a": "b"}, "keepalive": true, "tags": ["a", "b"],
+               "expected_status": "200-399,404", "headers": {"x-a": "b"}, "keepalive": true, "tags": ["a", "b"], "group": "Core", "public": true,
                "interval_s": 5, "timeout_s": 2, "healthy_threshold": 2, "unhealthy_threshold": 1}),
         json!({"name": "web-body", "kind": "http", "url": "http://127.0.0.1:9/", "body_contains": "ok", "enabled": false}),
         json!({"name": "files", "kind": "ssh", "host": "10.0.0.1", "username": "monitor", "password_sealed": "as-stored",

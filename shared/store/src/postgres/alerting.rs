@@ -14,6 +14,15 @@ use crate::alerting::*;
 
 #[async_trait]
 impl Alerting for PostgresStore {
+    async fn incidents_of(&self, target_ids: &[Uuid]) -> anyhow::Result<Vec<crate::alerting::IncidentRecord>> {
+        let rows = sqlx::query("SELECT rule_id, target_id, state FROM incidents WHERE target_id = ANY($1)")
+            .bind(target_ids)
+            .fetch_all(self.pool())
+            .await
+            .context("read the targets' incidents")?;
+        rows.iter().map(super::turn::incident_from_row).collect()
+    }
+
     async fn create_notifier(&self, id: Uuid, spec: &NotifierSpec) -> anyhow::Result<NotifierRecord> {
         config::insert(self.pool(), id, spec).await.map_err(|error| error.into_anyhow("notifier"))
     }

@@ -72,16 +72,7 @@ impl TurnTx for PgTurn {
         .fetch_all(&mut *self.tx)
         .await
         .context("read the turn's incidents")?;
-        rows.iter()
-            .map(|row| {
-                let Json(incident) = row.try_get("state").context("decode a stored incident")?;
-                Ok(IncidentRecord {
-                    rule_id: row.try_get("rule_id").context("read the incident's rule")?,
-                    target_id: row.try_get("target_id").context("read the incident's target")?,
-                    incident,
-                })
-            })
-            .collect()
+        rows.iter().map(incident_from_row).collect()
     }
 
     async fn targets(&mut self, ids: &[Uuid]) -> anyhow::Result<Vec<TargetRecord>> {
@@ -163,4 +154,14 @@ impl TurnTx for PgTurn {
     async fn commit(self) -> anyhow::Result<()> {
         self.tx.commit().await.context("commit the notifier's turn")
     }
+}
+
+/// An incident row (`rule_id`, `target_id`, `state`).
+pub(super) fn incident_from_row(row: &sqlx::postgres::PgRow) -> anyhow::Result<IncidentRecord> {
+    let Json(incident) = row.try_get("state").context("decode a stored incident")?;
+    Ok(IncidentRecord {
+        rule_id: row.try_get("rule_id").context("read the incident's rule")?,
+        target_id: row.try_get("target_id").context("read the incident's target")?,
+        incident,
+    })
 }

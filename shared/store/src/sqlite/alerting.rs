@@ -1,6 +1,7 @@
 //! Alerting's half of the store on SQLite: configuration in `alerting_config.rs`, the turn in
 //! `turn.rs`, the delivery queue in `deliveries.rs`.
 
+use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use healthmon_domain::alerting::{AlertRuleSpec, MaintenanceSpec, NotifierSpec};
@@ -13,6 +14,17 @@ use crate::alerting::*;
 
 #[async_trait]
 impl Alerting for SqliteStore {
+    async fn incidents_of(&self, target_ids: &[Uuid]) -> anyhow::Result<Vec<crate::alerting::IncidentRecord>> {
+        let rows = sqlx::query(
+            "SELECT rule_id, target_id, state FROM incidents WHERE target_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(super::reads::uuid_list(target_ids)?)
+        .fetch_all(self.pool())
+        .await
+        .context("read the targets' incidents")?;
+        rows.iter().map(super::turn::incident_from_row).collect()
+    }
+
     async fn create_notifier(&self, id: Uuid, spec: &NotifierSpec) -> anyhow::Result<NotifierRecord> {
         config::insert(self.pool(), id, spec).await
     }

@@ -59,18 +59,7 @@ impl TurnTx for SqliteTurn {
         .fetch_all(&mut *self.0)
         .await
         .context("read the turn's incidents")?;
-        rows.iter()
-            .map(|row| {
-                let rule_id: String = row.try_get("rule_id").context("read the incident's rule")?;
-                let target_id: String = row.try_get("target_id").context("read the incident's target")?;
-                let state: String = row.try_get("state").context("read a stored incident")?;
-                Ok(IncidentRecord {
-                    rule_id: parse_uuid(&rule_id)?,
-                    target_id: parse_uuid(&target_id)?,
-                    incident: from_json_text(&state, "incident")?,
-                })
-            })
-            .collect()
+        rows.iter().map(incident_from_row).collect()
     }
 
     async fn targets(&mut self, ids: &[Uuid]) -> anyhow::Result<Vec<TargetRecord>> {
@@ -136,4 +125,16 @@ impl TurnTx for SqliteTurn {
     async fn commit(self) -> anyhow::Result<()> {
         self.0.commit().await.context("commit the notifier's turn")
     }
+}
+
+/// An incident row (`rule_id`, `target_id`, `state`).
+pub(super) fn incident_from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<IncidentRecord> {
+    let rule_id: String = row.try_get("rule_id").context("read the incident's rule")?;
+    let target_id: String = row.try_get("target_id").context("read the incident's target")?;
+    let state: String = row.try_get("state").context("read a stored incident")?;
+    Ok(IncidentRecord {
+        rule_id: parse_uuid(&rule_id)?,
+        target_id: parse_uuid(&target_id)?,
+        incident: from_json_text(&state, "incident")?,
+    })
 }
