@@ -130,6 +130,17 @@ async fn the_status_page_shows_public_targets_only_and_streams_their_changes(mod
     assert!(html.contains(">Web<") && html.contains(">edge<") && html.contains(">healthy<"), "{html}");
     assert!(!html.contains("secret-db"), "{html}");
     assert!(!html.contains("http://") && !html.contains("https://"), "no other origin is named: {html}");
+    // As a browser asks for it: compressed, and said to vary with what the client accepts.
+    let compressed = anonymous()
+        .get(app.url("/status"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("the page, gzip");
+    assert_eq!(compressed.headers()["content-encoding"], "gzip");
+    assert_eq!(compressed.headers()["vary"], "accept-encoding");
+    let packed = compressed.bytes().await.expect("gzip body");
+    assert!(packed.starts_with(&[0x1f, 0x8b]) && packed.len() < html.len(), "{} bytes", packed.len());
     for asset in ["/status/assets/status.css", "/status/assets/status.js"] {
         let response = anonymous().get(app.url(asset)).send().await.expect("asset");
         assert_eq!(response.status(), StatusCode::OK, "{asset}");

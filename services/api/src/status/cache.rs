@@ -1,12 +1,12 @@
 //! The status page and its JSON, rendered once and served to every reader until something they
 //! show changes: the board (any health or target change), the history figures (read again every
 //! 30 s), or [`MAX_AGE`] passing (maintenance windows begin and end with time). Each rendering is
-//! kept both plain and gzip-compressed, so a wall of screens costs one render and one compression
-//! per change rather than one per request.
+//! kept plain, and gzip-compressed once a client asks for that, so a wall of screens costs one
+//! render and one compression per change rather than one per request.
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -41,15 +41,22 @@ pub struct Rendered {
     inputs: Inputs,
     made: Instant,
     pub plain: Bytes,
-    pub gzip: Bytes,
+    /// Made by the first request that accepts gzip; empty if compressing failed.
+    gzip: OnceLock<Bytes>,
 }
 
 impl Rendered {
     pub fn new(inputs: Inputs, plain: Vec<u8>) -> Self {
-        let mut encoder = GzEncoder::new(Vec::with_capacity(plain.len() / 8), Compression::fast());
-        // Writing to a Vec cannot fail; should it, the page is served uncompressed.
-        let gzip = encoder.write_all(&plain).and_then(|()| encoder.finish()).unwrap_or_default();
-        Self { inputs, made: Instant::now(), plain: Bytes::from(plain), gzip: Bytes::from(gzip) }
+        Self { inputs, made: Instant::now(), plain: Bytes::from(plain), gzip: OnceLock::new() }
+    }
+
+    /// The rendering gzip-compressed (empty should compressing fail: then it is sent plain).
+    pub fn gzip(&self) -> &Bytes {
+        self.gzip.get_or_init(|| {
+            let mut encoder = GzEncoder::new(Vec::with_capacity(self.plain.len() / 8), Compression::fast());
+            let compressed = encoder.write_all(&self.plain).and_then(|()| encoder.finish());
+            Bytes::from(compressed.unwrap_or_default())
+        })
     }
 
     fn stands_for(&self, inputs: &Inputs) -> bool {
@@ -119,9 +126,9 @@ mod tests {
     fn given_a_rendering_when_kept_then_its_gzip_form_holds_the_same_bytes() {
         let plain = b"<p>healthy</p>".repeat(1000);
         let rendered = Rendered::new(inputs(), plain.clone());
-        assert!(rendered.gzip.len() < plain.len() / 10, "{} bytes", rendered.gzip.len());
+        assert!(rendered.gzip().len() < plain.len() / 10, "{} bytes", rendered.gzip().len());
         let mut unpacked = Vec::new();
-        flate2::read::GzDecoder::new(&rendered.gzip[..]).read_to_end(&mut unpacked).expect("valid gzip");
+        flate2::read::GzDecoder::new(&rendered.gzip()[..]).read_to_end(&mut unpacked).expect("valid gzip");
         assert_eq!(unpacked, plain);
     }
 

@@ -128,14 +128,14 @@ fn respond(
     content_type: &'static str,
     policy: Option<&'static str>,
 ) -> Response {
-    let gzip = !rendered.gzip.is_empty()
-        && request
-            .get_all(header::ACCEPT_ENCODING)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .any(|coding| coding.split(';').next().is_some_and(|name| name.trim().eq_ignore_ascii_case("gzip")));
-    let mut response = if gzip { rendered.gzip.clone() } else { rendered.plain.clone() }.into_response();
+    let accepts_gzip = request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| coding.split(';').next().is_some_and(|name| name.trim().eq_ignore_ascii_case("gzip")));
+    let gzip = accepts_gzip && !rendered.gzip().is_empty();
+    let mut response = if gzip { rendered.gzip().clone() } else { rendered.plain.clone() }.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
