@@ -131,12 +131,8 @@ async fn the_status_page_shows_public_targets_only_and_streams_their_changes(mod
     assert!(!html.contains("secret-db"), "{html}");
     assert!(!html.contains("http://") && !html.contains("https://"), "no other origin is named: {html}");
     // As a browser asks for it: compressed, and said to vary with what the client accepts.
-    let compressed = anonymous()
-        .get(app.url("/status"))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .expect("the page, gzip");
+    let compressed =
+        anonymous().get(app.url("/status")).header("accept-encoding", "gzip").send().await.expect("the page, gzip");
     assert_eq!(compressed.headers()["content-encoding"], "gzip");
     assert_eq!(compressed.headers()["vary"], "accept-encoding");
     let packed = compressed.bytes().await.expect("gzip body");
