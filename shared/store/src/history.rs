@@ -19,6 +19,13 @@ pub struct UptimeCounts {
     pub successes: u64,
 }
 
+impl UptimeCounts {
+    /// successes / samples; `None` with no sample.
+    pub fn uptime(&self) -> Option<f64> {
+        (self.samples > 0).then(|| self.successes as f64 / self.samples as f64)
+    }
+}
+
 /// One bucket of a series; empty buckets are never returned.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SeriesBucket {
@@ -28,6 +35,13 @@ pub struct SeriesBucket {
     pub successes: u64,
     pub latency_sum_ms: f64,
     pub latency_max_ms: f64,
+}
+
+impl SeriesBucket {
+    /// successes / samples; `None` with no sample.
+    pub fn uptime(&self) -> Option<f64> {
+        UptimeCounts { samples: self.samples, successes: self.successes }.uptime()
+    }
 }
 
 /// One step of retention: what has expired, and how much to remove at most in this step.

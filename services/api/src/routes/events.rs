@@ -10,6 +10,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::table::{Access, RouteTable};
+use crate::board::HealthEvent;
 use crate::extract::Reader;
 use crate::state::AppState;
 
@@ -18,14 +19,26 @@ pub fn routes(table: RouteTable) -> RouteTable {
 }
 
 async fn stream(State(state): State<AppState>, _: Reader) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    // A client too slow to keep up skips what it missed rather than holding memory.
-    let events = BroadcastStream::new(state.board.subscribe()).filter_map(|event| {
-        let event = event.ok()?;
+    board_stream(&state, "health changes follow", |event| {
         let data = String::from_utf8_lossy(&event.json).into_owned();
-        Some(Ok(Event::default().event(healthmon_domain::events::HEALTH_CHANGED).id(event.id).data(data)))
-    });
-    // An opening comment flushes the headers at once, so clients and proxies see the stream open.
-    let opened = tokio_stream::once(Ok(Event::default().comment("health changes follow")));
+        Some(Event::default().event(healthmon_domain::events::HEALTH_CHANGED).id(event.id).data(data))
+    })
+}
+
+/// The board's health changes as Server-Sent Events, each turned into an event by `to_event`
+/// (`None` leaves it out), until shutdown. A client too slow to keep up skips what it missed
+/// rather than holding memory; an opening comment flushes the headers at once, so clients and
+/// proxies see the stream open.
+pub(crate) fn board_stream<F>(
+    state: &AppState,
+    opening: &'static str,
+    mut to_event: F,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<F>>
+where
+    F: FnMut(HealthEvent) -> Option<Event> + Send + 'static,
+{
+    let events = BroadcastStream::new(state.board.subscribe()).filter_map(move |event| to_event(event.ok()?).map(Ok));
+    let opened = tokio_stream::once(Ok(Event::default().comment(opening)));
     let until_shutdown = state.shutdown.clone().cancelled_owned();
     Sse::new(futures::StreamExt::take_until(opened.chain(events), until_shutdown)).keep_alive(KeepAlive::default())
 }

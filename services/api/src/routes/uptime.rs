@@ -138,7 +138,8 @@ async fn every_uptime(
         .filter(|record| query.tag.as_ref().is_none_or(|tag| record.target.spec.tags.contains(tag)))
         .filter(|record| query.group.is_none() || record.target.spec.group == query.group)
         .collect();
-    let counts = uptime_of_many(&state, &targets, &range).await?;
+    let windows = state.store.list_maintenance().await?;
+    let counts = uptime_of_many(&state, &targets, &windows, &range).await?;
     let items = targets
         .iter()
         .map(|record| {
@@ -147,7 +148,7 @@ async fn every_uptime(
                 id: record.target.id,
                 name: record.target.spec.name.clone(),
                 group: record.target.spec.group.clone(),
-                uptime: (counted.samples > 0).then(|| counted.successes as f64 / counted.samples as f64),
+                uptime: counted.uptime(),
                 samples: counted.samples,
             }
         })
@@ -155,18 +156,19 @@ async fn every_uptime(
     Ok(Json(UptimeList { items }))
 }
 
-/// Each of `targets`' samples and successes within `range`, samples inside its maintenance left
-/// out; a target with no sample is absent. Targets outside any window are counted together.
+/// Each of `targets`' samples and successes within `range`, samples inside its maintenance
+/// `windows` left out; a target with no sample is absent. Targets outside any window are counted
+/// together.
 pub(crate) async fn uptime_of_many(
     state: &AppState,
     targets: &[TargetRecord],
+    windows: &[MaintenanceRecord],
     range: &Range,
 ) -> Result<HashMap<Uuid, UptimeCounts>, ApiError> {
-    let windows = state.store.list_maintenance().await?;
     let (mut plain, mut counts) = (Vec::new(), HashMap::new());
     for record in targets {
         let target = &record.target;
-        let maintenance = maintenance_spans(&windows, target.id, &target.spec.tags, range);
+        let maintenance = maintenance_spans(windows, target.id, &target.spec.tags, range);
         if maintenance.is_empty() {
             plain.push(target.id);
         } else {

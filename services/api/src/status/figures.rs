@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use healthmon_domain::history::{Range, SlotSpan, bucket_of_slot};
 use healthmon_domain::status_page::{BadgeWindow, bar_days};
 use healthmon_store::TargetRecord;
-use healthmon_store::history::SeriesBucket;
+use healthmon_store::history::{SeriesBucket, UptimeCounts};
 use healthmon_wire::{ResponseTimePoint, StatusDay, StatusUptime};
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -114,14 +114,14 @@ async fn read(state: &AppState, targets: &[TargetRecord], now: DateTime<Utc>) ->
     if ids.is_empty() {
         return Ok(Figures { read_at: now, taken: Instant::now(), by_target });
     }
+    let windows = state.store.list_maintenance().await?;
     let mut uptimes = Vec::new();
     for window in [BadgeWindow::Day, BadgeWindow::Week, BadgeWindow::Month] {
-        uptimes.push(uptime_of_many(state, targets, &Range { from: now - window.length(), to: now }).await?);
+        let range = Range { from: now - window.length(), to: now };
+        uptimes.push(uptime_of_many(state, targets, &windows, &range).await?);
     }
     for (id, figures) in &mut by_target {
-        let of = |index: usize| {
-            uptimes[index].get(id).filter(|counts| counts.samples > 0).map(|c| c.successes as f64 / c.samples as f64)
-        };
+        let of = |index: usize| uptimes[index].get(id).and_then(UptimeCounts::uptime);
         figures.uptime = Some(StatusUptime { day: of(0), week: of(1), month: of(2) });
     }
 
@@ -138,7 +138,7 @@ async fn read(state: &AppState, targets: &[TargetRecord], now: DateTime<Utc>) ->
             .map(|(date, start)| {
                 let row = day_rows.get(&(*id, *start));
                 let samples = row.map_or(0, |row| row.samples);
-                let uptime = row.filter(|row| row.samples > 0).map(|row| row.successes as f64 / row.samples as f64);
+                let uptime = row.and_then(SeriesBucket::uptime);
                 StatusDay { date: *date, samples, uptime }
             })
             .collect();

@@ -15,18 +15,17 @@ use axum::extract::State;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue, Method, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use healthmon_domain::events::decode_health;
 use healthmon_wire::StatusTransition;
 use rust_embed::RustEmbed;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::BroadcastStream;
 
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::pages;
+use crate::routes::events::board_stream;
 use crate::routes::table::{Access, RouteTable};
 use crate::state::AppState;
 use build::StatusFilter;
@@ -164,8 +163,7 @@ async fn script(State(state): State<AppState>) -> Result<Response, ApiError> {
 async fn stream(State(state): State<AppState>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     enabled(&state)?;
     let board = state.board.clone();
-    let events = BroadcastStream::new(state.board.subscribe()).filter_map(move |event| {
-        let event = event.ok()?;
+    Ok(board_stream(&state, "status changes follow", move |event| {
         let change = decode_health(&event.json).ok()?;
         if !board.load().public.contains(&change.target_id) {
             return None;
@@ -178,9 +176,6 @@ async fn stream(State(state): State<AppState>) -> Result<Sse<impl Stream<Item = 
             at: change.at,
         };
         let data = serde_json::to_string(&shown).ok()?;
-        Some(Ok(Event::default().event(STATUS_CHANGED).id(event.id).data(data)))
-    });
-    let opened = tokio_stream::once(Ok(Event::default().comment("status changes follow")));
-    let until_shutdown = state.shutdown.clone().cancelled_owned();
-    Ok(Sse::new(futures::StreamExt::take_until(opened.chain(events), until_shutdown)).keep_alive(KeepAlive::default()))
+        Some(Event::default().event(STATUS_CHANGED).id(event.id).data(data))
+    }))
 }
