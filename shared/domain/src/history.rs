@@ -5,11 +5,13 @@
 
 pub mod cover;
 pub mod downtime;
+pub mod open_bucket;
 pub mod range;
 pub mod retention;
 pub mod rollup;
 
 pub use cover::{Cover, ROLLUP_STEPS_S, RollupPiece, SlotSpan, bucket_of_slot};
+pub use open_bucket::{OPEN_STEP_S, RollupChanges, open_lies_in, rollup_changes};
 pub use range::{Range, SeriesStep, Window};
 pub use retention::Retention;
 pub use rollup::{Rollup, RollupKey, rollups_of};

@@ -3,12 +3,12 @@
 //! only its SQL, through the small seam [`ProjectionTx`]; what the statements mean is decided by
 //! the domain's rules (`healthmon_domain::projection`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use healthmon_domain::events::HealthChanged;
-use healthmon_domain::history::{Rollup, RollupKey, rollups_of};
+use healthmon_domain::history::{Rollup, RollupChanges, RollupKey, rollup_changes};
 use healthmon_domain::projection::{self, Change, ProjectedTarget};
 use healthmon_domain::{HealthState, Sample};
 use uuid::Uuid;
@@ -17,13 +17,18 @@ use crate::common::PendingOutbox;
 use crate::rollup_memory::RollupMemory;
 use crate::{IngestOutcome, TargetRecord};
 
+/// The batch's targets as locked: each one's projection state, and the open rollup bucket of
+/// those that have one (see `healthmon_domain::history::open_bucket`).
+pub(crate) type LockedTargets = (BTreeMap<Uuid, ProjectedTarget>, HashMap<Uuid, i64>);
+
 /// One write transaction of a backend, statement by statement.
 #[async_trait]
 pub(crate) trait ProjectionTx: Send + Sized {
     /// Fails with [`crate::Fenced`] unless `fence` is still the newest epoch (nothing to check for `None`).
     async fn check_fence(&mut self, fence: Option<i64>) -> anyhow::Result<()>;
-    /// Locks and reads the health of those of `ids` (ascending) that exist.
-    async fn lock_projected(&mut self, ids: &[Uuid]) -> anyhow::Result<BTreeMap<Uuid, ProjectedTarget>>;
+    /// Locks and reads the health of those of `ids` (ascending) that exist, and the open rollup
+    /// bucket of those that have one.
+    async fn lock_projected(&mut self, ids: &[Uuid]) -> anyhow::Result<LockedTargets>;
     /// Stores the samples as history; returns the (target, slot) of those not stored before.
     async fn insert_samples(&mut self, samples: &[&Sample]) -> anyhow::Result<HashSet<(Uuid, i64)>>;
     /// Reads those of the rollups that exist.
@@ -36,8 +41,10 @@ pub(crate) trait ProjectionTx: Send + Sized {
         &mut self,
         rollups: &[(RollupKey, Rollup, u64)],
     ) -> anyhow::Result<HashSet<RollupKey>>;
-    /// Rewrites these targets' health rows.
-    async fn write_health(&mut self, rows: &[(Uuid, &HealthState)]) -> anyhow::Result<()>;
+    /// Rewrites these targets' health rows; those in `opened` also get that open rollup bucket
+    /// (the others keep theirs).
+    async fn write_health(&mut self, rows: &[(Uuid, &HealthState)], opened: &BTreeMap<Uuid, i64>)
+    -> anyhow::Result<()>;
     /// Locks and reads the enabled, not yet stale targets with no sample (or change) for
     /// [`projection::STALE_AFTER_INTERVALS`] of their intervals before `now`. A target whose row
     /// an ingest holds is receiving samples right now, so a backend may skip it.
@@ -66,42 +73,57 @@ pub(crate) async fn ingest(
     target_ids.dedup();
 
     tx.check_fence(fence).await?;
-    let mut targets = tx.lock_projected(&target_ids).await?;
+    let (mut targets, open_buckets) = tx.lock_projected(&target_ids).await?;
     let known: Vec<&Sample> = samples.iter().filter(|sample| targets.contains_key(&sample.target_id)).collect();
     let mut inserted = tx.insert_samples(&known).await?;
     let stored = inserted.len();
     // `remove` also drops a second copy of the same sample within the batch.
     let fresh: Vec<&Sample> =
         known.into_iter().filter(|sample| inserted.remove(&(sample.target_id, sample.slot))).collect();
-    let rollups = add_to_rollups(&mut tx, &fresh, memory).await?;
+    let changes = rollup_changes(&fresh, |id| open_buckets.get(&id).copied());
+    let opened = changes.opened.clone();
+    let rollups = add_to_rollups(&mut tx, changes, memory).await?;
 
     let projected = projection::apply_samples(&mut targets, fresh);
+    // A target whose open bucket moved gets its row written even if its health stayed the same.
+    let mut rewritten: BTreeSet<Uuid> = projected.changed_health.iter().copied().collect();
+    rewritten.extend(opened.keys().copied());
     let rows: Vec<(Uuid, &HealthState)> =
-        projected.changed_health.iter().filter_map(|id| targets.get(id).map(|target| (*id, &target.health))).collect();
-    tx.write_health(&rows).await?;
+        rewritten.iter().filter_map(|id| targets.get(id).map(|target| (*id, &target.health))).collect();
+    tx.write_health(&rows, &opened).await?;
     record_changes(&mut tx, &projected.changes, source).await?;
     tx.commit().await?;
     memory.remember(&rollups);
     Ok(IngestOutcome { stored, changes: projected.changes.into_iter().map(|change| change.event).collect() })
 }
 
-/// Merges what `fresh` adds into the stored rollups; returns them as written. A rollup this
-/// process wrote last is merged from memory and replaced only if nobody wrote it since; the others
-/// are read first. The batch holds its targets' health rows locked, so no other ingest can touch
-/// these rollups in between the read and the write.
+/// Merges what the batch adds (and the buckets it closes) into the stored rollups; returns them
+/// as written. A closed bucket is read as stored before the batch and folded into its hour and
+/// day. A rollup this process wrote last is merged from memory and replaced only if nobody wrote
+/// it since; the others are read first. The batch holds its targets' health rows locked, so no
+/// other ingest can touch these rollups in between the read and the write.
 async fn add_to_rollups(
     tx: &mut impl ProjectionTx,
-    fresh: &[&Sample],
+    mut changes: RollupChanges,
     memory: &RollupMemory,
 ) -> anyhow::Result<Vec<(RollupKey, Rollup)>> {
-    if fresh.is_empty() {
+    if !changes.closed.is_empty() {
+        let closed = std::mem::take(&mut changes.closed);
+        let stored = tx.read_rollups(&closed).await?;
+        for key in &closed {
+            if let Some(rollup) = stored.get(key) {
+                changes.fold(key, rollup);
+            }
+        }
+    }
+    if changes.additions.is_empty() {
         return Ok(Vec::new());
     }
     // Remembered rollups, merged with what the batch adds (kept beside, should the guard fail).
     let mut guarded: Vec<(RollupKey, Rollup, u64)> = Vec::new();
     let mut guarded_additions = Vec::new();
     let mut to_read = Vec::new();
-    for (key, addition) in rollups_of(fresh.iter().copied()) {
+    for (key, addition) in changes.additions {
         match memory.recall(&key) {
             Some(mut merged) => {
                 let expected = merged.samples;
@@ -160,7 +182,7 @@ pub(crate) async fn mark_stale(
         .filter(|record| stale.contains(&record.target.id))
         .map(|record| (record.target.id, &record.health))
         .collect();
-    tx.write_health(&rows).await?;
+    tx.write_health(&rows, &BTreeMap::new()).await?;
     record_changes(&mut tx, &changes, source).await?;
     tx.commit().await?;
     Ok(changes.into_iter().map(|change| change.event).collect())

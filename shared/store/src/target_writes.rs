@@ -1,6 +1,8 @@
 //! Target writes, each written once for both backends: a change to a target and its outbox
 //! events commit together. Each backend supplies only its SQL, through [`TargetTx`].
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use healthmon_domain::events::TargetChanged;
 use healthmon_domain::projection::reset_if_check_changed;
@@ -30,7 +32,7 @@ pub(crate) trait TargetTx: ProjectionTx {
 /// Inserts the target, its `unknown` health and a `target.created` outbox event.
 pub(crate) async fn create(mut tx: impl TargetTx, target: &Target, source: &str) -> anyhow::Result<()> {
     tx.insert_target(target).await?;
-    tx.write_health(&[(target.id, &HealthState::new(target.check_version))]).await?;
+    tx.write_health(&[(target.id, &HealthState::new(target.check_version))], &BTreeMap::new()).await?;
     let event = PendingOutbox::target(&TargetChanged::Created { target: target.clone() }, source, crate::now());
     tx.insert_events(&[event]).await?;
     tx.commit().await
@@ -52,7 +54,7 @@ pub(crate) async fn update(mut tx: impl TargetTx, target: &Target, source: &str)
     };
     if health.check_version != target.check_version {
         let reset = reset_if_check_changed(target, &mut health, now);
-        tx.write_health(&[(target.id, &health)]).await?;
+        tx.write_health(&[(target.id, &health)], &BTreeMap::new()).await?;
         if let Some(change) = reset {
             events.push(PendingOutbox::health(&change.event, source));
             tx.insert_transitions(&[change]).await?;

@@ -132,7 +132,15 @@ async fn totals_and_series_equal_a_recomputation_from_raw_samples(backend: &Back
     for seed in [7, 1_234_567, 0x9e37_79b9] {
         let mut seeded = Seeded(seed);
         let history = [random_history(&mut seeded, &first, end, 3), random_history(&mut seeded, &second, end, 2)];
-        let mut all: Vec<Sample> = history.concat();
+        // Every ninth sample comes late, after newer ones (from a prober that fell behind): it
+        // lands in buckets already closed, and in hours and days already folded.
+        let in_order = history.concat();
+        let late = |index: &usize| index % 9 == 4;
+        let mut all: Vec<Sample> = (0..in_order.len())
+            .filter(|index| !late(index))
+            .chain((0..in_order.len()).filter(late))
+            .map(|index| in_order[index].clone())
+            .collect();
         // A sample already stored comes again, as after a redelivery.
         all.extend(history[0].iter().take(50).cloned());
         ingest_in_batches(backend, &mut seeded, &all).await;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use healthmon_domain::history::{Cover, Rollup, SlotSpan};
+use healthmon_domain::history::{Cover, OPEN_STEP_S, Rollup, SlotSpan};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -22,6 +22,16 @@ const DAYS_AHEAD: i32 = 3;
 /// How long dropping a day may wait for its lock: an ingest queued behind the drop waits at most
 /// this long; past it the drop gives way and is tried again at the next step.
 const DROP_LOCK_TIMEOUT: &str = "200ms";
+
+/// Each target's open five-minute bucket as a rollup row (`h`, `r`): its hour and day rows do not
+/// count it yet (see `healthmon_domain::history::open_bucket`), so readers of those add it.
+const OPEN_BUCKET_ROWS: &str = "target_health h JOIN rollups r ON r.target_id = h.target_id \
+     AND r.step_s = 300 AND r.bucket = h.open_rollup_bucket";
+/// Whether an hour or day piece of the cover (`$2`…`$4`) holds `h`'s open bucket.
+const OPEN_IN_PIECES: &str = "EXISTS (SELECT 1 FROM UNNEST($2::int4[], $3::int8[], $4::int8[]) AS p(step_s, first, stop) \
+     WHERE p.step_s <> 300 AND h.open_rollup_bucket >= p.first AND h.open_rollup_bucket < p.stop)";
+/// The start of the series bucket (width `$5`, in ms) that `h`'s open bucket lies in.
+const OPEN_BUCKET_START: &str = "(h.open_rollup_bucket - ((h.open_rollup_bucket % $5) + $5) % $5)";
 
 /// The cover's rollup pieces as three arrays: width, first bucket, end.
 fn rollup_pieces(cover: &Cover) -> (Vec<i32>, Vec<i64>, Vec<i64>) {
@@ -40,10 +50,15 @@ impl History for PostgresStore {
             let rows = sqlx::query(
                 // A primary-key range scan per piece: `OFFSET 0` keeps the planner from flattening
                 // the LATERAL into a join, which with few targets it answers by scanning the table.
-                "SELECT r.samples, r.successes, r.latency_sum, r.latency_min, r.latency_max, r.histogram \
-                 FROM UNNEST($2::int4[], $3::int8[], $4::int8[]) AS p(step_s, first, stop) \
-                 CROSS JOIN LATERAL (SELECT * FROM rollups WHERE target_id = $1 AND step_s = p.step_s \
-                 AND bucket >= p.first AND bucket < p.stop OFFSET 0) AS r",
+                // Then the open bucket, if an hour or day piece holds it (see `OPEN_BUCKET_ROWS`).
+                &format!(
+                    "SELECT r.samples, r.successes, r.latency_sum, r.latency_min, r.latency_max, r.histogram \
+                     FROM UNNEST($2::int4[], $3::int8[], $4::int8[]) AS p(step_s, first, stop) \
+                     CROSS JOIN LATERAL (SELECT * FROM rollups WHERE target_id = $1 AND step_s = p.step_s \
+                     AND bucket >= p.first AND bucket < p.stop OFFSET 0) AS r \
+                     UNION ALL SELECT r.samples, r.successes, r.latency_sum, r.latency_min, r.latency_max, \
+                     r.histogram FROM {OPEN_BUCKET_ROWS} WHERE h.target_id = $1 AND {OPEN_IN_PIECES}"
+                ),
             )
             .bind(target_id)
             .bind(&steps)
@@ -85,12 +100,16 @@ impl History for PostgresStore {
     ) -> anyhow::Result<HashMap<Uuid, UptimeCounts>> {
         let (steps, rollup_froms, rollup_tos) = rollup_pieces(cover);
         let mut rows: Vec<(Uuid, i64, i64)> = sqlx::query_as(
-            // Primary-key range scans per piece, as in `totals`.
-            "SELECT r.target_id, sum(r.samples)::int8, sum(r.successes)::int8 \
-             FROM UNNEST($2::int4[], $3::int8[], $4::int8[]) AS p(step_s, first, stop) \
-             CROSS JOIN LATERAL (SELECT target_id, samples, successes FROM rollups WHERE target_id = ANY($1) \
-             AND step_s = p.step_s AND bucket >= p.first AND bucket < p.stop OFFSET 0) AS r \
-             GROUP BY r.target_id",
+            // Primary-key range scans per piece, as in `totals`, and the open buckets they hold.
+            &format!(
+                "SELECT r.target_id, sum(r.samples)::int8, sum(r.successes)::int8 FROM ( \
+                 SELECT r.target_id, r.samples, r.successes \
+                 FROM UNNEST($2::int4[], $3::int8[], $4::int8[]) AS p(step_s, first, stop) \
+                 CROSS JOIN LATERAL (SELECT target_id, samples, successes FROM rollups WHERE target_id = ANY($1) \
+                 AND step_s = p.step_s AND bucket >= p.first AND bucket < p.stop OFFSET 0) AS r \
+                 UNION ALL SELECT r.target_id, r.samples, r.successes FROM {OPEN_BUCKET_ROWS} \
+                 WHERE h.target_id = ANY($1) AND {OPEN_IN_PIECES}) AS r GROUP BY r.target_id"
+            ),
         )
         .bind(target_ids)
         .bind(&steps)
@@ -149,14 +168,20 @@ impl History for PostgresStore {
             .await
             .context("read the series from raw samples")?
         } else {
-            sqlx::query(
-                "SELECT bucket AS start, samples, successes, latency_sum, latency_max FROM rollups \
-                 WHERE target_id = $1 AND step_s = $4 AND bucket >= $2 AND bucket < $3 ORDER BY bucket",
-            )
+            sqlx::query(&format!(
+                "SELECT start, sum(samples)::int8 AS samples, sum(successes)::int8 AS successes, \
+                 sum(latency_sum) AS latency_sum, max(latency_max) AS latency_max FROM ( \
+                 SELECT bucket AS start, samples, successes, latency_sum, latency_max FROM rollups \
+                 WHERE target_id = $1 AND step_s = $4 AND bucket >= $2 AND bucket < $3 \
+                 UNION ALL SELECT {OPEN_BUCKET_START} AS start, r.samples, r.successes, r.latency_sum, r.latency_max \
+                 FROM {OPEN_BUCKET_ROWS} WHERE h.target_id = $1 AND $4 <> {OPEN_STEP_S} \
+                 AND {OPEN_BUCKET_START} >= $2 AND {OPEN_BUCKET_START} < $3) AS b GROUP BY start ORDER BY start"
+            ))
             .bind(target_id)
             .bind(span.from_ms)
             .bind(span.to_ms)
             .bind(step_s as i32)
+            .bind(step_ms)
             .fetch_all(self.pool())
             .await
             .context("read the series from rollups")?
@@ -170,14 +195,20 @@ impl History for PostgresStore {
         step_s: u32,
         span: SlotSpan,
     ) -> anyhow::Result<Vec<(Uuid, SeriesBucket)>> {
-        let rows = sqlx::query(
-            "SELECT target_id, bucket AS start, samples, successes, latency_sum, latency_max FROM rollups \
-             WHERE target_id = ANY($1) AND step_s = $2 AND bucket >= $3 AND bucket < $4",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT target_id, start, sum(samples)::int8 AS samples, sum(successes)::int8 AS successes, \
+             sum(latency_sum) AS latency_sum, max(latency_max) AS latency_max FROM ( \
+             SELECT target_id, bucket AS start, samples, successes, latency_sum, latency_max FROM rollups \
+             WHERE target_id = ANY($1) AND step_s = $2 AND bucket >= $3 AND bucket < $4 \
+             UNION ALL SELECT h.target_id, {OPEN_BUCKET_START} AS start, r.samples, r.successes, r.latency_sum, \
+             r.latency_max FROM {OPEN_BUCKET_ROWS} WHERE h.target_id = ANY($1) AND $2 <> {OPEN_STEP_S} \
+             AND {OPEN_BUCKET_START} >= $3 AND {OPEN_BUCKET_START} < $4) AS b GROUP BY target_id, start"
+        ))
         .bind(target_ids)
         .bind(step_s as i32)
         .bind(span.from_ms)
         .bind(span.to_ms)
+        .bind(i64::from(step_s) * 1000)
         .fetch_all(self.pool())
         .await
         .context("read the targets' rollups")?;

@@ -7,7 +7,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use healthmon_domain::history::{Rollup, RollupKey};
-use healthmon_domain::projection::{Change, ProjectedTarget, STALE_AFTER_INTERVALS};
+use healthmon_domain::projection::{Change, STALE_AFTER_INTERVALS};
 use healthmon_domain::{HealthState, Sample};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
@@ -18,7 +18,7 @@ use super::{RECORD_COLUMNS, health_from_row, outbox, record_from_row};
 use crate::TargetRecord;
 use crate::common::{PendingOutbox, projected_target};
 use crate::history::{histogram_text, stored_rollup};
-use crate::projection::ProjectionTx;
+use crate::projection::{LockedTargets, ProjectionTx};
 
 /// One write transaction: the projection's statements here, the target writes' in `targets.rs`.
 pub(super) struct PgWrite(pub Transaction<'static, Postgres>);
@@ -30,13 +30,13 @@ impl ProjectionTx for PgWrite {
     }
 
     /// Locking in id order keeps two concurrent projectors from deadlocking on overlapping batches.
-    async fn lock_projected(&mut self, target_ids: &[Uuid]) -> anyhow::Result<BTreeMap<Uuid, ProjectedTarget>> {
+    async fn lock_projected(&mut self, target_ids: &[Uuid]) -> anyhow::Result<LockedTargets> {
         let rows = sqlx::query(
             "SELECT t.id, t.name, t.check_version AS target_check_version, \
          (t.spec->>'healthy_threshold')::int8 AS healthy_threshold, \
          (t.spec->>'unhealthy_threshold')::int8 AS unhealthy_threshold, \
          h.status, h.since, h.reason, h.consecutive_successes, h.consecutive_failures, h.last_sample_at, \
-         h.last_slot, h.check_version AS health_check_version \
+         h.last_slot, h.check_version AS health_check_version, h.open_rollup_bucket \
          FROM target_health h JOIN targets t ON t.id = h.target_id \
          WHERE h.target_id = ANY($1) ORDER BY h.target_id FOR UPDATE OF h",
         )
@@ -46,11 +46,15 @@ impl ProjectionTx for PgWrite {
         .context("lock the health of the batch's targets")?;
 
         let mut targets = BTreeMap::new();
+        let mut open_buckets = HashMap::new();
         for row in &rows {
             let id: Uuid = row.try_get("id").context("read target id")?;
             targets.insert(id, projected_target(row, health_from_row(row)?)?);
+            if let Some(open) = row.try_get::<Option<i64>, _>("open_rollup_bucket").context("read the open bucket")? {
+                open_buckets.insert(id, open);
+            }
         }
-        Ok(targets)
+        Ok((targets, open_buckets))
     }
 
     /// One statement for the whole batch.
@@ -162,7 +166,11 @@ impl ProjectionTx for PgWrite {
     }
 
     /// One statement for every row, inserted or replaced.
-    async fn write_health(&mut self, rows: &[(Uuid, &HealthState)]) -> anyhow::Result<()> {
+    async fn write_health(
+        &mut self,
+        rows: &[(Uuid, &HealthState)],
+        opened: &BTreeMap<Uuid, i64>,
+    ) -> anyhow::Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -176,15 +184,17 @@ impl ProjectionTx for PgWrite {
             rows.iter().map(|(_, health)| health.last_sample_at).collect();
         let last_slots: Vec<Option<i64>> = rows.iter().map(|(_, health)| health.last_slot).collect();
         let check_versions: Vec<i64> = rows.iter().map(|(_, health)| health.check_version).collect();
+        let open_buckets: Vec<Option<i64>> = rows.iter().map(|(id, _)| opened.get(id).copied()).collect();
         sqlx::query(
             "INSERT INTO target_health (target_id, status, since, reason, consecutive_successes, \
-         consecutive_failures, last_sample_at, last_slot, check_version) \
+         consecutive_failures, last_sample_at, last_slot, check_version, open_rollup_bucket) \
          SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::int8[], $6::int8[], \
-         $7::timestamptz[], $8::int8[], $9::int8[]) \
+         $7::timestamptz[], $8::int8[], $9::int8[], $10::int8[]) \
          ON CONFLICT (target_id) DO UPDATE SET status = EXCLUDED.status, since = EXCLUDED.since, \
          reason = EXCLUDED.reason, consecutive_successes = EXCLUDED.consecutive_successes, \
          consecutive_failures = EXCLUDED.consecutive_failures, last_sample_at = EXCLUDED.last_sample_at, \
-         last_slot = EXCLUDED.last_slot, check_version = EXCLUDED.check_version",
+         last_slot = EXCLUDED.last_slot, check_version = EXCLUDED.check_version, \
+         open_rollup_bucket = COALESCE(EXCLUDED.open_rollup_bucket, target_health.open_rollup_bucket)",
         )
         .bind(&ids)
         .bind(&statuses)
@@ -195,6 +205,7 @@ impl ProjectionTx for PgWrite {
         .bind(&last_sample_ats)
         .bind(&last_slots)
         .bind(&check_versions)
+        .bind(&open_buckets)
         .execute(&mut *self.0)
         .await
         .context("store the batch's health")?;

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::Context;
 use async_trait::async_trait;
-use healthmon_domain::history::{Cover, Rollup, SlotSpan};
+use healthmon_domain::history::{Cover, OPEN_STEP_S, Rollup, SlotSpan};
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
@@ -18,6 +18,16 @@ use crate::history::{
 
 /// Pieces per statement, well below SQLite's bound-parameter limit.
 const PIECES_PER_STATEMENT: usize = 1000;
+
+/// Each target's open five-minute bucket as a rollup row (`h`, `r`): its hour and day rows do not
+/// count it yet (see `healthmon_domain::history::open_bucket`), so readers of those add it.
+const OPEN_BUCKET_ROWS: &str = "target_health h JOIN rollups r ON r.target_id = h.target_id \
+     AND r.step_s = 300 AND r.bucket = h.open_rollup_bucket";
+/// Whether an hour or day piece of the cover (`p`) holds `h`'s open bucket.
+const OPEN_IN_PIECES: &str = "EXISTS (SELECT 1 FROM p WHERE p.step_s <> 300 \
+     AND h.open_rollup_bucket >= p.first AND h.open_rollup_bucket < p.stop)";
+/// The start of the series bucket (width `?5`, in ms) that `h`'s open bucket lies in.
+const OPEN_BUCKET_START: &str = "(h.open_rollup_bucket - ((h.open_rollup_bucket % ?5) + ?5) % ?5)";
 
 /// `WITH p(step_s, first, stop) AS (VALUES …)` of rollup pieces, ready for the rest of a query.
 fn with_rollup_pieces(pieces: &[healthmon_domain::history::RollupPiece]) -> QueryBuilder<'static, Sqlite> {
@@ -49,7 +59,12 @@ impl History for SqliteStore {
                      FROM p JOIN rollups r ON r.target_id = ",
                 )
                 .push_bind(id.clone())
-                .push(" AND r.step_s = p.step_s AND r.bucket >= p.first AND r.bucket < p.stop");
+                .push(" AND r.step_s = p.step_s AND r.bucket >= p.first AND r.bucket < p.stop")
+                .push(format!(
+                    " UNION ALL SELECT r.samples, r.successes, r.latency_sum, r.latency_min, r.latency_max, \
+                     r.histogram FROM {OPEN_BUCKET_ROWS} WHERE {OPEN_IN_PIECES} AND h.target_id = "
+                ))
+                .push_bind(id.clone());
             let rows = query.build().fetch_all(self.pool()).await.context("read the span's rollups")?;
             for row in &rows {
                 total.merge(&stored_rollup(row)?);
@@ -89,10 +104,13 @@ impl History for SqliteStore {
         };
         for pieces in cover.rollups.chunks(PIECES_PER_STATEMENT) {
             let mut query = with_rollup_pieces(pieces);
-            query.push(
-                "SELECT r.target_id, sum(r.samples), sum(r.successes) FROM p JOIN rollups r \
-                 ON r.step_s = p.step_s AND r.bucket >= p.first AND r.bucket < p.stop GROUP BY r.target_id",
-            );
+            query.push(format!(
+                "SELECT target_id, sum(samples), sum(successes) FROM ( \
+                 SELECT r.target_id, r.samples, r.successes FROM p JOIN rollups r \
+                 ON r.step_s = p.step_s AND r.bucket >= p.first AND r.bucket < p.stop \
+                 UNION ALL SELECT r.target_id, r.samples, r.successes FROM {OPEN_BUCKET_ROWS} \
+                 WHERE {OPEN_IN_PIECES}) GROUP BY target_id"
+            ));
             add(query.build_query_as().fetch_all(self.pool()).await.context("count the span's rollups")?);
         }
         for (from, to) in kept_raw_spans(cover, raw_from_slot) {
@@ -130,14 +148,20 @@ impl History for SqliteStore {
             .await
             .context("read the series from raw samples")?
         } else {
-            sqlx::query(
-                "SELECT bucket AS start, samples, successes, latency_sum, latency_max FROM rollups \
-                 WHERE target_id = ? AND step_s = ? AND bucket >= ? AND bucket < ? ORDER BY bucket",
-            )
+            sqlx::query(&format!(
+                "SELECT start, sum(samples) AS samples, sum(successes) AS successes, sum(latency_sum) AS latency_sum, \
+                 max(latency_max) AS latency_max FROM ( \
+                 SELECT bucket AS start, samples, successes, latency_sum, latency_max FROM rollups \
+                 WHERE target_id = ?1 AND step_s = ?2 AND bucket >= ?3 AND bucket < ?4 \
+                 UNION ALL SELECT {OPEN_BUCKET_START} AS start, r.samples, r.successes, r.latency_sum, r.latency_max \
+                 FROM {OPEN_BUCKET_ROWS} WHERE h.target_id = ?1 AND ?2 <> {OPEN_STEP_S} \
+                 AND {OPEN_BUCKET_START} >= ?3 AND {OPEN_BUCKET_START} < ?4) GROUP BY start ORDER BY start"
+            ))
             .bind(uuid_text(target_id))
             .bind(step_s)
             .bind(span.from_ms)
             .bind(span.to_ms)
+            .bind(step_ms)
             .fetch_all(self.pool())
             .await
             .context("read the series from rollups")?
@@ -151,14 +175,21 @@ impl History for SqliteStore {
         step_s: u32,
         span: SlotSpan,
     ) -> anyhow::Result<Vec<(Uuid, SeriesBucket)>> {
-        let rows = sqlx::query(
-            "SELECT target_id, bucket AS start, samples, successes, latency_sum, latency_max FROM rollups \
-             WHERE target_id IN (SELECT value FROM json_each(?)) AND step_s = ? AND bucket >= ? AND bucket < ?",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT target_id, start, sum(samples) AS samples, sum(successes) AS successes, \
+             sum(latency_sum) AS latency_sum, max(latency_max) AS latency_max FROM ( \
+             SELECT target_id, bucket AS start, samples, successes, latency_sum, latency_max FROM rollups \
+             WHERE target_id IN (SELECT value FROM json_each(?1)) AND step_s = ?2 AND bucket >= ?3 AND bucket < ?4 \
+             UNION ALL SELECT h.target_id, {OPEN_BUCKET_START} AS start, r.samples, r.successes, r.latency_sum, \
+             r.latency_max FROM {OPEN_BUCKET_ROWS} WHERE h.target_id IN (SELECT value FROM json_each(?1)) \
+             AND ?2 <> {OPEN_STEP_S} AND {OPEN_BUCKET_START} >= ?3 AND {OPEN_BUCKET_START} < ?4) \
+             GROUP BY target_id, start"
+        ))
         .bind(super::reads::uuid_list(target_ids)?)
         .bind(step_s)
         .bind(span.from_ms)
         .bind(span.to_ms)
+        .bind(i64::from(step_s) * 1000)
         .fetch_all(self.pool())
         .await
         .context("read the targets' rollups")?;

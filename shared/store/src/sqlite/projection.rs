@@ -8,7 +8,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use healthmon_domain::history::{Rollup, RollupKey};
-use healthmon_domain::projection::{Change, ProjectedTarget, STALE_AFTER_INTERVALS};
+use healthmon_domain::projection::{Change, STALE_AFTER_INTERVALS};
 use healthmon_domain::{HealthState, Sample};
 use sqlx::query_builder::Separated;
 use sqlx::sqlite::SqliteRow;
@@ -19,11 +19,11 @@ use super::{RECORD_COLUMNS, health_from_row, micros, outbox, parse_uuid, record_
 use crate::TargetRecord;
 use crate::common::{PendingOutbox, projected_target};
 use crate::history::{histogram_text, stored_rollup};
-use crate::projection::ProjectionTx;
+use crate::projection::{LockedTargets, ProjectionTx};
 
 /// Ids per `IN (…)` list, well below SQLite's bound-parameter limit.
 const LOOKUP_CHUNK: usize = 500;
-/// Rows per multi-row statement: nine columns each stay well below the bound-parameter limit.
+/// Rows per multi-row statement: ten columns each stay well below the bound-parameter limit.
 const ROWS_PER_STATEMENT: usize = 1000;
 
 /// One write transaction: the projection's statements here, the target writes' in `targets.rs`.
@@ -36,15 +36,16 @@ impl ProjectionTx for SqliteWrite {
         super::fence::check(&mut self.0, fence).await
     }
 
-    async fn lock_projected(&mut self, target_ids: &[Uuid]) -> anyhow::Result<BTreeMap<Uuid, ProjectedTarget>> {
+    async fn lock_projected(&mut self, target_ids: &[Uuid]) -> anyhow::Result<LockedTargets> {
         let mut targets = BTreeMap::new();
+        let mut open_buckets = HashMap::new();
         for chunk in target_ids.chunks(LOOKUP_CHUNK) {
             let mut query = QueryBuilder::<Sqlite>::new(
                 "SELECT t.id, t.name, t.check_version AS target_check_version, \
              json_extract(t.spec, '$.healthy_threshold') AS healthy_threshold, \
              json_extract(t.spec, '$.unhealthy_threshold') AS unhealthy_threshold, \
              h.status, h.since, h.reason, h.consecutive_successes, h.consecutive_failures, h.last_sample_at, \
-             h.last_slot, h.check_version AS health_check_version \
+             h.last_slot, h.check_version AS health_check_version, h.open_rollup_bucket \
              FROM target_health h JOIN targets t ON t.id = h.target_id WHERE h.target_id IN (",
             );
             let mut ids = query.separated(", ");
@@ -54,11 +55,16 @@ impl ProjectionTx for SqliteWrite {
             query.push(")");
             let rows = query.build().fetch_all(&mut *self.0).await.context("read the health of the batch's targets")?;
             for row in &rows {
-                let id: String = row.try_get("id").context("read target id")?;
-                targets.insert(parse_uuid(&id)?, projected_target(row, health_from_row(row)?)?);
+                let id = parse_uuid(&row.try_get::<String, _>("id").context("read target id")?)?;
+                targets.insert(id, projected_target(row, health_from_row(row)?)?);
+                if let Some(open) =
+                    row.try_get::<Option<i64>, _>("open_rollup_bucket").context("read the open bucket")?
+                {
+                    open_buckets.insert(id, open);
+                }
             }
         }
-        Ok(targets)
+        Ok((targets, open_buckets))
     }
 
     /// One statement per chunk of rows; `RETURNING` names the rows that were not there before.
@@ -154,11 +160,15 @@ impl ProjectionTx for SqliteWrite {
     }
 
     /// One statement per chunk of rows, each inserted or replaced.
-    async fn write_health(&mut self, rows: &[(Uuid, &HealthState)]) -> anyhow::Result<()> {
+    async fn write_health(
+        &mut self,
+        rows: &[(Uuid, &HealthState)],
+        opened: &BTreeMap<Uuid, i64>,
+    ) -> anyhow::Result<()> {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let mut query = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO target_health (target_id, status, since, reason, consecutive_successes, \
-                 consecutive_failures, last_sample_at, last_slot, check_version) ",
+                 consecutive_failures, last_sample_at, last_slot, check_version, open_rollup_bucket) ",
             );
             query.push_values(chunk, |mut row, (id, health)| {
                 row.push_bind(uuid_text(*id))
@@ -169,13 +179,15 @@ impl ProjectionTx for SqliteWrite {
                     .push_bind(i64::from(health.consecutive_failures))
                     .push_bind(health.last_sample_at.map(micros))
                     .push_bind(health.last_slot)
-                    .push_bind(health.check_version);
+                    .push_bind(health.check_version)
+                    .push_bind(opened.get(id).copied());
             });
             query.push(
                 " ON CONFLICT (target_id) DO UPDATE SET status = excluded.status, since = excluded.since, \
                  reason = excluded.reason, consecutive_successes = excluded.consecutive_successes, \
                  consecutive_failures = excluded.consecutive_failures, last_sample_at = excluded.last_sample_at, \
-                 last_slot = excluded.last_slot, check_version = excluded.check_version",
+                 last_slot = excluded.last_slot, check_version = excluded.check_version, \
+                 open_rollup_bucket = COALESCE(excluded.open_rollup_bucket, target_health.open_rollup_bucket)",
             );
             query.build().execute(&mut *self.0).await.context("store the batch's health")?;
         }
