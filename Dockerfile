@@ -1,11 +1,23 @@
-# syntax=docker/dockerfile:1
 # healthmon: the all-in-one binary and the single-role binaries in one small image.
 #   docker build -t healthmon:local .
 #   docker run --rm -p 8080:8080 -e HEALTHMON_ADMIN_PASSWORD=… healthmon:local
 # The default command runs every role on a SQLite file in /var/lib/healthmon; docker-compose.yml
 # runs the roles separately over PostgreSQL and NATS JetStream.
+#
+# Needs BuildKit (the default builder of Docker 23 and newer, and of Compose v2) for its cache
+# mounts: the crates and the target directory stay cached between builds, so a rebuild after a
+# change compiles only what changed. There is deliberately no `# syntax=` line: the Dockerfile
+# frontend built into BuildKit (Docker 20.10 on) is enough, and nothing is pulled for it.
+#
+# The base images are build arguments, for machines that cannot pull from Docker Hub
+# (scripts/compose-smoke.sh builds stand-ins locally):
+#   docker build --build-arg RUST_IMAGE=… --build-arg RUNTIME_IMAGE=… -t healthmon:local .
+# RUST_IMAGE needs cargo on the PATH with CARGO_HOME=/usr/local/cargo, gcc, make and perl;
+# RUNTIME_IMAGE is Debian bookworm (its apt-get installs curl).
+ARG RUST_IMAGE=rust:1-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
 
-FROM rust:1-bookworm AS builder
+FROM ${RUST_IMAGE} AS builder
 WORKDIR /src
 COPY . .
 # ssh2 builds its own OpenSSL (vendored), which needs only perl, make and gcc: all in this image.
@@ -18,7 +30,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && cp target/release/healthmon target/release/healthmon-api target/release/healthmon-prober \
           target/release/healthmon-projector target/release/healthmon-notifier /out/
 
-FROM debian:bookworm-slim AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 # ca-certificates for HTTPS checks; curl for health checks (the image has nothing else to call).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \

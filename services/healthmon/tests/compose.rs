@@ -25,10 +25,37 @@ fn read_workspace_file(name: &str) -> String {
     std::fs::read_to_string(format!("{WORKSPACE}/{name}")).unwrap_or_else(|error| panic!("reading {name}: {error}"))
 }
 
-/// docker-compose.yml with its `<<` merge keys applied, as Docker Compose reads it.
+/// `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:?message}` and `${NAME?message}`
+/// references in a compose file, with the name, the operator and its word.
+fn interpolation_pattern() -> regex::Regex {
+    regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}").expect("regex")
+}
+
+/// The text with every variable reference replaced as Docker Compose replaces it when none of
+/// the variables is set: by its default, and `$$` by `$`. A required variable (`:?`) becomes
+/// `<NAME>`, so the text still parses.
+fn with_variables_unset(text: &str) -> String {
+    let replaced = interpolation_pattern().replace_all(text, |captures: &regex::Captures<'_>| {
+        match captures.get(2).map(|operator| operator.as_str()) {
+            Some(":-" | "-") => captures[3].to_owned(),
+            Some(":?" | "?") => format!("<{}>", &captures[1]),
+            _ => String::new(),
+        }
+    });
+    replaced.replace("$$", "$")
+}
+
+/// The names of the variables docker-compose.yml refers to (`${NAME…}`).
+fn compose_variables() -> BTreeSet<String> {
+    let text = read_workspace_file("docker-compose.yml");
+    interpolation_pattern().captures_iter(&text).map(|captures| captures[1].to_owned()).collect()
+}
+
+/// docker-compose.yml with its `<<` merge keys applied, as Docker Compose reads it with none of
+/// its variables set.
 fn compose() -> Value {
-    let mut compose: Value =
-        serde_yaml_ng::from_str(&read_workspace_file("docker-compose.yml")).expect("docker-compose.yml is YAML");
+    let text = with_variables_unset(&read_workspace_file("docker-compose.yml"));
+    let mut compose: Value = serde_yaml_ng::from_str(&text).expect("docker-compose.yml is YAML");
     compose.apply_merge().expect("the merge keys of docker-compose.yml apply");
     compose
 }
@@ -143,7 +170,7 @@ impl Instruction {
     }
 }
 
-/// The Dockerfile's stages, each its instructions from its `FROM` on.
+/// The Dockerfile's stages, each its instructions from its `FROM` on (global `ARG`s left out).
 fn dockerfile_stages() -> Vec<Vec<Instruction>> {
     let mut logical_lines = Vec::new();
     let mut continued = String::new();
@@ -169,7 +196,11 @@ fn dockerfile_stages() -> Vec<Vec<Instruction>> {
         if instruction.keyword == "FROM" {
             stages.push(Vec::new());
         }
-        stages.last_mut().expect("the Dockerfile starts with FROM").push(instruction);
+        match stages.last_mut() {
+            Some(stage) => stage.push(instruction),
+            // Before the first FROM only global ARGs (the base images) may come.
+            None => assert_eq!(instruction.keyword, "ARG", "the Dockerfile starts with FROM or global ARGs"),
+        }
     }
     stages
 }
@@ -271,11 +302,33 @@ fn every_service_built_here_is_the_one_healthmon_image() {
 #[test]
 fn uses_only_settings_the_binary_knows() {
     let known = settings_the_binary_knows();
-    for file in ["docker-compose.yml", "Dockerfile"] {
-        let used = healthmon_setting_names(&read_workspace_file(file));
+    // What the services see: the file as parsed (so not its comments), without Compose's own
+    // variables (`${HEALTHMON_NATS_IMAGE:-…}` picks an image; it is no setting of healthmon's).
+    let parsed: Value = serde_yaml_ng::from_str(&read_workspace_file("docker-compose.yml")).expect("YAML");
+    let seen_by_services =
+        interpolation_pattern().replace_all(&serde_yaml_ng::to_string(&parsed).expect("YAML"), "").into_owned();
+    for (file, text) in [("docker-compose.yml", seen_by_services), ("Dockerfile", read_workspace_file("Dockerfile"))] {
+        let used = healthmon_setting_names(&text);
         assert!(!used.is_empty(), "{file} sets no HEALTHMON_* setting");
         let unknown: Vec<&String> = used.difference(&known).collect();
         assert!(unknown.is_empty(), "{file} uses settings healthmon does not know: {unknown:?}");
+    }
+}
+
+#[test]
+fn every_variable_of_the_compose_file_is_documented_in_the_readme() {
+    let readme = read_workspace_file("README.md");
+    let section = readme
+        .split("\n## ")
+        .find(|section| section.starts_with("Run with Docker Compose"))
+        .expect("README.md has a section Run with Docker Compose");
+    let variables = compose_variables();
+    assert!(variables.contains("HEALTHMON_ADMIN_PASSWORD"), "{variables:?}");
+    for variable in variables {
+        assert!(
+            section.contains(&format!("`{variable}`")),
+            "README's Docker Compose section does not name `{variable}`"
+        );
     }
 }
 
@@ -405,24 +458,27 @@ async fn every_health_check_calls_an_operational_route_the_binary_serves() {
     }
 }
 
-/// The `nats-server` configuration file a service starts with (`--config FILE`), from the inline
-/// `configs` of docker-compose.yml.
-fn nats_config(compose: &Value, nats: &Value) -> String {
-    let command = words(&nats["command"]);
-    let path = command
+/// The `nats-server` configuration file the nats service starts with (`--config FILE`): its
+/// command writes the file from an environment variable of the service (`"$NATS_CONFIG" > FILE`),
+/// since Compose 1.29 has no inline `configs`.
+fn nats_config(nats: &Value) -> String {
+    let command = words(&nats["command"]).join(" ");
+    let command_words: Vec<&str> = command.split_whitespace().collect();
+    let path = command_words
         .windows(2)
         .find(|pair| pair[0] == "--config" || pair[0] == "-c")
-        .map(|pair| pair[1].clone())
-        .unwrap_or_else(|| panic!("nats-server starts with --config FILE: {command:?}"));
-    let mounted = nats["configs"].as_sequence().cloned().unwrap_or_default();
-    let source = mounted
-        .iter()
-        .find(|config| config["target"].as_str() == Some(path.as_str()))
-        .map(|config| scalar(&config["source"]))
-        .unwrap_or_else(|| panic!("no config is mounted at {path}"));
-    compose["configs"][source.as_str()]["content"]
+        .map(|pair| pair[1].to_owned())
+        .unwrap_or_else(|| panic!("nats-server starts with --config FILE: {command}"));
+    assert!(command_words.contains(&"nats-server"), "the command runs nats-server: {command}");
+    let written = regex::Regex::new(&format!(r#""\$([A-Za-z_][A-Za-z0-9_]*)"\s*>\s*{}(\s|$)"#, regex::escape(&path)))
+        .expect("regex");
+    let variable = written
+        .captures(&command)
+        .map(|captures| captures[1].to_owned())
+        .unwrap_or_else(|| panic!("the command writes no variable to {path}: {command}"));
+    nats["environment"][variable.as_str()]
         .as_str()
-        .unwrap_or_else(|| panic!("configs.{source}.content"))
+        .unwrap_or_else(|| panic!("nats: the environment has no {variable}"))
         .to_owned()
 }
 
@@ -465,7 +521,7 @@ fn nats_runs_jetstream_fsyncing_every_write_on_a_volume() {
     let (major, minor) = (numbers.next().unwrap_or_default(), numbers.next().unwrap_or_default());
     assert!((major, minor) >= (2, 10), "sync_interval: always needs nats-server 2.10 or newer, not {image}");
 
-    let config = nats_config(&compose, nats);
+    let config = nats_config(nats);
     let jetstream = nats_block(&config, "jetstream").expect("the NATS configuration enables JetStream");
     assert_eq!(nats_setting(jetstream, "sync_interval").as_deref(), Some("always"), "JetStream fsyncs every write");
     let store_dir = nats_setting(jetstream, "store_dir").expect("JetStream has a store_dir");
