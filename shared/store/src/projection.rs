@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use healthmon_domain::events::HealthChanged;
-use healthmon_domain::history::{Rollup, RollupChanges, RollupKey, rollup_changes};
+use healthmon_domain::history::{OPEN_STEP_S, Rollup, RollupChanges, RollupKey, rollup_changes};
 use healthmon_domain::projection::{self, Change, ProjectedTarget};
 use healthmon_domain::{HealthState, Sample};
 use uuid::Uuid;
@@ -159,6 +159,29 @@ async fn add_to_rollups(
     tx.write_rollups(&merged).await?;
     written.extend(merged);
     Ok(written)
+}
+
+/// Folds `id`'s open bucket into its hour and day: before a target whose history is kept goes,
+/// since its health row, which names the open bucket for readers, goes with it.
+pub(crate) async fn close_open_bucket(tx: &mut impl ProjectionTx, id: Uuid) -> anyhow::Result<()> {
+    let (_, open_buckets) = tx.lock_projected(&[id]).await?;
+    let Some(bucket) = open_buckets.get(&id) else { return Ok(()) };
+    let open = RollupKey { target_id: id, step_s: OPEN_STEP_S, bucket: *bucket };
+    let Some(stored) = tx.read_rollups(&[open]).await?.remove(&open) else { return Ok(()) };
+    let mut changes = RollupChanges::default();
+    changes.fold(&open, &stored);
+    let keys: Vec<RollupKey> = changes.additions.keys().copied().collect();
+    let mut wider = tx.read_rollups(&keys).await?;
+    let merged: Vec<(RollupKey, Rollup)> = changes
+        .additions
+        .into_iter()
+        .map(|(key, addition)| {
+            let mut rollup = wider.remove(&key).unwrap_or_default();
+            rollup.merge(&addition);
+            (key, rollup)
+        })
+        .collect();
+    tx.write_rollups(&merged).await
 }
 
 /// In one transaction: marks every silent target stale, with a transition and an event each.

@@ -67,6 +67,9 @@ pub(crate) async fn update(mut tx: impl TargetTx, target: &Target, source: &str)
 
 /// Deletes the target (and its history unless kept) with a `target.deleted` event at revision + 1.
 pub(crate) async fn delete(mut tx: impl TargetTx, id: Uuid, keep_history: bool, source: &str) -> anyhow::Result<bool> {
+    if keep_history {
+        crate::projection::close_open_bucket(&mut tx, id).await?;
+    }
     let Some(revision) = tx.delete_target(id, keep_history).await? else { return Ok(false) };
     let change = TargetChanged::Deleted { id, revision: revision + 1, keep_history };
     tx.insert_events(&[PendingOutbox::target(&change, source, crate::now())]).await?;

@@ -20,6 +20,7 @@ contract_tests!(
     retention_removes_exactly_the_expired_samples_and_rollups_outlive_them,
     rollups_stay_exact_when_two_processes_take_turns,
     many_targets_rollups_and_newest_transitions_are_read_at_once,
+    a_deleted_targets_kept_history_still_counts_its_newest_bucket,
 );
 
 const SOURCE: &str = "/healthmon/test/history";
@@ -314,4 +315,21 @@ async fn many_targets_rollups_and_newest_transitions_are_read_at_once(backend: &
     let one = backend.store.recent_transitions(&[first.id, second.id], 1).await.expect("transitions");
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].seq, newest[0].seq);
+}
+
+/// The newest five-minute bucket is open (counted in its hour only by readers, through the
+/// health row); deleting the target with its history kept folds it first.
+async fn a_deleted_targets_kept_history_still_counts_its_newest_bucket(backend: &Backend) {
+    let target = created_target(backend, "kept").await;
+    let hour = bucket_of_slot(Utc::now().timestamp_millis(), 3600) - 3 * 3_600_000;
+    let samples: Vec<Sample> = (0..30).map(|i| sample(&target, hour + i * 60_000, i % 4 != 0, 2.0)).collect();
+    backend.store.ingest(&samples, SOURCE).await.expect("ingest");
+    let the_hour = Cover::of_all(&[SlotSpan { from_ms: hour, to_ms: hour + 3_600_000 }]);
+    assert_eq!(the_hour.raw, Vec::new(), "the hour is read from its rollup alone");
+    let before = backend.store.totals(target.id, &the_hour, i64::MIN).await.expect("totals");
+    assert_same(&before, &Rollup::of(samples.iter()), "before the delete");
+
+    assert!(backend.store.delete_target(target.id, true, SOURCE).await.expect("delete"));
+    let after = backend.store.totals(target.id, &the_hour, i64::MIN).await.expect("totals");
+    assert_same(&after, &Rollup::of(samples.iter()), "after the delete, history kept");
 }
