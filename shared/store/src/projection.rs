@@ -146,9 +146,20 @@ async fn add_to_rollups(
     if to_read.is_empty() {
         return Ok(written);
     }
-    let keys: Vec<RollupKey> = to_read.iter().map(|(key, _)| *key).collect();
+    written.extend(merge_into_stored(tx, to_read).await?);
+    Ok(written)
+}
+
+/// Reads these rollups, adds each addition to its row (a missing one starts empty), writes them
+/// back, and returns them as written.
+async fn merge_into_stored(
+    tx: &mut impl ProjectionTx,
+    additions: impl IntoIterator<Item = (RollupKey, Rollup)>,
+) -> anyhow::Result<Vec<(RollupKey, Rollup)>> {
+    let additions: Vec<(RollupKey, Rollup)> = additions.into_iter().collect();
+    let keys: Vec<RollupKey> = additions.iter().map(|(key, _)| *key).collect();
     let mut stored = tx.read_rollups(&keys).await?;
-    let merged: Vec<(RollupKey, Rollup)> = to_read
+    let merged: Vec<(RollupKey, Rollup)> = additions
         .into_iter()
         .map(|(key, addition)| {
             let mut rollup = stored.remove(&key).unwrap_or_default();
@@ -157,8 +168,7 @@ async fn add_to_rollups(
         })
         .collect();
     tx.write_rollups(&merged).await?;
-    written.extend(merged);
-    Ok(written)
+    Ok(merged)
 }
 
 /// Folds `id`'s open bucket into its hour and day: before a target whose history is kept goes,
@@ -170,18 +180,8 @@ pub(crate) async fn close_open_bucket(tx: &mut impl ProjectionTx, id: Uuid) -> a
     let Some(stored) = tx.read_rollups(&[open]).await?.remove(&open) else { return Ok(()) };
     let mut changes = RollupChanges::default();
     changes.fold(&open, &stored);
-    let keys: Vec<RollupKey> = changes.additions.keys().copied().collect();
-    let mut wider = tx.read_rollups(&keys).await?;
-    let merged: Vec<(RollupKey, Rollup)> = changes
-        .additions
-        .into_iter()
-        .map(|(key, addition)| {
-            let mut rollup = wider.remove(&key).unwrap_or_default();
-            rollup.merge(&addition);
-            (key, rollup)
-        })
-        .collect();
-    tx.write_rollups(&merged).await
+    merge_into_stored(tx, changes.additions).await?;
+    Ok(())
 }
 
 /// In one transaction: marks every silent target stale, with a transition and an event each.
